@@ -1,0 +1,151 @@
+"""`backflush check`: load what the rules need, keep the contracts, run every rule, collect findings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from validator import __version__
+from validator.contracts import Violation, check_site
+from validator.engines import Engine
+from validator.errors import ContractError, DataError
+from validator.findings import ERROR, FAIL, PASS, SKIPPED, Finding, RuleResult, Verdict, plain, site_scores, verdicts
+from validator.readers import Site, load_site
+from validator.rules.analysis import PLACEHOLDER, check_needs
+from validator.rules.compiler import compile_check
+from validator.rules.model import SEVERITY_RANK, Rule
+from validator.tables import Registry
+
+VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush"}
+
+
+@dataclass
+class Report:
+    site: str
+    rules: dict[str, Rule]
+    results: list[RuleResult]
+    findings: list[Finding]
+    verdicts: list[Verdict]
+    violations: list[Violation] = field(default_factory=list)
+    engine: str = "duckdb"
+
+    def counts(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    def worst_at_or_above(self, threshold: str) -> bool:
+        if threshold == "never":
+            return False
+        return any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold] for f in self.findings)
+
+    def summary(self) -> dict[str, Any]:
+        statuses = {s: sum(r.status == s for r in self.results) for s in (PASS, FAIL, ERROR, SKIPPED)}
+        return {
+            "findings": len(self.findings),
+            "by_severity": self.counts(),
+            "rules": statuses,
+            "sites": site_scores(self.verdicts),
+            "partial": bool(statuses[ERROR]),
+        }
+
+    def tool(self) -> dict[str, Any]:
+        return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site}
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    def value(match: re.Match[str]) -> str:
+        found = plain(values.get(match.group(1)))
+        return "(blank)" if found is None else str(found)
+    return PLACEHOLDER.sub(value, template)
+
+
+def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
+    return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
+
+
+def _backflushed_parts(site: Site) -> list[tuple[str | None, str]]:
+    if "PartPlant" not in site.tables or not {"Plant", "PartNum", "BackFlush"} <= set(site.tables["PartPlant"].columns):
+        return []
+    rows = site.con.execute('SELECT Plant, PartNum FROM "PartPlant" WHERE BackFlush AND PartNum IS NOT NULL').fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _rows_to_findings(rule: Rule, compiled, table) -> list[Finding]:  # noqa: ANN001 - engine-neutral
+    out = []
+    for row in table.to_pylist():
+        key = tuple((c, row[c]) for c in compiled.key)
+        evidence = tuple((ref, row[name]) for ref, name in compiled.evidence)
+        values = {**dict(key), **dict(evidence)}
+        component = tuple((role, row[name]) for role, name in compiled.component)
+        out.append(Finding.make(rule.id, rule.severity, compiled.check.table, key,
+                                render(compiled.check.message, values), evidence, component))
+    return out
+
+
+def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
+              broken: dict[str, str] | None = None) -> tuple[list[RuleResult], list[Finding]]:
+    broken = broken or {}
+    catalog = engine.catalog(site)
+    needs = _needs(rules, registry)
+    results, findings = [], []
+    for rule in rules:
+        rule_findings: dict[str, Finding] = {}
+        checked, skipped, errors = 0, [], []
+        for index, check in enumerate(rule.checks):
+            tables = needs[(rule.id, index)]
+            absent = sorted(t for t in tables if t in site.absent)
+            bad = sorted(t for t in tables if t in broken)
+            if bad:
+                errors.append(f"{check.table}: table {', '.join(bad)} broke its contract ({broken[bad[0]]})")
+                continue
+            if absent:
+                skipped.append(f"{check.table}: optional table {', '.join(absent)} not exported")
+                continue
+            compiled = compile_check(rule, check, registry, catalog)
+            for finding in _rows_to_findings(rule, compiled, engine.findings(compiled)):
+                rule_findings.setdefault(finding.fingerprint, finding)
+            checked += engine.count(site, check.table)
+        found = sorted(rule_findings.values())
+        findings.extend(found)
+        if errors:
+            status, reason = ERROR, "; ".join(errors + skipped)
+        elif len(skipped) == len(rule.checks):
+            status, reason = SKIPPED, "; ".join(skipped)
+        else:
+            status, reason = (FAIL if found else PASS), "; ".join(skipped)
+        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(found), reason))
+    return results, sorted(findings)
+
+
+def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
+              keep_going: bool = False) -> Report:
+    """Check a folder of exports; contract violations stop the run unless keep_going."""
+    needs: dict[str, set[str]] = {}
+    for table_needs in _needs(rules, registry).values():
+        for table, columns in table_needs.items():
+            needs.setdefault(table, set()).update(columns)
+    if "PartPlant" in needs:
+        needs["PartPlant"] |= VERDICT_COLUMNS
+    site = load_site(folder, registry, needs, engine.connect())  # type: ignore[attr-defined]
+    required = sorted(t for t in site.absent if not registry.tables[t].optional)
+    if required and not keep_going:
+        users = sorted({r.id for r in rules for i, _ in enumerate(r.checks) if set(_needs([r], registry)[(r.id, i)]) & set(required)})
+        raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
+                        f"expected a file such as {required[0]}.csv in the folder", location=str(folder))
+    violations = check_site(site)
+    flat = [v for vs in violations.values() for v in vs]
+    if flat and not keep_going:
+        raise ContractError(flat)
+    broken = {t: str(vs[0]) for t, vs in violations.items()}
+    broken.update({t: site.absent[t] for t in required})
+    results, findings = run_rules(site, rules, registry, engine, broken)
+    report = Report(str(folder), {r.id: r for r in rules}, results, findings,
+                    verdicts(findings, _backflushed_parts(site)), flat, engine.name)
+    return report
+
+
+__all__ = ["Report", "run_check", "run_rules", "DataError"]

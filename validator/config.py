@@ -1,0 +1,66 @@
+"""backflush.yaml: where user rule packs live, and overrides of severity, enabled and parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from validator.errors import ConfigError
+from validator.rules.model import Rule
+from validator.schemas import check_document
+from validator.yamlsource import YamlDocument
+
+DEFAULT_NAME = "backflush.yaml"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    fail_on: str | None = None
+    rule_dirs: tuple[Path, ...] = ()
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    document: YamlDocument | None = None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read the given file, or ./backflush.yaml when it exists; no file means no overrides."""
+    if path is None:
+        default = Path(DEFAULT_NAME)
+        if not default.is_file():
+            return Config()
+        path = default
+    if not path.is_file():
+        raise ConfigError("configuration file not found", location=str(path))
+    doc = YamlDocument.read(path, ConfigError)
+    if doc.data is None:
+        return Config(path=path, document=doc)
+    check_document(doc, "config.schema.json", ConfigError)
+    data = doc.data
+    return Config(
+        path=path,
+        fail_on=data.get("fail_on"),
+        rule_dirs=tuple((path.parent / d).resolve() for d in data.get("rule_dirs", [])),
+        overrides=data.get("rules", {}),
+        document=doc,
+    )
+
+
+def apply_overrides(rules: dict[str, Rule], config: Config) -> dict[str, Rule]:
+    """Rules with the configured severity, enabled flag and parameters; unknown ids and params fail."""
+    result = dict(rules)
+    for rule_id, override in config.overrides.items():
+        where = config.document.where(["rules", rule_id]) if config.document else rule_id
+        if rule_id not in rules:
+            raise ConfigError(f"names unknown rule {rule_id}; known rules: {', '.join(sorted(rules))}", location=where)
+        rule = rules[rule_id]
+        params = override.get("params", {})
+        unknown = sorted(set(params) - set(rule.params))
+        if unknown:
+            raise ConfigError(
+                f"rule {rule_id} has no parameter {', '.join(unknown)}; its parameters: {', '.join(rule.params) or 'none'}",
+                location=where,
+            )
+        result[rule_id] = rule.overridden(severity=override.get("severity"), enabled=override.get("enabled"),
+                                          params=params)
+    return result

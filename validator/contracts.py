@@ -1,0 +1,130 @@
+"""Table contracts, checked with pandera (ibis backend) on the raw exports before any rule runs.
+
+A contract is built from schemas/tables for the columns the selected rules read: values that parse
+as their Epicor type, allowed codes, key columns present and the table's key unique (compared as
+SQL Server compares keys: case-insensitive, trailing spaces ignored), and at least one data row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import pandera.ibis as pa
+
+from validator.readers import LoadedTable, Site
+
+BOOLEAN_TEXT = r"(?i)^\s*(true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
+INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
+DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+DATE_TEXT = r"^\s*(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$"
+WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number",
+        "decimal": "a number", "date": "a date (YYYY-MM-DD or M/D/YYYY)"}
+EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Violation:
+    table: str
+    file: str
+    column: str | None
+    problem: str
+    rows: tuple[int, ...] = ()
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.file}, column {self.column}" if self.column else self.file
+        sample = ""
+        if self.rows:
+            shown = ", ".join(f"row {r}: {v!r}" for r, v in zip(self.rows, self.values)) if self.values else \
+                ", ".join(f"row {r}" for r in self.rows)
+            sample = f" (e.g. {shown})"
+        return f"{where}: {self.problem}{sample}"
+
+
+def _is_text(raw_type: str) -> bool:
+    return raw_type.upper().startswith("VARCHAR")
+
+
+def _column_checks(loaded: LoadedTable, column: str) -> tuple[list[pa.Check], str]:
+    spec = loaded.table.columns[column]
+    if not _is_text(loaded.raw_types[column]):
+        return [], ""
+    if spec.codes:
+        codes = "|".join(spec.codes)
+        return [pa.Check.str_matches(rf"(?i)^\s*({codes})\s*$")], f"not one of the codes {', '.join(spec.codes)}"
+    pattern = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT, "date": DATE_TEXT}.get(spec.type)
+    if pattern is None:
+        return [], ""
+    return [pa.Check.str_matches(pattern)], f"not {WHAT[spec.type]}"
+
+
+def _schema(loaded: LoadedTable) -> tuple[pa.DataFrameSchema, dict[str, str]]:
+    columns, problems = {}, {}
+    key = [c for c in loaded.table.key if c in loaded.columns]
+    for column in loaded.columns:
+        checks, problem = _column_checks(loaded, column)
+        required = column in key and not loaded.table.columns[column].blank_key
+        columns[column] = pa.Column(None, checks=checks, nullable=not required, coerce=False)
+        problems[column] = problem
+    return pa.DataFrameSchema(columns, unique=key or None, report_duplicates="all"), problems
+
+
+def _examples(site: Site, loaded: LoadedTable, where: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    raw = f'"raw_{loaded.table.name}"'
+    rows = site.con.execute(f"SELECT __row FROM {raw} WHERE {where} ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+    return tuple(r[0] for r in rows), ()
+
+
+def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
+    name, file = loaded.table.name, str(loaded.source.path)
+    if loaded.rows == 0:
+        return [Violation(name, file, None, "the export has a header but no data rows")]
+    backend = ibis.duckdb.from_connection(site.con)
+    raw = backend.table(f"raw_{name}")
+    key = [c for c in loaded.table.key if c in loaded.columns]
+    normalised = raw.mutate(**{c: raw[c].cast("string").rstrip().upper().fill_null("") for c in key})
+    schema, problems = _schema(loaded)
+    try:
+        schema.validate(normalised, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.schema_errors
+    violations = []
+    for failure in failures:
+        column = failure.schema.name if failure.schema is not None and failure.schema.name in loaded.columns else None
+        check = str(failure.check)
+        quoted = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
+        if "uniqueness" in check:
+            cols = ", ".join(quoted(c) for c in key)
+            norm = ", ".join(f"UPPER(RTRIM(CAST({quoted(c)} AS VARCHAR)))" for c in key)
+            rows = site.con.execute(
+                f"SELECT __row FROM (SELECT __row, COUNT(*) OVER (PARTITION BY {norm}) AS n FROM \"raw_{name}\") "
+                f"WHERE n > 1 ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+            violations.append(Violation(name, file, None, f"duplicate key ({cols.replace(chr(34), '')})",
+                                        tuple(r[0] for r in rows)))
+        elif "not_nullable" in check or "nullable" in check:
+            rows, _ = _examples(site, loaded, f"{quoted(column)} IS NULL OR TRIM(CAST({quoted(column)} AS VARCHAR)) = ''")
+            violations.append(Violation(name, file, column, "key column is blank", rows))
+        elif column is not None:
+            pattern = failure.check.statistics.get("pattern") if failure.check is not None else None
+            pattern = pattern.pattern if hasattr(pattern, "pattern") else pattern
+            sql_pattern = str(pattern).replace("'", "''")
+            found = site.con.execute(
+                f"SELECT __row, {quoted(column)} FROM \"raw_{name}\" WHERE {quoted(column)} IS NOT NULL "
+                f"AND NOT regexp_matches({quoted(column)}, '{sql_pattern}') ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+            violations.append(Violation(name, file, column, problems[column] or check,
+                                        tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))
+        else:
+            violations.append(Violation(name, file, column, str(failure)))
+    return violations
+
+
+def check_site(site: Site) -> dict[str, list[Violation]]:
+    """Violations per table; tables that keep their contract are absent from the result."""
+    result = {}
+    for name, loaded in site.tables.items():
+        violations = check_table(site, loaded)
+        if violations:
+            result[name] = violations
+    return result

@@ -1,0 +1,41 @@
+"""The embedded default engine: DuckDB in-process, through ibis. No extension is downloaded."""
+
+from __future__ import annotations
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from validator.readers import Site
+from validator.rules.compiler import Catalog, CompiledCheck
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, memory_limit: str | None = None, threads: int | None = None) -> None:
+        self.memory_limit = memory_limit
+        self.threads = threads
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+        con = duckdb.connect(config=config)
+        if self.memory_limit:
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}")
+        return con
+
+    def catalog(self, site: Site) -> Catalog:
+        backend = ibis.duckdb.from_connection(site.con)
+        return backend.table
+
+    def findings(self, compiled: CompiledCheck) -> pa.Table:
+        return compiled.query.to_pyarrow()
+
+    def count(self, site: Site, table: str) -> int:
+        return site.tables[table].rows
+
+
+def create(**options: object) -> DuckDBEngine:
+    return DuckDBEngine(**options)  # type: ignore[arg-type]

@@ -1,0 +1,59 @@
+"""Running a rule's pass and fail examples, the data each rule file carries for its tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pyarrow as pa
+
+from validator.check import run_rules
+from validator.contracts import check_table
+from validator.engines import get_engine
+from validator.findings import Finding
+from validator.readers import load_records
+from validator.rules.analysis import rule_needs
+from validator.rules.model import Example, Rule
+from validator.sources import _cell_text
+from validator.tables import Registry
+
+DEFAULTS = {"boolean": False, "integer": 0, "decimal": 0, "string": None, "date": None}
+
+
+def _records(rule: Rule, example: Example, registry: Registry) -> tuple[dict[str, pa.Table], dict[str, set[str]]]:
+    """Every table the rule reads, with the example's rows; unnamed columns take a plain default."""
+    needs = {t: set(c) for t, c in rule_needs(rule, registry).columns.items()}
+    tables = {}
+    for name, columns in needs.items():
+        rows: list[dict[str, Any]] = example.tables.get(name, [])
+        spec = registry.tables[name].columns
+        given = {c for row in rows for c in row}
+        names = sorted({c for c in columns if not spec[c].optional} | given)
+        data = {c: [_cell_text(row.get(c, DEFAULTS[spec[c].type] if c in spec else None)) for row in rows] for c in names}
+        tables[name] = pa.table({c: pa.array(v, pa.string()) for c, v in data.items()})
+    return tables, needs
+
+
+def run_example(rule: Rule, example: Example, registry: Registry) -> list[Finding]:
+    """The findings of one rule on one example's data; a contract violation in the example raises."""
+    rule = replace(rule, params={**rule.params, **example.params})
+    tables, needs = _records(rule, example, registry)
+    engine = get_engine("duckdb")
+    site = load_records(tables, registry, needs, engine.connect())
+    for loaded in site.tables.values():
+        if loaded.rows:
+            violations = check_table(site, loaded)
+            if violations:
+                raise AssertionError(f"{rule.id} example {example.name!r} breaks a contract: {violations}")
+    results, findings = run_rules(site, [rule], registry, engine)
+    return findings
+
+
+def finding_ids(findings: list[Finding]) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """(table, key) with keys as Epicor compares them, for asserting on findings without message text."""
+    return {(f.table, tuple(sorted((c, str(v).rstrip().upper()) for c, v in f.key if c != "Company"))) for f in findings}
+
+
+def expected_ids(example: Example) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    return {(table, tuple(sorted((c, str(v).rstrip().upper()) for c, v in key if c != "Company")))
+            for table, key in example.findings}

@@ -1,0 +1,136 @@
+"""The finding, the status of each rule, the verdict of each part: the values every format reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from validator.rules.model import SEVERITY_RANK
+
+PASS, FAIL, ERROR, SKIPPED = "PASS", "FAIL", "ERROR", "SKIPPED"
+NOT_ELIGIBLE, AT_RISK, READY = "not eligible", "at risk", "ready"
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready value: dates as ISO text, whole floats as integers, NaN as null."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return int(value) if value.is_integer() else round(value, 10)
+    return value
+
+
+def fingerprint(rule_id: str, table: str, key: tuple[tuple[str, Any], ...]) -> str:
+    """Stable across row order and runs: rule, table and the key as SQL Server compares it."""
+    canonical = [[c, str(v).rstrip().upper() if v is not None else None] for c, v in key]
+    text = json.dumps([rule_id, table, canonical], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    sort_key: tuple = field(repr=False, compare=True)
+    rule_id: str = field(compare=False)
+    severity: str = field(compare=False)
+    table: str = field(compare=False)
+    key: tuple[tuple[str, Any], ...] = field(compare=False)
+    message: str = field(compare=False)
+    evidence: tuple[tuple[str, Any], ...] = field(compare=False, default=())
+    component: tuple[tuple[str, Any], ...] = field(compare=False, default=())
+    fingerprint: str = field(compare=False, default="")
+
+    @classmethod
+    def make(cls, rule_id: str, severity: str, table: str, key: tuple[tuple[str, Any], ...], message: str,
+             evidence: tuple[tuple[str, Any], ...] = (), component: tuple[tuple[str, Any], ...] = ()) -> Finding:
+        key = tuple((c, "" if v is None else v) for c, v in key)
+        print_key = tuple((c, str(v)) for c, v in key)
+        return cls((-SEVERITY_RANK[severity], rule_id, table, print_key), rule_id, severity, table, key,
+                   message, evidence, component, fingerprint(rule_id, table, key))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity,
+            "table": self.table,
+            "key": {c: plain(v) for c, v in self.key},
+            "message": self.message,
+            "evidence": {c: plain(v) for c, v in self.evidence},
+            "fingerprint": self.fingerprint,
+        }
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule_id: str
+    severity: str
+    title: str
+    status: str
+    checked: int = 0
+    failed: int = 0
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "severity": self.severity, "title": self.title, "status": self.status,
+                "checked": self.checked, "failed": self.failed, "reason": self.reason or None}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    plant: str | None
+    part: str
+    verdict: str
+    rules: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plant": self.plant, "part_num": self.part, "verdict": self.verdict, "rules": list(self.rules)}
+
+
+def _component_key(finding: Finding) -> tuple[str | None, str] | None:
+    parts = dict(finding.component)
+    if parts.get("PartNum") is None:
+        return None
+    plant = parts.get("Plant")
+    return (str(plant).rstrip().upper() if plant is not None else None, str(parts["PartNum"]).rstrip().upper())
+
+
+def verdicts(findings: list[Finding], backflushed: list[tuple[str | None, str]]) -> list[Verdict]:
+    """One verdict per component at a site: any error -> not eligible, any warning -> at risk, else ready."""
+    worst: dict[tuple[str | None, str], int] = {}
+    rules: dict[tuple[str | None, str], set[str]] = {}
+    names: dict[tuple[str | None, str], tuple[str | None, str]] = {}
+    for plant, part in backflushed:
+        key = (plant.upper() if plant else None, part.upper())
+        worst.setdefault(key, 0)
+        names.setdefault(key, (plant, part))
+    for finding in findings:
+        key = _component_key(finding)
+        if key is None or finding.severity == "info":
+            continue
+        worst[key] = max(worst.get(key, 0), SEVERITY_RANK[finding.severity])
+        rules.setdefault(key, set()).add(finding.rule_id)
+        comp = dict(finding.component)
+        names.setdefault(key, (comp.get("Plant"), str(comp["PartNum"])))
+    label = {0: READY, 1: READY, 2: AT_RISK, 3: NOT_ELIGIBLE}
+    return sorted(
+        (Verdict(names[k][0], names[k][1], label[w], tuple(sorted(rules.get(k, ())))) for k, w in worst.items()),
+        key=lambda v: (v.plant or "", v.part),
+    )
+
+
+def site_scores(items: list[Verdict]) -> dict[str, dict[str, Any]]:
+    """Per site: how many of its parts are in each verdict, and the share that is ready."""
+    scores: dict[str, dict[str, Any]] = {}
+    for verdict in items:
+        site = scores.setdefault(verdict.plant or "", {NOT_ELIGIBLE: 0, AT_RISK: 0, READY: 0})
+        site[verdict.verdict] += 1
+    for counts in scores.values():
+        total = counts[NOT_ELIGIBLE] + counts[AT_RISK] + counts[READY]
+        counts["parts"] = total
+        counts["readiness"] = round(counts[READY] / total, 4) if total else None
+    return scores

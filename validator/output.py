@@ -1,0 +1,25 @@
+"""Writing a report file atomically: readers see the whole file or none, never a partial one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from validator.errors import BackflushError
+
+
+def write_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise BackflushError("the output folder does not exist", location=str(directory))
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            write(handle)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

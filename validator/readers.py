@@ -1,0 +1,175 @@
+"""Exports -> engine tables: only the needed columns, with Epicor's names and types.
+
+Column names may be bare (`PartNum`), BAQ style (`JobMtl_PartNum`) or dotted (`JobMtl.PartNum`),
+in any case; other columns are ignored. Each table becomes a raw relation `raw_<Table>` (text as
+exported, plus `__row`, the 1-based data row) and a typed view `<Table>` that the rules read:
+booleans parsed from True/False, 1/0, Yes/No, Y/N; decimals and integers cast; blanks as null;
+trailing spaces cut from text, as SQL Server ignores them when comparing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from validator.errors import DataError
+from validator.sources import SourceFile, discover, read_csv, read_xlsx
+from validator.tables import Registry, Table
+
+TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
+FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
+
+
+@dataclass
+class LoadedTable:
+    table: Table
+    source: SourceFile
+    columns: dict[str, str]  # Epicor column -> column name in the export
+    absent_optional: tuple[str, ...]
+    rows: int
+    raw_types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Site:
+    """The tables of one site, loaded into a DuckDB connection."""
+
+    con: duckdb.DuckDBPyConnection
+    folder: Path
+    tables: dict[str, LoadedTable] = field(default_factory=dict)
+    absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def match_columns(table: Table, headers: list[str]) -> dict[str, str]:
+    """Epicor column -> export header; a header prefixed with this table's name wins over a bare one."""
+    by_lower = {c.lower(): c for c in table.columns}
+    prefixes = (f"{table.name.lower()}_", f"{table.name.lower()}.")
+    chosen: dict[str, tuple[int, str]] = {}
+    for header in headers:
+        text = header.strip().lstrip("\ufeff").lower()
+        rank, bare = 1, text
+        for prefix in prefixes:
+            if text.startswith(prefix):
+                rank, bare = 2, text[len(prefix):]
+        column = by_lower.get(bare)
+        if column and rank > chosen.get(column, (0, ""))[0]:
+            chosen[column] = (rank, header)
+    return {column: header for column, (_, header) in chosen.items()}
+
+
+def _text_table(source: SourceFile) -> pa.Table:
+    if source.format == "csv":
+        return read_csv(source.path)
+    return read_xlsx(source.path, source.table)
+
+
+def _typed(column: str, kind: str, raw_type: str | None) -> str:
+    """SQL for one typed column of the view; invalid text becomes null (contracts report it first)."""
+    if raw_type is None:
+        sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
+        return f"CAST(NULL AS {sql_type[kind]}) AS {_quote(column)}"
+    col = _quote(column)
+    text = raw_type.upper() in ("VARCHAR", "STRING") or raw_type.upper().startswith("VARCHAR")
+    blank = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
+    if kind == "string":
+        expr = f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
+    elif kind == "boolean":
+        if raw_type.upper() == "BOOLEAN":
+            expr = col
+        elif not text:
+            expr = f"({col} <> 0)"
+        else:
+            words = lambda ws: ", ".join(f"'{w}'" for w in ws)  # noqa: E731
+            expr = (f"CASE WHEN UPPER({blank}) IN ({words(TRUE_WORDS)}) THEN TRUE "
+                    f"WHEN UPPER({blank}) IN ({words(FALSE_WORDS)}) THEN FALSE END")
+    elif kind == "integer":
+        expr = f"TRY_CAST(TRY_CAST({blank} AS DECIMAL(38, 10)) AS BIGINT)" if text else f"CAST({col} AS BIGINT)"
+    elif kind == "decimal":
+        expr = f"TRY_CAST({blank} AS DOUBLE)" if text else f"CAST({col} AS DOUBLE)"
+    else:  # date
+        expr = (f"COALESCE(TRY_CAST(TRY_CAST({blank} AS TIMESTAMP) AS DATE), "
+                f"TRY_CAST(TRY_STRPTIME({blank}, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']) AS DATE))"
+                if text else f"CAST({col} AS DATE)")
+    return f"{expr} AS {col}"
+
+
+def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Table,
+                  wanted: set[str]) -> tuple[dict[str, str], int]:
+    raw = _quote(f"raw_{table.name}")
+    if source.format == "parquet":
+        path = str(source.path).replace("'", "''")
+        scan = f"read_parquet('{path}', file_row_number = true)"
+        try:
+            headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+        except duckdb.Error as exc:
+            raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
+        mapping = {c: h for c, h in match_columns(table, headers).items() if c in wanted}
+        select = ", ".join(f"{_quote(h)} AS {_quote(c)}" for c, h in mapping.items())
+        con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT file_row_number + 1 AS __row{', ' if select else ''}{select} FROM {scan}")
+        rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
+        return mapping, rows
+    data = _text_table(source)
+    mapping = {c: h for c, h in match_columns(table, data.column_names).items() if c in wanted}
+    arrays = {"__row": pa.array(range(1, data.num_rows + 1), pa.int64())}
+    arrays.update({c: data.column(h) for c, h in mapping.items()})
+    con.register(f"raw_{table.name}", pa.table(arrays))
+    return mapping, data.num_rows
+
+
+def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
+                rows: int) -> None:
+    name = table.name
+    missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional)
+    if missing:
+        raise DataError(
+            f"missing column(s) {', '.join(missing)} needed by the selected rules; "
+            f"columns found: {', '.join(mapping.values()) or 'none that this table knows'}",
+            location=str(source.path),
+        )
+    described = site.con.execute(f"DESCRIBE {_quote('raw_' + name)}").fetchall()
+    raw_types = {r[0]: r[1] for r in described}
+    absent = tuple(sorted(c for c in columns if c not in mapping))
+    select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c)) for c in sorted(columns))
+    site.con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS SELECT {select} FROM {_quote('raw_' + name)}")
+    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types)
+
+
+def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
+              con: duckdb.DuckDBPyConnection | None = None) -> Site:
+    """Load the needed columns of the needed tables; a needed column missing from an export is an error."""
+    site = Site(con or duckdb.connect(), folder)
+    sources = discover(folder, list(needs))
+    for name, columns in sorted(needs.items()):
+        table = registry.tables[name]
+        source = sources.get(name)
+        if source is None:
+            site.absent[name] = f"no export of {name} in {folder} (looked for {name}.csv, .parquet or .xlsx)"
+            continue
+        mapping, rows = _register_raw(site.con, source, table, columns)
+        _typed_view(site, table, source, columns, mapping, rows)
+    return site
+
+
+def load_records(records: dict[str, pa.Table], registry: Registry, needs: dict[str, set[str]],
+                 con: duckdb.DuckDBPyConnection | None = None) -> Site:
+    """Tables given in memory as text columns (rule examples, tests) through the same typed views."""
+    site = Site(con or duckdb.connect(), Path("<examples>"))
+    for name, columns in sorted(needs.items()):
+        table = registry.tables[name]
+        data = records.get(name)
+        if data is None:
+            site.absent[name] = f"no rows of {name} given"
+            continue
+        mapping = {c: h for c, h in match_columns(table, data.column_names).items() if c in columns}
+        arrays = {"__row": pa.array(range(1, data.num_rows + 1), pa.int64())}
+        arrays.update({c: data.column(h) for c, h in mapping.items()})
+        site.con.register(f"raw_{name}", pa.table(arrays))
+        _typed_view(site, table, SourceFile(name, Path(f"<example {name}>"), "records"), columns, mapping, data.num_rows)
+    return site

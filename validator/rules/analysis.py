@@ -1,0 +1,126 @@
+"""Static analysis of a rule against the table registry, before any data is read.
+
+It refuses unknown tables, columns, relations, operators and parameters, and says which tables and
+columns a rule reads, so a run reads only those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from validator.errors import RuleFileError
+from validator.rules.grammar import AGGREGATES, classify
+from validator.rules.model import Check, Rule
+from validator.tables import COMPANY, Registry
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+class Needs:
+    """Columns per table that evaluating something requires (optional ones included)."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, table: str, column: str) -> None:
+        self.columns[table].add(column)
+
+    def merge(self, other: Needs) -> None:
+        for table, cols in other.columns.items():
+            self.columns[table] |= cols
+
+
+class _Walker:
+    def __init__(self, registry: Registry, rule: Rule, where: str) -> None:
+        self.registry = registry
+        self.rule = rule
+        self.where = where
+        self.needs = Needs()
+        self._seen_derived: set[tuple[str, str]] = set()
+
+    def ref(self, table: str, ref: str, allow_let: bool) -> None:
+        extra = frozenset(self.rule.let) if allow_let else frozenset()
+        resolved = self.registry.resolve(table, ref, self.where, extra)
+        current = table
+        for hop in resolved.hops:
+            self.relation_keys(current, hop.name)
+            current = hop.target
+        if resolved.kind == "column":
+            self.needs.add(current, resolved.name)
+        elif resolved.kind == "derived":
+            if (current, resolved.name) not in self._seen_derived:
+                self._seen_derived.add((current, resolved.name))
+                self.value(current, resolved.table.derived[resolved.name], allow_let=False)
+        else:
+            self.value(table, self.rule.let[resolved.name], allow_let=True)
+
+    def relation_keys(self, table: str, name: str) -> None:
+        relation = self.registry.relation(table, name, self.where)
+        for local, remote in relation.on:
+            self.ref(table, local, allow_let=False)
+            self.needs.add(relation.target, remote)
+        for side in (table, relation.target):
+            if COMPANY in self.registry.tables[side].columns:
+                self.needs.add(side, COMPANY)
+
+    def related(self, table: str, spec: dict[str, Any]) -> str:
+        relation = self.registry.relation(table, spec["relation"], self.where)
+        self.relation_keys(table, relation.name)
+        if "where" in spec:
+            self.value(relation.target, spec["where"], allow_let=False)
+        return relation.target
+
+    def value(self, table: str, node: Any, allow_let: bool) -> None:
+        kind = classify(node, self.where)
+        if kind.kind == "column":
+            self.ref(table, kind.args[0], allow_let)
+        elif kind.kind == "param":
+            if kind.args[0] not in self.rule.params:
+                raise RuleFileError(
+                    f"unknown parameter {kind.args[0]!r}; declared: {', '.join(self.rule.params) or 'none'}",
+                    location=self.where,
+                )
+        elif kind.kind == "aggregate":
+            spec = kind.args[0]
+            if spec["fn"] not in AGGREGATES:
+                raise RuleFileError(f"unknown aggregate {spec['fn']!r}; valid: {', '.join(AGGREGATES)}", location=self.where)
+            if spec["fn"] != "count" and "column" not in spec:
+                raise RuleFileError(f"aggregate {spec['fn']} needs a 'column'", location=self.where)
+            target = self.related(table, spec)
+            if "column" in spec:
+                self.ref(target, spec["column"], allow_let=False)
+        elif kind.kind in ("exists", "not_exists"):
+            self.related(table, kind.args[0])
+        elif kind.kind == "predicate":
+            self.value(table, kind.args[0], allow_let)
+            self.value(table, kind.args[1], allow_let)
+        elif kind.kind in ("function", "all", "any", "not"):
+            for item in kind.args:
+                self.value(table, item, allow_let)
+
+
+def check_needs(rule: Rule, check: Check, registry: Registry, where: str = "") -> Needs:
+    """Validate one check of a rule and return the columns it reads."""
+    walker = _Walker(registry, rule, where)
+    table = registry.table(check.table, where)
+    walker.value(check.table, check.where, allow_let=True)
+    for ref in (*check.evidence, *PLACEHOLDER.findall(check.message)):
+        walker.ref(check.table, ref, allow_let=True)
+    for column in table.key:
+        walker.needs.add(check.table, column)
+    for ref in table.component.values():
+        walker.ref(check.table, ref, allow_let=False)
+    return walker.needs
+
+
+def check_rule(rule: Rule, check: Check, registry: Registry, where: str) -> None:
+    check_needs(rule, check, registry, where)
+
+
+def rule_needs(rule: Rule, registry: Registry) -> Needs:
+    needs = Needs()
+    for check in rule.checks:
+        needs.merge(check_needs(rule, check, registry))
+    return needs

@@ -1,0 +1,248 @@
+"""One compiler: a rule check becomes one backend-neutral ibis expression.
+
+The same expression runs on the embedded DuckDB engine, on PySpark, or is printed as SQL for
+SQL Server or PostgreSQL. Key and text comparisons follow Epicor's SQL Server default collation:
+case-insensitive, trailing spaces ignored (the readers already cut trailing spaces).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from validator.rules.analysis import PLACEHOLDER
+from validator.rules.grammar import Node, classify
+from validator.rules.model import Check, Rule
+from validator.tables import COMPANY, Registry
+
+Catalog = Callable[[str], ir.Table]
+
+
+@dataclass(frozen=True)
+class CompiledCheck:
+    rule: Rule
+    check: Check
+    query: ir.Table  # one row per finding
+    key: tuple[str, ...]  # key columns, named as in the query and in Epicor
+    evidence: tuple[tuple[str, str], ...]  # (ref, column name in the query)
+    component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
+
+
+def _norm(value: ir.Value) -> ir.Value:
+    """Keys as SQL Server compares them; a blank key (AltMethod '') matches a blank one."""
+    return value.upper().fill_null("") if value.type().is_string() else value
+
+
+def _flag(value: ir.Value) -> ir.BooleanValue:
+    return value.fill_null(False) if value.type().is_boolean() else value.notnull()
+
+
+class Frame:
+    """The judged table, widened with the related columns, derived values and aggregates it needs."""
+
+    _counter = itertools.count()
+
+    def __init__(self, registry: Registry, catalog: Catalog, rule: Rule, table: str) -> None:
+        self.registry = registry
+        self.catalog = catalog
+        self.rule = rule
+        self.root = table
+        self.expr = catalog(table)
+        self.names: dict[str, str] = {c: c for c in self.expr.columns}
+        self.joined: set[str] = set()
+
+    # -- pass 1: make every column the node reads exist in self.expr -------------------------
+    def ensure(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> None:
+        table = table or self.root
+        kind = classify(node)
+        if kind.kind == "column":
+            self.ensure_ref(kind.args[0], prefix, table, allow_let)
+        elif kind.kind in ("aggregate", "exists", "not_exists"):
+            self.ensure_related(kind, prefix, table)
+        elif kind.kind == "predicate":
+            for side in kind.args:
+                self.ensure(side, prefix, table, allow_let)
+        elif kind.kind in ("function", "all", "any", "not"):
+            for item in kind.args:
+                self.ensure(item, prefix, table, allow_let)
+
+    def ensure_ref(self, ref: str, prefix: str, table: str, allow_let: bool = False) -> str:
+        full = prefix + ref
+        if full in self.names:
+            return self.names[full]
+        extra = frozenset(self.rule.let) if allow_let and not prefix else frozenset()
+        resolved = self.registry.resolve(table, ref, extra=extra)
+        hop_prefix, hop_table = prefix, table
+        for hop in resolved.hops:
+            self.ensure_join(hop.name, hop_prefix, hop_table)
+            hop_prefix, hop_table = f"{hop_prefix}{hop.name}.", hop.target
+        if resolved.kind == "column":
+            return self.names[full]  # the join brought it
+        node = self.rule.let[resolved.name] if resolved.kind == "let" else resolved.table.derived[resolved.name]
+        self.ensure(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
+        name = full.replace(".", "__")
+        self.expr = self.expr.mutate(**{name: self.build(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")})
+        self.names[full] = name
+        return name
+
+    def _join_keys(self, relation_name: str, prefix: str, table: str,
+                   target: ir.Table) -> list[tuple[str, ir.Value]]:
+        relation = self.registry.relation(table, relation_name)
+        pairs = [(self.ensure_ref(local, prefix, table), target[remote]) for local, remote in relation.on]
+        if self._has(prefix + COMPANY) and COMPANY in target.columns:
+            pairs.append((self.names[prefix + COMPANY], target[COMPANY]))
+        return pairs
+
+    def _has(self, full: str) -> bool:
+        return full in self.names
+
+    def _attach(self, right: ir.Table, pairs: list[tuple[str, ir.Value]]) -> None:
+        left = self.expr
+        self.expr = left.left_join(right, [_norm(left[name]) == _norm(value) for name, value in pairs]).select(
+            *left.columns, *(c for c in right.columns if c not in left.columns))
+
+    def ensure_join(self, relation_name: str, prefix: str, table: str) -> None:
+        path = prefix + relation_name
+        if path in self.joined:
+            return
+        target = self.catalog(self.registry.relation(table, relation_name).target)
+        pairs = self._join_keys(relation_name, prefix, table, target)
+        stem = path.replace(".", "__")
+        renamed = target.rename({f"{stem}__{c}": c for c in target.columns})
+        pairs = [(name, renamed[f"{stem}__{value.get_name()}"]) for name, value in pairs]
+        self._attach(renamed, pairs)
+        for column in target.columns:
+            self.names[f"{path}.{column}"] = f"{stem}__{column}"
+        self.joined.add(path)
+
+    def ensure_related(self, kind: Node, prefix: str, table: str) -> None:
+        spec = kind.args[0]
+        key = f"{prefix}<{kind.kind}:{id(spec)}>"
+        if key in self.names:
+            return
+        relation = self.registry.relation(table, spec["relation"])
+        inner = Frame(self.registry, self.catalog, self.rule, relation.target)
+        inner.rule = replace(self.rule, let={})
+        if "where" in spec:
+            inner.ensure(spec["where"], allow_let=False)
+        column = spec.get("column")
+        if column:
+            inner.ensure_ref(column, "", relation.target)
+        filtered = inner.expr.filter(inner.build(spec["where"])) if "where" in spec else inner.expr
+        fn = spec.get("fn", "count")
+        if fn == "count":
+            measure = filtered.count()
+        else:
+            values = filtered[inner.names[column]]
+            measure = getattr(values, fn)()
+        pairs = self._join_keys(relation.name, prefix, table, filtered)
+        group = {f"__g{i}": _norm(value) for i, (_, value) in enumerate(pairs)}
+        name = f"__agg{next(self._counter)}"
+        grouped = filtered.group_by(**group).aggregate(**{name: measure})
+        grouped = grouped.rename({f"{name}{g}": g for g in group})
+        pairs = [(left, grouped[f"{name}{g}"]) for (left, _), g in zip(pairs, group)]
+        self._attach(grouped, pairs)
+        if fn == "count":
+            self.expr = self.expr.mutate(**{name: self.expr[name].fill_null(0)})
+        self.names[key] = name
+
+    # -- pass 2: the expression over the widened table ----------------------------------------
+    def build(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.Value:
+        table = table or self.root
+        kind = classify(node)
+        match kind.kind:
+            case "literal":
+                value = kind.args[0]
+                return ibis.literal(list(value)) if isinstance(value, tuple) else ibis.literal(value)
+            case "column":
+                return self.expr[self.ensure_ref(kind.args[0], prefix, table, allow_let)]
+            case "param":
+                value = self.rule.params[kind.args[0]]
+                return ibis.literal(value)
+            case "function":
+                values = [self.build(a, prefix, table, allow_let) for a in kind.args]
+                if kind.op == "coalesce":
+                    return ibis.coalesce(*values)
+                ops = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+                       "mul": lambda a, b: a * b, "div": lambda a, b: a / b}
+                result = values[0]
+                for value in values[1:]:
+                    result = ops[kind.op](result, value)
+                return result
+            case "all" | "any":
+                parts = [_flag(self.build(a, prefix, table, allow_let)) for a in kind.args]
+                combine = (lambda a, b: a & b) if kind.kind == "all" else (lambda a, b: a | b)
+                result = parts[0]
+                for part in parts[1:]:
+                    result = combine(result, part)
+                return result
+            case "not":
+                return ~_flag(self.build(kind.args[0], prefix, table, allow_let))
+            case "aggregate" | "exists" | "not_exists":
+                self.ensure_related(kind, prefix, table)
+                value = self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
+                if kind.kind == "exists":
+                    return value > 0
+                if kind.kind == "not_exists":
+                    return value == 0
+                return value
+            case "predicate":
+                return self._predicate(kind, prefix, table, allow_let)
+        raise AssertionError(kind)
+
+    def _predicate(self, kind: Node, prefix: str, table: str, allow_let: bool) -> ir.BooleanValue:
+        left = self.build(kind.args[0], prefix, table, allow_let)
+        right_node = kind.args[1]
+        if kind.op in ("is", "is_not"):
+            if right_node is None or right_node == "blank":
+                test = left.isnull()
+                if left.type().is_string():
+                    test = test | (left == "")
+            elif right_node is True:
+                test = left.fill_null(False)
+            else:
+                test = (left == False).fill_null(False)  # noqa: E712 - ibis expression, not Python
+            return ~test if kind.op == "is_not" else test
+        right = self.build(right_node, prefix, table, allow_let)
+        if kind.op in ("in", "not_in"):
+            options = right_node if isinstance(right_node, list) else self.rule.params[right_node["param"]]
+            if left.type().is_string():
+                options = [str(o).upper() for o in options]
+            test = _norm(left).isin(options)
+            return (~test if kind.op == "not_in" else test).fill_null(False)
+        if left.type().is_string():
+            left, right = _norm(left), _norm(right.cast("string"))
+        compare = {"eq": left == right, "ne": left != right, "lt": left < right,
+                   "le": left <= right, "gt": left > right, "ge": left >= right}[kind.op]
+        return compare.fill_null(False)
+
+
+def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog) -> CompiledCheck:
+    frame = Frame(registry, catalog, rule, check.table)
+    frame.ensure(check.where)
+    refs = dict.fromkeys((*check.evidence, *PLACEHOLDER.findall(check.message)))
+    for ref in refs:
+        frame.ensure_ref(ref, "", check.table, allow_let=True)
+    table = registry.tables[check.table]
+    component = {role: frame.ensure_ref(ref, "", check.table) for role, ref in table.component.items()}
+    condition = frame.build(check.where)
+    key = tuple(c for c in table.key if c in frame.expr.columns)
+    selected = {**{c: frame.expr[c] for c in key}}
+    evidence = []
+    for ref in refs:
+        name = frame.names[ref]
+        if name not in selected:
+            selected[name] = frame.expr[name]
+        evidence.append((ref, name))
+    comp = []
+    for role, name in component.items():
+        alias = f"__component_{role}"
+        selected[alias] = frame.expr[name]
+        comp.append((role, alias))
+    query = frame.expr.filter(condition).select(**selected)
+    return CompiledCheck(rule, check, query, key, tuple(evidence), tuple(comp))

@@ -1,0 +1,63 @@
+"""The closed vocabulary of the condition language, shared by the analysis and the compiler."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from validator.errors import RuleFileError
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
+FLAG_TESTS = ("is", "is_not")
+FUNCTIONS = ("coalesce", "add", "sub", "mul", "div")
+CONNECTIVES = ("all", "any", "not", "exists", "not_exists")
+AGGREGATES = ("count", "sum", "min", "max", "mean", "median")
+OPERATORS = (*COMPARISONS, *FLAG_TESTS, *FUNCTIONS, *CONNECTIVES, "column", "value", "param", "aggregate")
+
+
+class Node(NamedTuple):
+    kind: str  # literal, column, param, function, aggregate, all, any, not, exists, not_exists, predicate
+    op: str = ""
+    args: tuple[Any, ...] = ()
+
+
+def classify(node: Any, where: str = "") -> Node:
+    """Name what a YAML node of a condition or value is; refuse anything outside the vocabulary."""
+    if node is None or isinstance(node, (str, int, float, bool)):
+        return Node("literal", args=(node,))
+    if isinstance(node, list):
+        return Node("literal", args=(tuple(node),))
+    if not isinstance(node, dict) or not node:
+        raise RuleFileError(f"expected a condition or value, got {node!r}", location=where or None)
+    keys = set(node)
+    unknown = keys - set(OPERATORS)
+    if unknown:
+        raise RuleFileError(
+            f"unknown operator(s) {', '.join(sorted(map(repr, unknown)))}; valid operators: {', '.join(OPERATORS)}",
+            location=where or None,
+        )
+    if keys == {"column"}:
+        return Node("column", args=(node["column"],))
+    if keys == {"param"}:
+        return Node("param", args=(node["param"],))
+    if keys == {"aggregate"}:
+        return Node("aggregate", args=(node["aggregate"],))
+    if len(keys) == 1:
+        (op,) = keys
+        if op in FUNCTIONS:
+            return Node("function", op, tuple(node[op]))
+        if op in ("all", "any"):
+            return Node(op, op, tuple(node[op]))
+        if op in ("not", "exists", "not_exists"):
+            return Node(op, op, (node[op],))
+    subject = keys & {"column", "value"}
+    tests = keys - subject
+    if len(subject) == 1 and len(tests) == 1:
+        (test,) = tests
+        if test in (*COMPARISONS, *FLAG_TESTS):
+            left = {"column": node["column"]} if "column" in node else node["value"]
+            return Node("predicate", test, (left, node[test]))
+    raise RuleFileError(
+        f"cannot read {node!r}: a predicate is one 'column' (or 'value') and one test of "
+        f"{', '.join((*COMPARISONS, *FLAG_TESTS))}; connectives are {', '.join(CONNECTIVES)}",
+        location=where or None,
+    )

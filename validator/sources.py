@@ -1,0 +1,141 @@
+"""Finding the export of each Epicor table in a folder and reading it as text columns.
+
+Real exports are messy: CSV in UTF-8, UTF-8 with BOM or Windows-1252, quoted fields holding commas,
+quotes and newlines; Parquet with native types; XLSX from Excel. Every reader returns an Arrow table
+(or, for Parquet, a lazy DuckDB scan) and names the file and line of anything it cannot read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from validator.errors import DataError
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    table: str
+    path: Path
+    format: str
+
+
+def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
+    """One file per table, named after it (`JobMtl.csv`, `Erp.JobMtl.parquet`, any case)."""
+    if not folder.is_dir():
+        raise DataError("is not a folder of Epicor table exports", location=str(folder))
+    wanted = {name.lower(): name for name in table_names}
+    found: dict[str, SourceFile] = {}
+    for path in sorted(folder.iterdir()):
+        fmt = FORMATS.get(path.suffix.lower())
+        stem = path.stem.lower().removeprefix("erp.")
+        if fmt is None or stem not in wanted or not path.is_file():
+            continue
+        table = wanted[stem]
+        if table in found:
+            raise DataError(
+                f"two exports of table {table}: {found[table].path.name} and {path.name}; keep one",
+                location=str(folder),
+            )
+        found[table] = SourceFile(table, path, fmt)
+    return found
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when every byte decodes, else Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _bad_csv_line(path: Path, encoding: str) -> str:
+    """Find the first record whose field count differs from the header's (error path only)."""
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        for row in reader:
+            if len(row) != len(header):
+                return f"line {reader.line_num} has {len(row)} field(s), the header has {len(header)}"
+    return "the file does not parse as CSV"
+
+
+def read_csv(path: Path) -> pa.Table:
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty (0 bytes): export the table again with its header row", location=str(path))
+    encoding = _encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        header = next(csv.reader(io.StringIO(handle.readline().lstrip("\ufeff"))), [])
+    if not any(h.strip() for h in header):
+        raise DataError("the first line holds no column names", location=str(path))
+    try:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=True, quoted_strings_can_be_null=True
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        detail = _bad_csv_line(path, encoding)
+        raise DataError(f"cannot read as CSV ({encoding}): {detail} ({exc})", location=str(path)) from None
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def read_xlsx(path: Path, table: str) -> pa.Table:
+    import openpyxl  # imported here: only XLSX exports need it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
+    try:
+        names = {n.lower(): n for n in book.sheetnames}
+        sheet = book[names.get(table.lower(), book.sheetnames[0])]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise DataError(f"sheet {sheet.title!r} is empty", location=str(path))
+        width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
+        names_row = [_cell_text(h) or "" for h in header[:width]]
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        for row in rows:
+            if row is None or all(v is None for v in row[:width]):
+                continue
+            for i in range(width):
+                columns[i].append(_cell_text(row[i]) if i < len(row) else None)
+    finally:
+        book.close()
+    if not any(names_row):
+        raise DataError("the first row holds no column names", location=str(path))
+    return pa.table({n or f"column{i + 1}": pa.array(c, pa.string()) for i, (n, c) in enumerate(zip(names_row, columns))})

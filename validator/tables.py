@@ -1,0 +1,138 @@
+"""The Epicor table registry: columns, keys, relations and derived columns, read from schemas/tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from validator.errors import RuleFileError
+from validator.schemas import SCHEMA_DIR, check_document
+from validator.yamlsource import YamlDocument
+
+COMPANY = "Company"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    optional: bool = False
+    codes: tuple[str, ...] = ()
+    blank_key: bool = False
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    source: str
+    target: str
+    on: tuple[tuple[str, str], ...]  # (ref on the source table, column of the target)
+    to_one: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: dict[str, Column]
+    optional: bool = False
+    relations: dict[str, Relation] = field(default_factory=dict)
+    derived: dict[str, Any] = field(default_factory=dict)
+    component: dict[str, str] = field(default_factory=dict)
+
+    def column(self, name: str) -> Column | None:
+        return self.columns.get(name)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a dotted reference such as `RelatedOper.ResourceGroup.InputWhse` leads to."""
+
+    hops: tuple[Relation, ...]
+    table: Table
+    name: str
+    kind: str  # "column" or "derived"
+
+
+class Registry:
+    def __init__(self, tables: dict[str, Table]) -> None:
+        self.tables = tables
+
+    def table(self, name: str, where: str = "") -> Table:
+        if name not in self.tables:
+            raise RuleFileError(
+                f"unknown table {name!r}; known tables: {', '.join(sorted(self.tables))}", location=where or None
+            )
+        return self.tables[name]
+
+    def resolve(self, table: str, ref: str, where: str = "", extra: frozenset[str] = frozenset()) -> Resolved:
+        """Follow the to-one relations of a dotted reference to its column; fail listing what is valid."""
+        current = self.table(table, where)
+        *path, last = ref.split(".")
+        hops: list[Relation] = []
+        for step in path:
+            relation = current.relations.get(step)
+            if relation is None or not relation.to_one:
+                valid = sorted(r for r, rel in current.relations.items() if rel.to_one)
+                raise RuleFileError(
+                    f"{ref!r}: {current.name} has no to-one relation {step!r}; valid: {', '.join(valid) or 'none'}",
+                    location=where or None,
+                )
+            hops.append(relation)
+            current = self.tables[relation.target]
+        if not hops and last in extra:
+            return Resolved((), current, last, "let")
+        if last in current.columns:
+            return Resolved(tuple(hops), current, last, "column")
+        if last in current.derived:
+            return Resolved(tuple(hops), current, last, "derived")
+        valid = sorted([*current.columns, *current.derived, *(extra if not hops else ())])
+        raise RuleFileError(
+            f"{ref!r}: {current.name} has no column {last!r}; valid: {', '.join(valid)}", location=where or None
+        )
+
+    def relation(self, table: str, name: str, where: str = "") -> Relation:
+        relations = self.table(table, where).relations
+        if name not in relations:
+            raise RuleFileError(
+                f"{table} has no relation {name!r}; valid: {', '.join(sorted(relations)) or 'none'}",
+                location=where or None,
+            )
+        return relations[name]
+
+
+def _relation(source: str, name: str, spec: dict, tables: dict[str, dict]) -> Relation:
+    target = tables[spec["table"]]
+    target_key = {c for c in target["key"] if c != COMPANY and not target["columns"][c].get("optional")}
+    joined = set(spec["join"].values())
+    return Relation(name, source, spec["table"], tuple(spec["join"].items()), to_one=target_key <= joined)
+
+
+def load_registry(directory: Path) -> Registry:
+    docs = [YamlDocument.read(p, RuleFileError) for p in sorted(directory.glob("*.yaml"))]
+    for doc in docs:
+        check_document(doc, "table.schema.json", RuleFileError)
+    raw = {doc.data["table"]: doc.data for doc in docs}
+    tables: dict[str, Table] = {}
+    for name, spec in raw.items():
+        for rel_name, rel in spec.get("relations", {}).items():
+            if rel["table"] not in raw:
+                raise RuleFileError(f"relation {rel_name} names unknown table {rel['table']!r}", location=name)
+        tables[name] = Table(
+            name=name,
+            key=tuple(spec["key"]),
+            columns={c: Column(c, s["type"], s.get("optional", False), tuple(s.get("codes", ())), s.get("blank_key", False))
+                     for c, s in spec["columns"].items()},
+            optional=spec.get("optional", False),
+            relations={r: _relation(name, r, s, raw) for r, s in spec.get("relations", {}).items()},
+            derived=dict(spec.get("derived", {})),
+            component=dict(spec.get("component", {})),
+        )
+    return Registry(tables)
+
+
+@cache
+def builtin_registry() -> Registry:
+    return load_registry(SCHEMA_DIR / "tables")

@@ -1,0 +1,75 @@
+"""Reading YAML safely, and pointing at the line a JSON pointer names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator.errors import BackflushError
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a mapping with the same key twice."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class YamlDocument:
+    """A parsed YAML file that remembers where each value came from."""
+
+    def __init__(self, path: Path, text: str, error: type[BackflushError]) -> None:
+        self.path = path
+        try:
+            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data: Any = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise error(f"not valid YAML: {problem}", location=where) from None
+
+    @classmethod
+    def read(cls, path: Path, error: type[BackflushError]) -> YamlDocument:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error(f"cannot read: {exc}", location=str(path)) from None
+        return cls(path, text, error)
+
+    def line_of(self, pointer: list[str | int]) -> int:
+        """The 1-based line of the deepest node the path reaches."""
+        node = self.node
+        line = node.start_mark.line + 1 if node is not None else 1
+        for part in pointer:
+            if isinstance(node, yaml.MappingNode):
+                match = next((v for k, v in node.value if k.value == str(part)), None)
+                key = next((k for k, _ in node.value if k.value == str(part)), None)
+                if match is None:
+                    break
+                line = key.start_mark.line + 1
+                node = match
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+    def where(self, pointer: list[str | int]) -> str:
+        json_pointer = "/" + "/".join(str(p) for p in pointer)
+        return f"{self.path}:{self.line_of(pointer)} (at {json_pointer})"
