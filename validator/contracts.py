@@ -14,7 +14,7 @@ import pandera.ibis as pa
 
 from validator.readers import LoadedTable, Site
 
-BOOLEAN_TEXT = r"(?i)^\s*(true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
+BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
 DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 DATE_TEXT = r"^\s*(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$"
@@ -52,11 +52,11 @@ def _column_checks(loaded: LoadedTable, column: str) -> tuple[list[pa.Check], st
         return [], ""
     if spec.codes:
         codes = "|".join(spec.codes)
-        return [pa.Check.str_matches(rf"(?i)^\s*({codes})\s*$")], f"not one of the codes {', '.join(spec.codes)}"
+        return [pa.Check.str_matches(rf"^\s*(?i:{codes})?\s*$")], f"not one of the codes {', '.join(spec.codes)}"
     pattern = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT, "date": DATE_TEXT}.get(spec.type)
     if pattern is None:
         return [], ""
-    return [pa.Check.str_matches(pattern)], f"not {WHAT[spec.type]}"
+    return [pa.Check.str_matches(rf"^\s*$|{pattern}")], f"not {WHAT[spec.type]}"
 
 
 def _schema(loaded: LoadedTable) -> tuple[pa.DataFrameSchema, dict[str, str]]:

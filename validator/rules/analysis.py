@@ -108,10 +108,11 @@ def check_needs(rule: Rule, check: Check, registry: Registry, where: str = "") -
     walker.value(check.table, check.where, allow_let=True)
     for ref in (*check.evidence, *PLACEHOLDER.findall(check.message)):
         walker.ref(check.table, ref, allow_let=True)
-    for column in table.key:
-        walker.needs.add(check.table, column)
     for ref in table.component.values():
         walker.ref(check.table, ref, allow_let=False)
+    for name in list(walker.needs.columns):  # keys too, so every table read can be checked for duplicates
+        for column in registry.tables[name].key:
+            walker.needs.add(name, column)
     return walker.needs
 
 
