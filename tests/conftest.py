@@ -1,0 +1,68 @@
+"""Shared fixtures: the bundled demo site, the built-in rules, and a way to run the command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from validator.cli import main
+from validator.rules.loader import BUILTIN_RULES, load_rules
+from validator.tables import builtin_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "fixtures" / "demo"
+CASES = ROOT / "fixtures" / "cases"
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return builtin_registry()
+
+
+@pytest.fixture(scope="session")
+def builtin_rules(registry):
+    return load_rules([BUILTIN_RULES], registry)
+
+
+class Cli:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *args: str | Path) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def cli(capsys):
+    return Cli(capsys)
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    """A private copy of the demo site that a test may break."""
+    target = tmp_path / "site"
+    shutil.copytree(DEMO, target)
+    return target
+
+
+def run_json(folder: Path, out: Path, *extra: str) -> tuple[int, dict]:
+    code = main(["check", str(folder), "--format", "json", "--output", str(out), "--fail-on", "never", *extra])
+    return code, json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+
+
+@pytest.fixture(scope="session")
+def demo_document(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("demo") / "findings.json"
+    code, document = run_json(DEMO, out)
+    assert code == 0
+    return document
+
+
+def finding_keys(document: dict) -> set[tuple[str, str, tuple]]:
+    return {(f["rule_id"], f["table"], tuple(sorted(f["key"].items()))) for f in document["findings"]}
