@@ -61,3 +61,29 @@ def classify(node: Any, where: str = "") -> Node:
         f"{', '.join((*COMPARISONS, *FLAG_TESTS))}; connectives are {', '.join(CONNECTIVES)}",
         location=where or None,
     )
+
+
+def check_tree(node: Any, path: list[str | int]) -> tuple[list[str | int], RuleFileError] | None:
+    """The first node outside the vocabulary, with its path, or None when the tree reads."""
+    try:
+        kind = classify(node)
+    except RuleFileError as exc:
+        return path, exc
+    children: list[tuple[Any, list[str | int]]] = []
+    if kind.kind in ("function", "all", "any"):
+        children = [(item, [*path, kind.op, i]) for i, item in enumerate(kind.args)]
+    elif kind.kind == "not":
+        children = [(kind.args[0], [*path, "not"])]
+    elif kind.kind in ("exists", "not_exists") and isinstance(kind.args[0], dict) and "where" in kind.args[0]:
+        children = [(kind.args[0]["where"], [*path, kind.kind, "where"])]
+    elif kind.kind == "aggregate" and isinstance(kind.args[0], dict) and "where" in kind.args[0]:
+        children = [(kind.args[0]["where"], [*path, "aggregate", "where"])]
+    elif kind.kind == "predicate":
+        side = "column" if isinstance(node, dict) and "column" in node else "value"
+        children = [(kind.args[0], [*path, side])] if side == "value" else []
+        children.append((kind.args[1], [*path, kind.op]))
+    for child, child_path in children:
+        found = check_tree(child, child_path)
+        if found:
+            return found
+    return None

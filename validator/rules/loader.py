@@ -6,6 +6,7 @@ from pathlib import Path
 
 from validator.errors import RuleFileError
 from validator.rules.analysis import check_rule
+from validator.rules.grammar import check_tree
 from validator.rules.model import Check, Example, Rule
 from validator.schemas import check_document
 from validator.tables import Registry
@@ -14,8 +15,25 @@ from validator.yamlsource import YamlDocument
 BUILTIN_RULES = Path(__file__).resolve().parent.parent.parent / "rules"
 
 
+def _grammar_error(doc: YamlDocument) -> RuleFileError | None:
+    """A precise message for a condition outside the operator vocabulary (the schema only says 'anyOf')."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    trees = [(c.get("where"), ["checks", i, "where"]) for i, c in enumerate(data.get("checks") or [])
+             if isinstance(c, dict) and "where" in c]
+    trees += [(v, ["let", k]) for k, v in (data.get("let") or {}).items()] if isinstance(data.get("let"), dict) else []
+    for tree, path in trees:
+        found = check_tree(tree, path)
+        if found:
+            where, exc = found
+            return RuleFileError(str(exc), location=doc.where(where))
+    return None
+
+
 def rule_from_document(doc: YamlDocument) -> Rule:
-    check_document(doc, "rule.schema.json", RuleFileError)
+    try:
+        check_document(doc, "rule.schema.json", RuleFileError)
+    except RuleFileError as exc:
+        raise _grammar_error(doc) or exc from None
     data = doc.data
     if doc.path.stem != data["id"]:
         raise RuleFileError(f"file is named {doc.path.name} but holds rule {data['id']}; name it {data['id']}.yaml",

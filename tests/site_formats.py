@@ -1,0 +1,57 @@
+"""Re-exporting a CSV site as typed Parquet or as Excel workbooks, the way other sites export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from validator.readers import FALSE_WORDS, TRUE_WORDS, match_columns
+from validator.sources import read_csv
+from validator.tables import Registry
+
+
+def _typed_value(text: str | None, kind: str | None) -> object:
+    if text is None or text.strip() == "":
+        return None
+    if kind == "boolean":
+        word = text.strip().upper()
+        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else text
+    if kind in ("integer", "decimal"):
+        number = float(text)
+        return int(number) if kind == "integer" else number
+    return text
+
+
+def _columns(path: Path, registry: Registry) -> tuple[pa.Table, dict[str, str | None]]:
+    data = read_csv(path)
+    table = registry.tables[path.stem]
+    kinds = {header: table.columns[column].type for column, header in match_columns(table, data.column_names).items()}
+    return data, {h: kinds.get(h) for h in data.column_names}
+
+
+def to_parquet(src: Path, dst: Path, registry: Registry) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    arrow = {"boolean": pa.bool_(), "integer": pa.int64(), "decimal": pa.float64()}
+    for path in sorted(src.glob("*.csv")):
+        data, kinds = _columns(path, registry)
+        columns = {}
+        for header in data.column_names:
+            values = [_typed_value(v, kinds[header]) for v in data.column(header).to_pylist()]
+            columns[header] = pa.array(values, arrow.get(kinds[header], pa.string()))
+        pq.write_table(pa.table(columns), dst / f"{path.stem}.parquet")
+
+
+def to_xlsx(src: Path, dst: Path, registry: Registry) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.glob("*.csv")):
+        data, kinds = _columns(path, registry)
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(path.stem)
+        sheet.append(data.column_names)
+        columns = [data.column(h).to_pylist() for h in data.column_names]
+        for row in zip(*columns):
+            sheet.append([_typed_value(v, kinds[h]) for v, h in zip(row, data.column_names)])
+        book.save(dst / f"{path.stem}.xlsx")
