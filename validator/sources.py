@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -117,7 +118,7 @@ def read_xlsx(path: Path, table: str) -> pa.Table:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
     try:
         names = {n.lower(): n for n in book.sheetnames}

@@ -1,0 +1,139 @@
+"""Broken exports get a clear message naming file, column and rows, exit code 2, and no partial output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_json
+
+
+def rewrite(path: Path, old: str, new: str, count: int = 1, encoding: str = "utf-8") -> None:
+    text = path.read_text(encoding=encoding)
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding=encoding)
+
+
+def check(cli, site: Path, *extra: str):
+    return cli("check", site, *extra)
+
+
+def test_a_missing_required_table_is_named_with_the_rules_that_need_it(cli, site):
+    (site / "JobOper.csv").unlink()
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobOper" in err and "BFC007" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_optional_table_skips_its_rule_with_the_reason(cli, site, tmp_path):
+    (site / "Resource.csv").unlink()
+    _, document = run_json(site, tmp_path / "out.json")
+    result = next(r for r in document["rules"] if r["rule_id"] == "BFC010")
+    assert result["status"] == "SKIPPED"
+    assert "Resource" in result["reason"]
+
+
+def test_a_missing_column_names_the_file_and_the_column(cli, site):
+    rewrite(site / "JobMtl.csv", ",BackFlush,", ",BackFlushFlag,")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobMtl.csv" in err and "BackFlush" in err
+
+
+def test_a_duplicate_key_differing_only_in_case_and_trailing_space_is_reported(cli, site):
+    path = site / "Part.csv"
+    text = path.read_text(encoding="cp1252")
+    line = next(row for row in text.splitlines() if ",SCR-0001," in row)
+    path.write_text(text + line.replace(",SCR-0001,", ",scr-0001 ,") + "\r\n", encoding="cp1252")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "Part.csv" in err and "duplicate key" in err
+    assert "row 1" in err
+
+
+def test_a_non_boolean_in_a_flag_column_names_row_and_value(cli, site):
+    rewrite(site / "JobMtl.csv", ",Y,False,False,MAIN,", ",Maybe,False,False,MAIN,")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobMtl.csv, column BackFlush" in err
+    assert "'Maybe'" in err and "row 1:" in err
+
+
+def test_text_in_a_numeric_column_names_row_and_value(cli, site):
+    rewrite(site / "JobOper.csv", ",25.00000000,", ",twenty-five,")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobOper.csv, column RunQty" in err and "'twenty-five'" in err
+
+
+def test_an_unknown_labour_entry_code_is_a_contract_violation(cli, site):
+    rewrite(site / "PartOpr.csv", ",Q,False,False", ",Z,False,False")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "column LaborEntryMethod" in err and "T, Q, B, X" in err
+
+
+def test_an_empty_file_is_named(cli, site):
+    (site / "PartRev.csv").write_bytes(b"")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartRev.csv" in err and "empty" in err
+
+
+def test_a_file_with_only_a_header_is_named(cli, site):
+    path = site / "PartOpr.csv"
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\r\n", encoding="utf-8")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartOpr.csv" in err and "no data rows" in err
+
+
+def test_a_truncated_csv_line_names_the_line(cli, site):
+    path = site / "JobHead.csv"
+    data = path.read_bytes()
+    path.write_bytes(data + b"EPIC06,009999,FG-0001,A")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobHead.csv" in err and "line 182" in err and "field" in err
+
+
+def test_an_unreadable_xlsx_is_named(cli, site):
+    (site / "PartBin.csv").unlink()
+    (site / "PartBin.xlsx").write_bytes(b"PK\x03\x04 this is not really a workbook")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartBin.xlsx" in err and "Excel" in err
+
+
+def test_two_exports_of_one_table_are_refused(cli, site):
+    (site / "Part.parquet").write_bytes(b"")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "two exports of table Part" in err
+
+
+def test_no_partial_json_is_left_behind_on_bad_input(cli, site, tmp_path):
+    rewrite(site / "JobMtl.csv", ",Y,False,False,MAIN,", ",Maybe,False,False,MAIN,")
+    out = tmp_path / "findings.json"
+    code, _, _ = check(cli, site, "--format", "json", "--output", out)
+    assert code == 2
+    assert not out.exists()
+    assert list(tmp_path.glob(".findings.json*")) == []
+
+
+def test_keep_going_ends_the_rules_that_need_the_broken_table_as_error(cli, site, tmp_path):
+    rewrite(site / "JobOper.csv", ",25.00000000,", ",twenty-five,")
+    out = tmp_path / "findings.json"
+    code, document = run_json(site, out, "--keep-going")
+    status = {r["rule_id"]: r for r in document["rules"]}
+    assert status["BFC007"]["status"] == "ERROR" and "JobOper" in status["BFC007"]["reason"]
+    assert status["BFE001"]["status"] == "FAIL"
+    assert document["summary"]["partial"] is True
+    assert any("RunQty" in v for v in document["contract_violations"])
+
+
+def test_debug_shows_the_traceback(cli, site, capsys):
+    (site / "PartRev.csv").write_bytes(b"")
+    code, _, err = check(cli, site, "--debug")
+    assert code == 2
+    assert "Traceback" in err
