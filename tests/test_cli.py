@@ -1,0 +1,95 @@
+"""The command line: exit codes for CI, listing and explaining rules, help with examples, the rule reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CASES, DEMO, ROOT
+from validator.cli import build_parser
+
+
+def test_exit_code_1_when_findings_reach_fail_on(cli):
+    code, _, _ = cli("check", DEMO, "--rule", "BFE004")
+    assert code == 1
+
+
+def test_exit_code_0_when_findings_are_below_fail_on(cli):
+    code, _, _ = cli("check", DEMO, "--rule", "BFC009", "--fail-on", "warning")
+    assert code == 0
+
+
+def test_fail_on_info_counts_info_findings(cli):
+    code, _, _ = cli("check", DEMO, "--rule", "BFC009", "--fail-on", "info")
+    assert code == 1
+
+
+def test_fail_on_never_always_exits_0(cli):
+    code, _, _ = cli("check", DEMO, "--fail-on", "never")
+    assert code == 0
+
+
+def test_config_overrides_severity_enabled_and_params(cli, tmp_path):
+    out = tmp_path / "findings.json"
+    code, _, _ = cli("check", DEMO, "--config", CASES / "configs" / "overrides.yaml", "--format", "json", "--output", out)
+    import json
+
+    document = json.loads(out.read_text(encoding="utf-8"))
+    rules = {r["rule_id"]: r for r in document["rules"]}
+    assert "BFC004" not in rules
+    assert {f["severity"] for f in document["findings"] if f["rule_id"] == "BFE002"} == {"warning"}
+    assert code == 1
+
+
+def test_rules_lists_id_severity_title_and_tags(cli):
+    code, out, _ = cli("rules")
+    assert code == 0
+    assert "BFE001" in out and "BFC013" in out and "eligibility" in out
+
+
+def test_rules_filters_by_tag(cli):
+    _, out, _ = cli("rules", "--tag", "eligibility")
+    assert "BFE001" in out and "BFC001" not in out
+
+
+def test_rules_filters_by_id(cli):
+    _, out, _ = cli("rules", "--id", "bfc012")
+    assert "BFC012" in out and "BFE001" not in out
+
+
+def test_an_unknown_tag_lists_the_known_ones(cli):
+    code, _, err = cli("rules", "--tag", "eligibilty")
+    assert code == 2 and "eligibility" in err
+
+
+@pytest.mark.parametrize(("dialect", "marker"), [("duckdb", '"Erp"."JobMtl"'), ("tsql", "[Erp].[JobMtl]"),
+                                                 ("postgres", '"Erp"."JobMtl"'), ("spark", "`Erp`.`JobMtl`")])
+def test_explain_prints_the_sql_in_each_dialect(cli, dialect, marker):
+    code, out, _ = cli("explain", "BFE005", "--dialect", dialect)
+    assert code == 0
+    assert marker in out
+    assert "SELECT" in out
+
+
+def test_explain_shows_rationale_evidence_remediation_and_reads(cli):
+    _, out, _ = cli("explain", "BFC012")
+    for part in ("Why:", "Evidence:", "Remediation:", "Reads:", "PartWhse: ", "OnHandQty"):
+        assert part in out
+
+
+def test_explain_of_an_unknown_rule_is_exit_2(cli):
+    code, _, err = cli("explain", "BFX999")
+    assert code == 2 and "BFE001" in err
+
+
+@pytest.mark.parametrize("command", ["check", "rules", "explain"])
+def test_every_subcommand_help_has_examples(command):
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    text = sub.format_help()
+    assert "examples:" in text and f"backflush {command}" in text
+
+
+def test_the_rule_reference_is_generated_and_current(cli):
+    _, out, _ = cli("rules", "--format", "markdown")
+    current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert out == current, "docs/rules.md is stale: run backflush rules --format markdown --output docs/rules.md"
