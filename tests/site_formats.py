@@ -52,6 +52,6 @@ def to_xlsx(src: Path, dst: Path, registry: Registry) -> None:
         sheet = book.create_sheet(path.stem)
         sheet.append(data.column_names)
         columns = [data.column(h).to_pylist() for h in data.column_names]
-        for row in zip(*columns):
-            sheet.append([_typed_value(v, kinds[h]) for v, h in zip(row, data.column_names)])
+        for row in zip(*columns, strict=False):
+            sheet.append([_typed_value(v, kinds[h]) for v, h in zip(row, data.column_names, strict=False)])
         book.save(dst / f"{path.stem}.xlsx")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from validator import __version__
 from validator.contracts import Violation, check_site
 from validator.engines import Engine
@@ -14,8 +16,8 @@ from validator.errors import ContractError, DataError
 from validator.findings import ERROR, FAIL, PASS, SKIPPED, Finding, RuleResult, Verdict, plain, site_scores, verdicts
 from validator.readers import Site, load_site
 from validator.rules.analysis import PLACEHOLDER, check_needs
-from validator.rules.compiler import compile_check
-from validator.rules.model import SEVERITY_RANK, Rule
+from validator.rules.compiler import CompiledTable, compile_table
+from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
 
 VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush"}
@@ -74,50 +76,68 @@ def _backflushed_parts(site: Site) -> list[tuple[str | None, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def _rows_to_findings(rule: Rule, compiled, table) -> list[Finding]:  # noqa: ANN001 - engine-neutral
-    out = []
-    for row in table.to_pylist():
+def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], list[Finding]]:
+    """Findings per (rule id, check index) from the engine's result: one pass over the rows that hit."""
+    out: dict[tuple[str, int], list[Finding]] = {}
+    for row in rows.to_pylist():
         key = tuple((c, row[c]) for c in compiled.key)
-        evidence = tuple((ref, row[name]) for ref, name in compiled.evidence)
-        values = {**dict(key), **dict(evidence)}
         component = tuple((role, row[name]) for role, name in compiled.component)
-        out.append(Finding.make(rule.id, rule.severity, compiled.check.table, key,
-                                render(compiled.check.message, values), evidence, component))
+        for compiled_check in compiled.checks:
+            if not row[compiled_check.hit]:
+                continue
+            rule, check = compiled_check.rule, compiled_check.check
+            evidence = tuple((ref, row[name]) for ref, name in compiled_check.evidence)
+            message = render(check.message, {**dict(key), **dict(evidence)})
+            index = rule.checks.index(check)
+            out.setdefault((rule.id, index), []).append(
+                Finding.make(rule.id, rule.severity, check.table, key, message, evidence, component))
     return out
 
 
 def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
               broken: dict[str, str] | None = None) -> tuple[list[RuleResult], list[Finding]]:
+    """Run every check whose tables are there, all checks on one table in one engine pass."""
     broken = broken or {}
-    catalog = engine.catalog(site)
     needs = _needs(rules, registry)
-    results, findings = [], []
+    notes: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rules}  # rule id -> (ERROR|SKIPPED, reason)
+    runnable: dict[str, list[tuple[Rule, Check]]] = {}
     for rule in rules:
-        rule_findings: dict[str, Finding] = {}
-        checked, skipped, errors = 0, [], []
         for index, check in enumerate(rule.checks):
             tables = needs[(rule.id, index)]
-            absent = sorted(t for t in tables if t in site.absent)
             bad = sorted(t for t in tables if t in broken)
+            absent = sorted(t for t in tables if t in site.absent)
             if bad:
-                errors.append(f"{check.table}: table {', '.join(bad)} broke its contract ({broken[bad[0]]})")
-                continue
-            if absent:
-                skipped.append(f"{check.table}: optional table {', '.join(absent)} not exported")
-                continue
-            compiled = compile_check(rule, check, registry, catalog)
-            for finding in _rows_to_findings(rule, compiled, engine.findings(compiled)):
-                rule_findings.setdefault(finding.fingerprint, finding)
-            checked += engine.count(site, check.table)
-        found = sorted(rule_findings.values())
-        findings.extend(found)
+                notes[rule.id].append((ERROR, f"{check.table}: table {', '.join(bad)} broke its contract ({broken[bad[0]]})"))
+            elif absent:
+                notes[rule.id].append((SKIPPED, f"{check.table}: optional table {', '.join(absent)} not exported"))
+            else:
+                runnable.setdefault(check.table, []).append((rule, check))
+    catalog = engine.catalog(site)
+    found: dict[tuple[str, int], list[Finding]] = {}
+    for table, items in sorted(runnable.items()):
+        compiled = compile_table(table, items, registry, catalog)
+        found.update(_findings(compiled, engine.findings(compiled)))
+    results, findings = [], []
+    for rule in rules:
+        unique: dict[str, Finding] = {}
+        checked = 0
+        for index, check in enumerate(rule.checks):
+            if (rule, check) in runnable.get(check.table, []):
+                checked += engine.count(site, check.table)
+                for finding in found.get((rule.id, index), []):
+                    unique.setdefault(finding.fingerprint, finding)
+        rule_findings = sorted(unique.values())
+        findings.extend(rule_findings)
+        errors = [reason for kind, reason in notes[rule.id] if kind == ERROR]
+        skipped = [reason for kind, reason in notes[rule.id] if kind == SKIPPED]
         if errors:
-            status, reason = ERROR, "; ".join(errors + skipped)
+            status = ERROR
         elif len(skipped) == len(rule.checks):
-            status, reason = SKIPPED, "; ".join(skipped)
+            status = SKIPPED
         else:
-            status, reason = (FAIL if found else PASS), "; ".join(skipped)
-        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(found), reason))
+            status = FAIL if rule_findings else PASS
+        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(rule_findings),
+                                  "; ".join(errors + skipped)))
     return results, sorted(findings)
 
 

@@ -36,7 +36,7 @@ class Violation:
         where = f"{self.file}, column {self.column}" if self.column else self.file
         sample = ""
         if self.rows:
-            shown = ", ".join(f"row {r}: {v!r}" for r, v in zip(self.rows, self.values)) if self.values else \
+            shown = ", ".join(f"row {r}: {v!r}" for r, v in zip(self.rows, self.values, strict=False)) if self.values else \
                 ", ".join(f"row {r}" for r in self.rows)
             sample = f" (e.g. {shown})"
         return f"{where}: {self.problem}{sample}"

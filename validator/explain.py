@@ -28,7 +28,8 @@ def sql_for(rule: Rule, registry: Registry, dialect: str) -> list[tuple[str, str
     out = []
     for check in rule.checks:
         compiled = compile_check(rule, check, registry, catalog)
-        out.append((check.table, ibis.to_sql(compiled.query, dialect=DIALECTS[dialect])))
+        query = compiled.query.drop(compiled.checks[0].hit)
+        out.append((check.table, ibis.to_sql(query, dialect=DIALECTS[dialect])))
     return out
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from validator.errors import ConfigError
 from validator.readers import Site
-from validator.rules.compiler import Catalog, CompiledCheck
+from validator.rules.compiler import Catalog, CompiledTable
 
 ENGINES = {"duckdb": "validator.engines.duckdb"}
 
@@ -19,7 +19,7 @@ class Engine(Protocol):
 
     def catalog(self, site: Site) -> Catalog: ...
 
-    def findings(self, compiled: CompiledCheck) -> pa.Table: ...
+    def findings(self, compiled: CompiledTable) -> pa.Table: ...
 
     def count(self, site: Site, table: str) -> int: ...
 

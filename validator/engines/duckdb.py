@@ -7,7 +7,7 @@ import ibis
 import pyarrow as pa
 
 from validator.readers import Site
-from validator.rules.compiler import Catalog, CompiledCheck
+from validator.rules.compiler import Catalog, CompiledTable
 
 
 class DuckDBEngine:
@@ -30,7 +30,7 @@ class DuckDBEngine:
         backend = ibis.duckdb.from_connection(site.con)
         return backend.table
 
-    def findings(self, compiled: CompiledCheck) -> pa.Table:
+    def findings(self, compiled: CompiledTable) -> pa.Table:
         return compiled.query.to_pyarrow()
 
     def count(self, site: Site, table: str) -> int:

@@ -7,7 +7,9 @@ case-insensitive, trailing spaces ignored (the readers already cut trailing spac
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,10 +29,8 @@ Catalog = Callable[[str], ir.Table]
 class CompiledCheck:
     rule: Rule
     check: Check
-    query: ir.Table  # one row per finding
-    key: tuple[str, ...]  # key columns, named as in the query and in Epicor
+    hit: str  # the boolean column that says the row is a finding of this check
     evidence: tuple[tuple[str, str], ...]  # (ref, column name in the query)
-    component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
 
 
 def _norm(value: ir.Value) -> ir.Value:
@@ -72,7 +72,8 @@ class Frame:
                 self.ensure(item, prefix, table, allow_let)
 
     def ensure_ref(self, ref: str, prefix: str, table: str, allow_let: bool = False) -> str:
-        full = prefix + ref
+        is_let = allow_let and not prefix and ref in self.rule.let
+        full = f"{self.rule.id}:{ref}" if is_let else prefix + ref
         if full in self.names:
             return self.names[full]
         extra = frozenset(self.rule.let) if allow_let and not prefix else frozenset()
@@ -85,7 +86,7 @@ class Frame:
             return self.names[full]  # the join brought it
         node = self.rule.let[resolved.name] if resolved.kind == "let" else resolved.table.derived[resolved.name]
         self.ensure(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
-        name = full.replace(".", "__")
+        name = full.replace(".", "__").replace(":", "__")
         self.expr = self.expr.mutate(**{name: self.build(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")})
         self.names[full] = name
         return name
@@ -145,7 +146,7 @@ class Frame:
         name = f"__agg{next(self._counter)}"
         grouped = filtered.group_by(**group).aggregate(**{name: measure})
         grouped = grouped.rename({f"{name}{g}": g for g in group})
-        pairs = [(left, grouped[f"{name}{g}"]) for (left, _), g in zip(pairs, group)]
+        pairs = [(left, grouped[f"{name}{g}"]) for (left, _), g in zip(pairs, group, strict=False)]
         self._attach(grouped, pairs)
         if fn == "count":
             self.expr = self.expr.mutate(**{name: self.expr[name].fill_null(0)})
@@ -222,27 +223,39 @@ class Frame:
         return compare.fill_null(False)
 
 
-def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog) -> CompiledCheck:
-    frame = Frame(registry, catalog, rule, check.table)
-    frame.ensure(check.where)
-    refs = dict.fromkeys((*check.evidence, *PLACEHOLDER.findall(check.message)))
-    for ref in refs:
-        frame.ensure_ref(ref, "", check.table, allow_let=True)
-    table = registry.tables[check.table]
-    component = {role: frame.ensure_ref(ref, "", check.table) for role, ref in table.component.items()}
-    condition = frame.build(check.where)
-    key = tuple(c for c in table.key if c in frame.expr.columns)
-    selected = {**{c: frame.expr[c] for c in key}}
-    evidence = []
-    for ref in refs:
-        name = frame.names[ref]
-        if name not in selected:
-            selected[name] = frame.expr[name]
-        evidence.append((ref, name))
-    comp = []
-    for role, name in component.items():
-        alias = f"__component_{role}"
-        selected[alias] = frame.expr[name]
-        comp.append((role, alias))
-    query = frame.expr.filter(condition).select(**selected)
-    return CompiledCheck(rule, check, query, key, tuple(evidence), tuple(comp))
+@dataclass(frozen=True)
+class CompiledTable:
+    """Every check on one table, evaluated in one pass: one result row per row with any finding."""
+
+    table: str
+    query: ir.Table
+    key: tuple[str, ...]  # key columns, named as in the query and in Epicor
+    checks: tuple[CompiledCheck, ...]
+    component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
+
+
+def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog) -> CompiledTable:
+    """One expression for all the checks on a table: shared joins and derived values, one flag per check."""
+    frame = Frame(registry, catalog, items[0][0], table)
+    checks = []
+    for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
+        frame.rule = rule
+        frame.ensure(check.where)
+        refs = dict.fromkeys((*check.evidence, *PLACEHOLDER.findall(check.message)))
+        evidence = tuple((ref, frame.ensure_ref(ref, "", table, allow_let=True)) for ref in refs)
+        checks.append(CompiledCheck(rule, check, f"__hit{index}", evidence))
+    spec = registry.tables[table]
+    component = {role: frame.ensure_ref(ref, "", table) for role, ref in spec.component.items()}
+    hits = {}
+    for compiled, (rule, check) in zip(checks, items, strict=True):  # pass 2: one flag per check
+        frame.rule = rule
+        hits[compiled.hit] = _flag(frame.build(check.where))
+    key = tuple(c for c in spec.key if c in frame.expr.columns)
+    columns = dict.fromkeys((*key, *(name for c in checks for _, name in c.evidence), *component.values()))
+    any_hit = functools.reduce(operator.or_, hits.values())
+    query = frame.expr.filter(any_hit).select(*columns, **hits)
+    return CompiledTable(table, query, key, tuple(checks), tuple(component.items()))
+
+
+def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog) -> CompiledTable:
+    return compile_table(check.table, [(rule, check)], registry, catalog)
