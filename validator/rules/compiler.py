@@ -52,7 +52,7 @@ class Frame:
         self.catalog = catalog
         self.rule = rule
         self.root = table
-        self.expr = catalog(table)
+        self.expr = catalog(table).view()  # a view of its own: self-relations must not alias
         self.names: dict[str, str] = {c: c for c in self.expr.columns}
         self.joined: set[str] = set()
 
@@ -111,7 +111,7 @@ class Frame:
         path = prefix + relation_name
         if path in self.joined:
             return
-        target = self.catalog(self.registry.relation(table, relation_name).target)
+        target = self.catalog(self.registry.relation(table, relation_name).target).view()
         pairs = self._join_keys(relation_name, prefix, table, target)
         stem = path.replace(".", "__")
         renamed = target.rename({f"{stem}__{c}": c for c in target.columns})

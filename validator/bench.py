@@ -1,0 +1,261 @@
+"""Benchmark: `backflush check` against a hand-written DuckDB query and a bare read, on one generated site.
+
+    python -m validator.bench --parts 1000000 --job-mtl 10000000 --job-oper 3000000
+
+Generates an Epicor-shaped site as Parquet (deterministic, about 1% defects), then runs three phases,
+each in its own process so that wall time and peak memory (max RSS) are its own:
+  read        a bare read of every column the built-in rules need;
+  handwritten one hand-written DuckDB query per rule and table for the same built-in rules, with
+              plain joins (it trusts the data: no contracts, no case-insensitive keys);
+  check       `backflush check DIR --format json --output FILE` with the built-in rules.
+It prints each phase's figures and the ratios check/handwritten and check/read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+SITE_SQL = {
+    "Part": """SELECT 'EPIC06' AS Company, 'P' || lpad(i::VARCHAR, 7, '0') AS PartNum, 'Part ' || i AS PartDescription,
+        CASE WHEN i % 20 = 0 THEN 'M' ELSE 'P' END AS TypeCode, i % 389 = 0 AS NonStock, i % 389 <> 0 AS QtyBearing,
+        i % 97 = 0 AS TrackLots, i % 193 = 0 AS TrackSerialNum, i % 211 = 0 AS InActive, i % 401 = 0 AS OnHold,
+        CASE WHEN i % 4 = 0 THEN 'A' ELSE 'S' END AS CostMethod, 'EA' AS IUM, uuid()::VARCHAR AS SysRowID
+        FROM range({parts}) t(i)""",
+    "PartPlant": """SELECT 'EPIC06' AS Company, 'MfgSys' AS Plant, 'P' || lpad(i::VARCHAR, 7, '0') AS PartNum,
+        i % 3 <> 0 AS BackFlush, i % 977 = 0 AS NonStock, 'P' AS SourceType, 'S' AS CostMethod, 'MAIN' AS PrimWhse
+        FROM range({parts}) t(i)""",
+    "PartRev": """SELECT 'EPIC06' AS Company, 'P' || lpad(i::VARCHAR, 7, '0') AS PartNum, 'A' AS RevisionNum, '' AS AltMethod,
+        'MfgSys' AS Plant, i % 1000 <> 0 AS Approved, DATE '2025-01-15' AS EffectiveDate, 0 AS FinalOpr
+        FROM range(0, {parts}, 20) t(i)""",
+    "PartMtl": """SELECT 'EPIC06' AS Company, 'P' || lpad((r * 20)::VARCHAR, 7, '0') AS PartNum, 'A' AS RevisionNum,
+        '' AS AltMethod, (s + 1) * 10 AS MtlSeq, 'P' || lpad(((r * 8 + s) * 7919 % {parts})::VARCHAR, 7, '0') AS MtlPartNum,
+        CASE WHEN (r * 8 + s) % 1009 = 0 THEN 0.0 ELSE 1.0 + s END AS QtyPer, (r * 8 + s) % 1013 = 0 AS FixedQty,
+        CASE WHEN (r * 8 + s) % 997 = 0 THEN 90 WHEN (r * 8 + s) % 499 = 0 THEN 0 ELSE (s % 4 + 1) * 10 END AS RelatedOperation,
+        CASE WHEN (r * 8 + s) % 1019 = 0 THEN 150.0 ELSE 2.0 END AS EstScrap, '%' AS EstScrapType
+        FROM range({revs}) a(r), range(8) b(s)""",
+    "PartOpr": """SELECT 'EPIC06' AS Company, 'P' || lpad((r * 20)::VARCHAR, 7, '0') AS PartNum, 'A' AS RevisionNum,
+        '' AS AltMethod, (s + 1) * 10 AS OprSeq, 'OP' || s AS OpCode,
+        CASE WHEN s = 3 AND r % 499 = 0 THEN 'B' WHEN s = 0 AND r % 7 = 0 THEN 'B' ELSE 'T' END AS LaborEntryMethod,
+        s = 2 AND r % 331 = 0 AS SubContract, FALSE AS FinalOpr
+        FROM range({revs}) a(r), range(4) b(s)""",
+    "JobHead": """SELECT 'EPIC06' AS Company, lpad(j::VARCHAR, 7, '0') AS JobNum, 'P' || lpad((j % {revs} * 20)::VARCHAR, 7, '0') AS PartNum,
+        'A' AS RevisionNum, 'MfgSys' AS Plant, 10.0 + j % 90 AS ProdQty, j % 10 <> 0 AS JobReleased, j % 10 >= 6 AS JobComplete,
+        j % 10 = 9 AS JobClosed FROM range({jobs}) t(j)""",
+    "JobAsmbl": """SELECT 'EPIC06' AS Company, lpad(j::VARCHAR, 7, '0') AS JobNum, 0 AS AssemblySeq,
+        'P' || lpad((j % {revs} * 20)::VARCHAR, 7, '0') AS PartNum, 'A' AS RevisionNum, 10.0 + j % 90 AS RequiredQty,
+        0.0 AS PullQty FROM range({jobs}) t(j)""",
+    "JobOper": """SELECT 'EPIC06' AS Company, lpad((i // 4)::VARCHAR, 7, '0') AS JobNum, 0 AS AssemblySeq, (i % 4 + 1) * 10 AS OprSeq,
+        'OP' || (i % 4) AS OpCode, CASE WHEN i % 4 = 3 AND i % 4999 = 3 THEN 'B' ELSE 'T' END AS LaborEntryMethod,
+        i % 4 = 2 AND (i // 4) % 331 = 0 AS SubContract, FALSE AS FinalOpr,
+        CASE WHEN i % 7001 = 0 THEN 0.0 ELSE 10.0 + (i // 4) % 90 END AS RunQty,
+        CASE WHEN (i // 4) % 10 >= 6 THEN 10.0 + (i // 4) % 90 ELSE 0.0 END AS QtyCompleted,
+        'RG' || (i % 50) AS PrimaryResourceGrpID FROM range({job_oper}) t(i)""",
+    "JobMtl": """SELECT 'EPIC06' AS Company, lpad((i // {per_job})::VARCHAR, 7, '0') AS JobNum, 0 AS AssemblySeq,
+        (i % {per_job} + 1) * 10 AS MtlSeq, 'P' || lpad((i * 7919 % {parts})::VARCHAR, 7, '0') AS PartNum, 'MfgSys' AS Plant,
+        CASE WHEN i % 10007 = 0 THEN -1.0 ELSE 1.0 + i % 5 END AS QtyPer, i % 10009 = 0 AS FixedQty,
+        (1.0 + i % 5) * 20 AS RequiredQty, CASE WHEN i % 5 = 0 THEN 20.0 ELSE 0.0 END AS IssuedQty,
+        (i // {per_job}) % 10 >= 6 AS IssuedComplete,
+        CASE WHEN i % 9973 = 0 THEN 90 WHEN i % 4999 = 0 THEN 0 ELSE (i % 4 + 1) * 10 END AS RelatedOperation,
+        CASE WHEN i % 1000 = 1 THEN NOT ((i * 7919 % {parts}) % 3 <> 0) ELSE (i * 7919 % {parts}) % 3 <> 0 END AS BackFlush,
+        i % 20011 = 0 AS BuyIt, i % 20021 = 0 AS Direct,
+        CASE WHEN i % 30011 = 0 THEN '' ELSE 'MAIN' END AS WarehouseCode,
+        CASE WHEN i % 10037 = 0 THEN -3.0 ELSE 2.0 END AS EstScrap, '%' AS EstScrapType, uuid()::VARCHAR AS SysRowID
+        FROM range({job_mtl}) t(i)""",
+    "ResourceGroup": """SELECT 'EPIC06' AS Company, 'RG' || i AS ResourceGrpID, 'MfgSys' AS Plant,
+        CASE WHEN i % 5 = 0 THEN '' ELSE 'LINE' || i END AS InputWhse, '' AS InputBinNum,
+        CASE WHEN i % 5 = 0 OR i % 3 = 0 THEN '' ELSE 'MAIN' END AS BackflushWhse, '' AS BackflushBinNum FROM range(50) t(i)""",
+    "Resource": """SELECT 'EPIC06' AS Company, 'R' || i AS ResourceID, 'RG' || (i % 50) AS ResourceGrpID,
+        '' AS InputWhse, '' AS InputBinNum, '' AS BackflushWhse, '' AS BackflushBinNum FROM range(200) t(i)""",
+    "PartWhse": """SELECT 'EPIC06' AS Company, 'P' || lpad(i::VARCHAR, 7, '0') AS PartNum, 'MAIN' AS WarehouseCode,
+        'MfgSys' AS Plant, CASE WHEN i % 503 = 0 THEN -5.0 ELSE (i % 40) * 250.0 END AS OnHandQty, 30 AS CountFreq,
+        DATE '2026-06-01' AS LastCCDate FROM range({parts}) t(i)""",
+    "PartBin": """SELECT 'EPIC06' AS Company, 'P' || lpad(i::VARCHAR, 7, '0') AS PartNum, 'MAIN' AS WarehouseCode,
+        'A-' || (i % 100) AS BinNum, '' AS LotNum, 'EA' AS DimCode,
+        CASE WHEN i % 509 = 0 THEN -2.0 ELSE (i % 40) * 250.0 END AS OnhandQty FROM range({parts}) t(i)""",
+}
+
+# The hand-written baseline: what a DBA would write for the same rules, on clean data.
+HANDWRITTEN = """
+CREATE TEMP VIEW pm AS SELECT m.*, r.Plant AS RevPlant, COALESCE(m_bf.BackFlush, FALSE) AS bf
+  FROM PartMtl m LEFT JOIN PartRev r USING (Company, PartNum, RevisionNum, AltMethod)
+  LEFT JOIN PartPlant m_bf ON m_bf.Company = m.Company AND m_bf.PartNum = m.MtlPartNum AND m_bf.Plant = r.Plant;
+CREATE TEMP VIEW jm AS SELECT * FROM JobMtl WHERE BackFlush;
+CREATE TEMP VIEW pp AS SELECT * FROM PartPlant WHERE BackFlush;
+"""
+HANDWRITTEN_RULES = {
+    "BFE001/002/003/008 PartPlant": """SELECT pp.Company, pp.Plant, pp.PartNum, p.TrackLots, p.TrackSerialNum, p.NonStock, p.InActive
+        FROM pp JOIN Part p USING (Company, PartNum)
+        WHERE p.TrackLots OR p.TrackSerialNum OR p.NonStock OR pp.NonStock OR NOT p.QtyBearing OR p.InActive OR p.OnHold""",
+    "BFE001/002/003/008 PartMtl": """SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, p.TrackLots
+        FROM pm m JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum
+        LEFT JOIN PartPlant s ON s.Company = m.Company AND s.PartNum = m.MtlPartNum AND s.Plant = m.RevPlant
+        WHERE m.bf AND (p.TrackLots OR p.TrackSerialNum OR p.NonStock OR s.NonStock OR NOT p.QtyBearing OR p.InActive OR p.OnHold)""",
+    "BFE001/002/003/008 JobMtl": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, p.TrackLots
+        FROM jm j JOIN Part p USING (Company, PartNum) LEFT JOIN PartPlant s USING (Company, Plant, PartNum)
+        WHERE p.TrackLots OR p.TrackSerialNum OR p.NonStock OR s.NonStock OR NOT p.QtyBearing OR p.InActive OR p.OnHold""",
+    "BFE004/005": "SELECT Company, JobNum, AssemblySeq, MtlSeq FROM jm WHERE Direct OR BuyIt",
+    "BFE006/BFC001 PartMtl": """SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, o.SubContract FROM pm m
+        LEFT JOIN PartOpr o ON o.Company = m.Company AND o.PartNum = m.PartNum AND o.RevisionNum = m.RevisionNum
+        AND o.AltMethod = m.AltMethod AND o.OprSeq = m.RelatedOperation
+        WHERE m.bf AND (o.SubContract OR (m.RelatedOperation <> 0 AND o.OprSeq IS NULL))""",
+    "BFE006/BFC001/BFC013 JobMtl": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, o.SubContract FROM jm j
+        LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq
+        AND o.OprSeq = j.RelatedOperation
+        WHERE o.SubContract OR (j.RelatedOperation <> 0 AND o.OprSeq IS NULL) OR (j.IssuedQty > 0 AND COALESCE(o.QtyCompleted, 0) <= 0)""",
+    "BFE007": """SELECT pp.Company, pp.Plant, pp.PartNum FROM pp ANTI JOIN Part p USING (Company, PartNum)
+        UNION ALL SELECT m.Company, m.PartNum, m.RevisionNum, CAST(m.MtlSeq AS VARCHAR) FROM pm m
+          ANTI JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum WHERE m.bf
+        UNION ALL SELECT j.Company, j.JobNum, CAST(j.AssemblySeq AS VARCHAR), CAST(j.MtlSeq AS VARCHAR) FROM jm j
+          ANTI JOIN Part p USING (Company, PartNum)""",
+    "BFC002/003/004/005 PartMtl": """SELECT Company, PartNum, RevisionNum, AltMethod, MtlSeq FROM pm WHERE bf AND (
+        RelatedOperation = 0 OR RelatedOperation IS NULL OR (NOT FixedQty AND (QtyPer <= 0 OR QtyPer IS NULL)) OR FixedQty
+        OR EstScrap < 0 OR (EstScrapType = '%' AND EstScrap > 100))""",
+    "BFC002/003/004/005 JobMtl": """SELECT Company, JobNum, AssemblySeq, MtlSeq FROM jm WHERE
+        RelatedOperation = 0 OR RelatedOperation IS NULL OR (NOT FixedQty AND (QtyPer <= 0 OR QtyPer IS NULL)) OR FixedQty
+        OR EstScrap < 0 OR (EstScrapType = '%' AND EstScrap > 100)""",
+    "BFC006": """SELECT r.Company, r.PartNum, r.RevisionNum, r.AltMethod FROM PartRev r WHERE NOT r.Approved AND EXISTS (
+        SELECT 1 FROM pm m WHERE m.Company = r.Company AND m.PartNum = r.PartNum AND m.RevisionNum = r.RevisionNum
+        AND m.AltMethod = r.AltMethod AND m.bf)""",
+    "BFC007": """SELECT Company, JobNum, AssemblySeq, OprSeq FROM (SELECT *, max(OprSeq) OVER (PARTITION BY Company, JobNum,
+        AssemblySeq) AS last FROM JobOper) WHERE LaborEntryMethod = 'B' AND (FinalOpr OR OprSeq = last)
+        UNION ALL SELECT Company, PartNum, RevisionNum, CAST(OprSeq AS VARCHAR) FROM (SELECT *, max(OprSeq) OVER (
+        PARTITION BY Company, PartNum, RevisionNum, AltMethod) AS last FROM PartOpr) WHERE LaborEntryMethod = 'B' AND
+        (FinalOpr OR OprSeq = last)""",
+    "BFC008": """SELECT o.Company, o.JobNum, o.AssemblySeq, o.OprSeq FROM JobOper o WHERE COALESCE(o.RunQty, 0) <= 0 AND EXISTS (
+        SELECT 1 FROM jm j WHERE j.Company = o.Company AND j.JobNum = o.JobNum AND j.AssemblySeq = o.AssemblySeq
+        AND j.RelatedOperation = o.OprSeq)""",
+    "BFC009": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq FROM JobMtl j JOIN PartPlant s USING (Company, Plant, PartNum)
+        WHERE COALESCE(j.BackFlush, FALSE) <> s.BackFlush""",
+    "BFC010": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq FROM jm j
+        LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq
+        AND o.OprSeq = j.RelatedOperation LEFT JOIN ResourceGroup g ON g.Company = o.Company AND g.ResourceGrpID = o.PrimaryResourceGrpID
+        WHERE COALESCE(j.WarehouseCode, '') = '' AND COALESCE(g.InputWhse, '') = '' AND COALESCE(g.BackflushWhse, '') = ''
+        AND NOT EXISTS (SELECT 1 FROM Resource r WHERE r.Company = o.Company AND r.ResourceGrpID = o.PrimaryResourceGrpID
+        AND (COALESCE(r.InputWhse, '') <> '' OR COALESCE(r.BackflushWhse, '') <> ''))""",
+    "BFC011": """SELECT pp.Company, pp.Plant, pp.PartNum FROM pp WHERE EXISTS (SELECT 1 FROM PartWhse w WHERE w.Company = pp.Company
+        AND w.PartNum = pp.PartNum AND w.Plant = pp.Plant AND w.OnHandQty < 0) OR EXISTS (SELECT 1 FROM PartBin b
+        WHERE b.Company = pp.Company AND b.PartNum = pp.PartNum AND b.OnhandQty < 0)""",
+    "BFC012": """WITH open AS (SELECT j.*, j.RequiredQty - j.IssuedQty AS OpenQty FROM jm j JOIN JobHead h USING (Company, JobNum)
+        WHERE h.JobReleased AND NOT h.JobComplete AND NOT h.JobClosed AND NOT j.IssuedComplete AND j.RequiredQty - j.IssuedQty > 0
+        AND COALESCE(j.WarehouseCode, '') <> ''), demand AS (SELECT *, sum(OpenQty) OVER (PARTITION BY Company, PartNum,
+        WarehouseCode) AS OpenDemand FROM open)
+        SELECT d.Company, d.JobNum, d.AssemblySeq, d.MtlSeq, d.OpenDemand, COALESCE(w.OnHandQty, 0) AS OnHand FROM demand d
+        LEFT JOIN PartWhse w USING (Company, PartNum, WarehouseCode) WHERE d.OpenDemand > COALESCE(w.OnHandQty, 0)""",
+}
+
+
+def generate(folder: Path, parts: int, job_mtl: int, job_oper: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, job_oper // 4)
+    sizes = {"parts": parts, "revs": max(1, parts // 20), "jobs": jobs, "job_oper": jobs * 4, "job_mtl": job_mtl,
+             "per_job": max(1, -(-job_mtl // jobs))}
+    con = duckdb.connect()
+    for table, sql in SITE_SQL.items():
+        con.execute(f"COPY ({sql.format(**sizes)}) TO '{folder / (table + '.parquet')}' (FORMAT parquet)")
+
+
+def _views(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    for path in sorted(folder.glob("*.parquet")):
+        con.execute(f"CREATE VIEW \"{path.stem}\" AS SELECT * FROM read_parquet('{path}')")
+
+
+def needed_columns() -> dict[str, set[str]]:
+    from validator.rules.analysis import rule_needs
+    from validator.rules.loader import BUILTIN_RULES, load_rules
+    from validator.tables import builtin_registry
+
+    registry = builtin_registry()
+    needs: dict[str, set[str]] = {}
+    for rule in load_rules([BUILTIN_RULES], registry).values():
+        for table, columns in rule_needs(rule, registry).columns.items():
+            needs.setdefault(table, set()).update(columns)
+    return needs
+
+
+def phase_read(folder: Path) -> dict:
+    con = duckdb.connect()
+    _views(con, folder)
+    rows = 0
+    for table, columns in sorted(needed_columns().items()):
+        present = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+        cols = [c for c in sorted(columns) if c in present]
+        select = ", ".join(f'count("{c}")' for c in cols)
+        rows += con.execute(f'SELECT count(*), {select} FROM "{table}"').fetchone()[0]
+    return {"rows": rows}
+
+
+def phase_handwritten(folder: Path) -> dict:
+    con = duckdb.connect()
+    _views(con, folder)
+    con.execute(HANDWRITTEN)
+    found = 0
+    for sql in HANDWRITTEN_RULES.values():
+        found += con.execute(sql).to_arrow_table().num_rows
+    return {"rows": found}
+
+
+def _run(args: list[str]) -> dict:
+    """Run one phase in a child process: wall seconds and its own peak RSS in MiB."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = process.stdout.read(), process.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"phase failed ({code}): {' '.join(args)}\n{err}")
+    return {"seconds": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1), "output": out.strip()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m validator.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", type=int, default=1_000_000)
+    parser.add_argument("--job-mtl", type=int, default=10_000_000)
+    parser.add_argument("--job-oper", type=int, default=3_000_000)
+    parser.add_argument("--dir", type=Path, help="where to write the site (default: a temporary folder, removed after)")
+    parser.add_argument("--memory-limit", help="passed to backflush check --memory-limit")
+    parser.add_argument("--phase", choices=["read", "handwritten"], help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if args.phase:
+        result = {"read": phase_read, "handwritten": phase_handwritten}[args.phase](args.dir)
+        print(json.dumps(result))
+        return 0
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="backflush-bench-"))
+    try:
+        start = time.perf_counter()
+        generate(folder, args.parts, args.job_mtl, args.job_oper)
+        print(f"generated {args.parts:,} Part, {args.job_mtl:,} JobMtl, {args.job_oper:,} JobOper in {folder} "
+              f"({time.perf_counter() - start:.1f} s)")
+        me = [sys.executable, "-m", "validator.bench", "--dir", str(folder), "--phase"]
+        out_json = folder / "findings.json"
+        check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),
+                 "--fail-on", "never", *(["--memory-limit", args.memory_limit] if args.memory_limit else [])]
+        figures = {"read": _run([*me, "read"]), "handwritten": _run([*me, "handwritten"]), "check": _run(check)}
+        findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
+        for name, figure in figures.items():
+            print(f"{name:12} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB")
+        ratios = {"check/handwritten": round(figures["check"]["seconds"] / figures["handwritten"]["seconds"], 2),
+                  "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
+        print(f"findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
+        if args.json:
+            args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))
+    finally:
+        if args.dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
