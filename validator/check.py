@@ -79,6 +79,7 @@ def _backflushed_parts(site: Site) -> list[tuple[str | None, str]]:
 def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], list[Finding]]:
     """Findings per (rule id, check index) from the engine's result: one pass over the rows that hit."""
     out: dict[tuple[str, int], list[Finding]] = {}
+    seen: set[tuple[str, int, str]] = set()
     for row in rows.to_pylist():
         key = tuple((c, row[c]) for c in compiled.key)
         component = tuple((role, row[name]) for role, name in compiled.component)
@@ -89,8 +90,12 @@ def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], 
             evidence = tuple((ref, row[name]) for ref, name in compiled_check.evidence)
             message = render(check.message, {**dict(key), **dict(evidence)})
             index = rule.checks.index(check)
-            out.setdefault((rule.id, index), []).append(
-                Finding.make(rule.id, rule.severity, check.table, key, message, evidence, component))
+            finding = Finding.make(rule.id, rule.severity, check.table, key, message, evidence, component)
+            if (rule.id, index, finding.fingerprint) in seen:
+                raise AssertionError(f"{rule.id} on {check.table} returned key {dict(key)} twice: a relation it "
+                                     "follows is not to-one; this is a defect of the rule or the table registry")
+            seen.add((rule.id, index, finding.fingerprint))
+            out.setdefault((rule.id, index), []).append(finding)
     return out
 
 
