@@ -158,7 +158,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     site = load_site(folder, registry, needs, engine.connect())  # type: ignore[attr-defined]
     required = sorted(t for t in site.absent if not registry.tables[t].optional)
     if required and not keep_going:
-        users = sorted({r.id for r in rules for i, _ in enumerate(r.checks) if set(_needs([r], registry)[(r.id, i)]) & set(required)})
+        users = sorted({rule_id for (rule_id, _), tables in _needs(rules, registry).items() if set(tables) & set(required)})
         raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
                         f"expected a file such as {required[0]}.csv in the folder", location=str(folder))
     violations = check_site(site)

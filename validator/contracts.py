@@ -17,7 +17,8 @@ from validator.readers import LoadedTable, Site
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
 DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-DATE_TEXT = r"^\s*(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$"
+DATE_TEXT = (r"^\s*(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+             r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$")
 WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number",
         "decimal": "a number", "date": "a date (YYYY-MM-DD or M/D/YYYY)"}
 EXAMPLES = 3

@@ -112,7 +112,8 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
             raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
         mapping = {c: h for c, h in match_columns(table, headers).items() if c in wanted}
         select = ", ".join(f"{_quote(h)} AS {_quote(c)}" for c, h in mapping.items())
-        con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT file_row_number + 1 AS __row{', ' if select else ''}{select} FROM {scan}")
+        columns = ", ".join(["file_row_number + 1 AS __row", *([select] if select else [])])
+        con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows
     data = _text_table(source)

@@ -139,4 +139,5 @@ def read_xlsx(path: Path, table: str) -> pa.Table:
         book.close()
     if not any(names_row):
         raise DataError("the first row holds no column names", location=str(path))
-    return pa.table({n or f"column{i + 1}": pa.array(c, pa.string()) for i, (n, c) in enumerate(zip(names_row, columns, strict=False))})
+    pairs = enumerate(zip(names_row, columns, strict=True))
+    return pa.table({name or f"column{i + 1}": pa.array(values, pa.string()) for i, (name, values) in pairs})
