@@ -63,7 +63,7 @@ SITE_SQL = {
     "JobMtl": """SELECT 'EPIC06' AS Company, lpad((i // {per_job})::VARCHAR, 7, '0') AS JobNum, 0 AS AssemblySeq,
         (i % {per_job} + 1) * 10 AS MtlSeq, 'P' || lpad((i * 7919 % {parts})::VARCHAR, 7, '0') AS PartNum, 'MfgSys' AS Plant,
         CASE WHEN i % 10007 = 0 THEN -1.0 ELSE 1.0 + i % 5 END AS QtyPer, i % 10009 = 0 AS FixedQty,
-        (1.0 + i % 5) * 20 AS RequiredQty, CASE WHEN i % 5 = 0 THEN 20.0 ELSE 0.0 END AS IssuedQty,
+        (1.0 + i % 5) * 20 AS RequiredQty, CASE WHEN i % 97 = 0 THEN 20.0 ELSE 0.0 END AS IssuedQty,
         (i // {per_job}) % 10 >= 6 AS IssuedComplete,
         CASE WHEN i % 9973 = 0 THEN 90 WHEN i % 4999 = 0 THEN 0 ELSE (i % 4 + 1) * 10 END AS RelatedOperation,
         CASE WHEN i % 1000 = 1 THEN NOT ((i * 7919 % {parts}) % 3 <> 0) ELSE (i * 7919 % {parts}) % 3 <> 0 END AS BackFlush,
@@ -112,7 +112,7 @@ HANDWRITTEN_RULES = {
         LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq
         AND o.OprSeq = j.RelatedOperation
         WHERE o.SubContract OR (j.RelatedOperation <> 0 AND o.OprSeq IS NULL) OR (j.IssuedQty > 0 AND COALESCE(o.QtyCompleted, 0) <= 0)""",
-    "BFE007": """SELECT pp.Company, pp.Plant, pp.PartNum FROM pp ANTI JOIN Part p USING (Company, PartNum)
+    "BFE007": """SELECT pp.Company, pp.Plant, pp.PartNum, NULL FROM pp ANTI JOIN Part p USING (Company, PartNum)
         UNION ALL SELECT m.Company, m.PartNum, m.RevisionNum, CAST(m.MtlSeq AS VARCHAR) FROM pm m
           ANTI JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum WHERE m.bf
         UNION ALL SELECT j.Company, j.JobNum, CAST(j.AssemblySeq AS VARCHAR), CAST(j.MtlSeq AS VARCHAR) FROM jm j
@@ -204,7 +204,7 @@ def phase_handwritten(folder: Path) -> dict:
     return {"rows": found}
 
 
-def _run(args: list[str]) -> dict:
+def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
     """Run one phase in a child process: wall seconds and its own peak RSS in MiB."""
     start = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -212,7 +212,7 @@ def _run(args: list[str]) -> dict:
     wall = time.perf_counter() - start
     out, err = process.stdout.read(), process.stderr.read()
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
+    if code not in ok:
         raise SystemExit(f"phase failed ({code}): {' '.join(args)}\n{err}")
     return {"seconds": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1), "output": out.strip()}
 
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         out_json = folder / "findings.json"
         check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),
                  "--fail-on", "never", *(["--memory-limit", args.memory_limit] if args.memory_limit else [])]
-        figures = {"read": _run([*me, "read"]), "handwritten": _run([*me, "handwritten"]), "check": _run(check)}
+        figures = {"read": _run([*me, "read"]), "handwritten": _run([*me, "handwritten"]), "check": _run(check, ok=(0, 1))}
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
         for name, figure in figures.items():
             print(f"{name:12} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB")
