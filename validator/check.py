@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from validator import __version__
 from validator.contracts import Violation, check_site
@@ -16,7 +16,7 @@ from validator.errors import ContractError, DataError
 from validator.findings import ERROR, FAIL, PASS, SKIPPED, Finding, RuleResult, Verdict, plain, site_scores, verdicts
 from validator.readers import Site, load_site
 from validator.rules.analysis import PLACEHOLDER, check_needs
-from validator.rules.compiler import CompiledTable, compile_table
+from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
 
@@ -58,11 +58,23 @@ class Report:
         return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site}
 
 
+class Template:
+    """A message template split once into text and placeholders, rendered per finding."""
+
+    def __init__(self, text: str) -> None:
+        parts = PLACEHOLDER.split(text)
+        self.literals, self.names = parts[0::2], parts[1::2]
+
+    def render(self, values: dict[str, Any]) -> str:
+        out = [self.literals[0]]
+        for name, literal in zip(self.names, self.literals[1:], strict=True):
+            found = plain(values.get(name))
+            out += ["(blank)" if found is None else str(found), literal]
+        return "".join(out)
+
+
 def render(template: str, values: dict[str, Any]) -> str:
-    def value(match: re.Match[str]) -> str:
-        found = plain(values.get(match.group(1)))
-        return "(blank)" if found is None else str(found)
-    return PLACEHOLDER.sub(value, template)
+    return Template(template).render(values)
 
 
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
@@ -77,25 +89,27 @@ def _backflushed_parts(site: Site) -> list[tuple[str | None, str]]:
 
 
 def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], list[Finding]]:
-    """Findings per (rule id, check index) from the engine's result: one pass over the rows that hit."""
+    """Findings per (rule id, check index): for each check, only the result rows its flag marks."""
     out: dict[tuple[str, int], list[Finding]] = {}
-    seen: set[tuple[str, int, str]] = set()
-    for row in rows.to_pylist():
-        key = tuple((c, row[c]) for c in compiled.key)
-        component = tuple((role, row[name]) for role, name in compiled.component)
-        for compiled_check in compiled.checks:
-            if not row[compiled_check.hit]:
-                continue
-            rule, check = compiled_check.rule, compiled_check.check
-            evidence = tuple((ref, row[name]) for ref, name in compiled_check.evidence)
-            message = render(check.message, {**dict(key), **dict(evidence)})
-            index = rule.checks.index(check)
-            finding = Finding.make(rule.id, rule.severity, check.table, key, message, evidence, component)
-            if (rule.id, index, finding.fingerprint) in seen:
+    for compiled_check in compiled.checks:
+        rule, check = compiled_check.rule, compiled_check.check
+        hits = rows.filter(pc.fill_null(rows[compiled_check.hit], False))
+        if not hits.num_rows:
+            continue
+        column = {name: hits[name].to_pylist() for name in
+                  {*compiled.key, *(n for _, n in compiled_check.evidence), *(n for _, n in compiled.component)}}
+        template, index, found = Template(check.message), rule.checks.index(check), {}
+        for i in range(hits.num_rows):
+            key = tuple((c, column[c][i]) for c in compiled.key)
+            evidence = tuple((ref, column[name][i]) for ref, name in compiled_check.evidence)
+            component = tuple((role, column[name][i]) for role, name in compiled.component)
+            finding = Finding.make(rule.id, rule.severity, check.table, key, template.render({**dict(key), **dict(evidence)}),
+                                   evidence, component)
+            if finding.fingerprint in found:
                 raise AssertionError(f"{rule.id} on {check.table} returned key {dict(key)} twice: a relation it "
                                      "follows is not to-one; this is a defect of the rule or the table registry")
-            seen.add((rule.id, index, finding.fingerprint))
-            out.setdefault((rule.id, index), []).append(finding)
+            found[finding.fingerprint] = finding
+        out[(rule.id, index)] = list(found.values())
     return out
 
 
@@ -120,8 +134,8 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     catalog = engine.catalog(site)
     found: dict[tuple[str, int], list[Finding]] = {}
     for table, items in sorted(runnable.items()):
-        compiled = compile_table(table, items, registry, catalog)
-        found.update(_findings(compiled, engine.findings(compiled)))
+        for compiled in compile_batches(table, items, registry, catalog):
+            found.update(_findings(compiled, engine.findings(compiled)))
     results, findings = [], []
     for rule in rules:
         unique: dict[str, Finding] = {}

@@ -68,7 +68,14 @@ def _schema(loaded: LoadedTable) -> tuple[pa.DataFrameSchema, dict[str, str]]:
         required = column in key and not loaded.table.columns[column].blank_key
         columns[column] = pa.Column(None, checks=checks, nullable=not required, coerce=False)
         problems[column] = problem
-    return pa.DataFrameSchema(columns, unique=key or None, report_duplicates="all"), problems
+    checks = [pa.Check(lambda data: _no_duplicates(data.table, key), name="unique_key")] if key else []
+    return pa.DataFrameSchema(columns, checks=checks), problems
+
+
+def _no_duplicates(table: ibis.Table, key: list[str]) -> ibis.BooleanValue:
+    """One hash aggregate: no key value occurs twice (cheaper than pandera's window-based `unique`)."""
+    counts = table.group_by(key).aggregate(__n=table.count())
+    return counts.filter(counts.__n > 1).count() == 0
 
 
 def _examples(site: Site, loaded: LoadedTable, where: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -84,7 +91,7 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     backend = ibis.duckdb.from_connection(site.con)
     raw = backend.table(f"raw_{name}")
     key = [c for c in loaded.table.key if c in loaded.columns]
-    normalised = raw.mutate(**{c: raw[c].cast("string").rstrip().upper().fill_null("") for c in key})
+    normalised = raw.mutate(**{c: raw[c].rstrip().upper().fill_null("") for c in key if raw[c].type().is_string()})
     schema, problems = _schema(loaded)
     try:
         schema.validate(normalised, lazy=True)
@@ -96,7 +103,7 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
         column = failure.schema.name if failure.schema is not None and failure.schema.name in loaded.columns else None
         check = str(failure.check)
         quoted = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
-        if "uniqueness" in check:
+        if "unique_key" in check:
             cols = ", ".join(quoted(c) for c in key)
             norm = ", ".join(f"UPPER(RTRIM(CAST({quoted(c)} AS VARCHAR)))" for c in key)
             rows = site.con.execute(

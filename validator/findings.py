@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +27,8 @@ def plain(value: Any) -> Any:
 
 def fingerprint(rule_id: str, table: str, key: tuple[tuple[str, Any], ...]) -> str:
     """Stable across row order and runs: rule, table and the key as SQL Server compares it."""
-    canonical = [[c, str(v).rstrip().upper() if v is not None else None] for c, v in key]
-    text = json.dumps([rule_id, table, canonical], separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    canonical = "\x1f".join(f"{c}\x1e{'' if v is None else str(v).rstrip().upper()}" for c, v in key)
+    return hashlib.sha256(f"{rule_id}\x1d{table}\x1d{canonical}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, order=True)

@@ -103,9 +103,15 @@ class Frame:
         return full in self.names
 
     def _attach(self, right: ir.Table, pairs: list[tuple[str, ir.Value]]) -> None:
+        """Left-join `right`; text keys of the left side are normalised once per frame, not once per join."""
+        missing = {f"__n_{name}": _norm(self.expr[name]) for name, _ in pairs
+                   if self.expr[name].type().is_string() and f"__n_{name}" not in self.expr.columns}
+        if missing:
+            self.expr = self.expr.mutate(**missing)
         left = self.expr
-        self.expr = left.left_join(right, [_norm(left[name]) == _norm(value) for name, value in pairs]).select(
-            *left.columns, *(c for c in right.columns if c not in left.columns))
+        keys = [left[f"__n_{name}"] if left[name].type().is_string() else left[name] for name, _ in pairs]
+        predicates = [key == _norm(value) for key, (_, value) in zip(keys, pairs, strict=True)]
+        self.expr = left.left_join(right, predicates).select(*left.columns, *(c for c in right.columns if c not in left.columns))
 
     def ensure_join(self, relation_name: str, prefix: str, table: str) -> None:
         path = prefix + relation_name
@@ -234,9 +240,60 @@ class CompiledTable:
     component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
 
 
-def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog) -> CompiledTable:
+def _is_local(node: Any, rule: Rule, table: str, registry: Registry) -> bool:
+    """True when the node reads only the judged row itself: no relation, aggregate or related rows."""
+    kind = classify(node)
+    if kind.kind == "column":
+        ref = kind.args[0]
+        if "." in ref:
+            return False
+        if ref in rule.let:
+            return _is_local(rule.let[ref], rule, table, registry)
+        derived = registry.tables[table].derived
+        return ref not in derived or _is_local(derived[ref], rule, table, registry)
+    if kind.kind in ("aggregate", "exists", "not_exists"):
+        return False
+    if kind.kind == "predicate":
+        return all(_is_local(side, rule, table, registry) for side in kind.args)
+    if kind.kind in ("function", "all", "any", "not"):
+        return all(_is_local(item, rule, table, registry) for item in kind.args)
+    return True
+
+
+def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
+    """The part of a check's condition that needs no join (its local top-level conjuncts), or None."""
+    kind = classify(check.where)
+    conjuncts = kind.args if kind.kind == "all" else (check.where,)
+    local = [c for c in conjuncts if _is_local(c, rule, check.table, registry)]
+    return {"all": list(local)} if local else None
+
+
+def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry,
+                    catalog: Catalog) -> list[CompiledTable]:
+    """The checks on a table in as few passes as pay: those with a join-free guard share one pass that
+    drops, before any join, the rows no guard admits; the others share a second pass."""
+    guarded = [(r, c) for r, c in items if local_guard(r, c, registry) is not None]
+    unguarded = [(r, c) for r, c in items if local_guard(r, c, registry) is None]
+    batches = []
+    if guarded:
+        batches.append(compile_table(table, guarded, registry, catalog, prefilter=True))
+    if unguarded:
+        batches.append(compile_table(table, unguarded, registry, catalog))
+    return batches
+
+
+def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
+                  prefilter: bool = False) -> CompiledTable:
     """One expression for all the checks on a table: shared joins and derived values, one flag per check."""
     frame = Frame(registry, catalog, items[0][0], table)
+    if prefilter:
+        guards = []
+        for rule, check in items:
+            frame.rule = rule
+            guard = local_guard(rule, check, registry)
+            frame.ensure(guard)
+            guards.append(_flag(frame.build(guard)))
+        frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
     checks = []
     for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
         frame.rule = rule
