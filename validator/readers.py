@@ -117,11 +117,16 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows
     data = _text_table(source)
+    return _register_text(con, table, data, wanted), data.num_rows
+
+
+def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str]) -> dict[str, str]:
+    """Register an Arrow table of text as `raw_<Table>` with Epicor's column names and `__row`."""
     mapping = {c: h for c, h in match_columns(table, data.column_names).items() if c in wanted}
     arrays = {"__row": pa.array(range(1, data.num_rows + 1), pa.int64())}
     arrays.update({c: data.column(h) for c, h in mapping.items()})
     con.register(f"raw_{table.name}", pa.table(arrays))
-    return mapping, data.num_rows
+    return mapping
 
 
 def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
@@ -168,9 +173,6 @@ def load_records(records: dict[str, pa.Table], registry: Registry, needs: dict[s
         if data is None:
             site.absent[name] = f"no rows of {name} given"
             continue
-        mapping = {c: h for c, h in match_columns(table, data.column_names).items() if c in columns}
-        arrays = {"__row": pa.array(range(1, data.num_rows + 1), pa.int64())}
-        arrays.update({c: data.column(h) for c, h in mapping.items()})
-        site.con.register(f"raw_{name}", pa.table(arrays))
+        mapping = _register_text(site.con, table, data, columns)
         _typed_view(site, table, SourceFile(name, Path(f"<example {name}>"), "records"), columns, mapping, data.num_rows)
     return site

@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from validator.errors import RuleFileError
 from validator.rules.analysis import PLACEHOLDER
 from validator.rules.grammar import Node, classify
 from validator.rules.model import Check, Rule
@@ -36,10 +37,6 @@ class CompiledCheck:
 def _norm(value: ir.Value) -> ir.Value:
     """Keys as SQL Server compares them; a blank key (AltMethod '') matches a blank one."""
     return value.upper().fill_null("") if value.type().is_string() else value
-
-
-def _flag(value: ir.Value) -> ir.BooleanValue:
-    return value.fill_null(False) if value.type().is_boolean() else value.notnull()
 
 
 class Frame:
@@ -87,7 +84,8 @@ class Frame:
         node = self.rule.let[resolved.name] if resolved.kind == "let" else resolved.table.derived[resolved.name]
         self.ensure(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
         name = full.replace(".", "__").replace(":", "__")
-        self.expr = self.expr.mutate(**{name: self.build(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")})
+        value = self.build(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
+        self.expr = self.expr.mutate(**{name: _stored(value)})
         self.names[full] = name
         return name
 
@@ -140,7 +138,7 @@ class Frame:
         column = spec.get("column")
         if column:
             inner.ensure_ref(column, "", relation.target)
-        filtered = inner.expr.filter(inner.build(spec["where"])) if "where" in spec else inner.expr
+        filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
         fn = spec.get("fn", "count")
         if fn == "count":
             measure = filtered.count()
@@ -159,74 +157,134 @@ class Frame:
         self.names[key] = name
 
     # -- pass 2: the expression over the widened table ----------------------------------------
-    def build(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.Value:
+    # Conditions compile to two-valued predicates (never NULL) built from IS NULL, comparisons, AND, OR
+    # and NOT only: valid as they stand in DuckDB, PostgreSQL, Spark and T-SQL, where a bit column or a
+    # COALESCE over a comparison is not a predicate.
+    def cond(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.BooleanValue:
         table = table or self.root
         kind = classify(node)
         match kind.kind:
-            case "literal":
-                value = kind.args[0]
-                return ibis.literal(list(value)) if isinstance(value, tuple) else ibis.literal(value)
+            case "literal" | "param":
+                return ibis.literal(bool(self._python_value(kind)))
+            case "all" | "any":
+                parts = [self.cond(a, prefix, table, allow_let) for a in kind.args]
+                return functools.reduce(operator.and_ if kind.kind == "all" else operator.or_, parts)
+            case "not":
+                return ~self.cond(kind.args[0], prefix, table, allow_let)
+            case "exists" | "not_exists":
+                self.ensure_related(kind, prefix, table)
+                count = self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
+                return count > 0 if kind.kind == "exists" else count == 0
+            case "predicate":
+                return self._predicate(kind, prefix, table, allow_let)
+            case "function" if kind.op == "coalesce":
+                return self._coalesce_true(kind.args, prefix, table, allow_let)
+        return _is_true(self.build(node, prefix, table, allow_let))
+
+    def _python_value(self, kind: Node) -> Any:
+        return self.rule.params[kind.args[0]] if kind.kind == "param" else kind.args[0]
+
+    def _coalesce_true(self, items: tuple[Any, ...], prefix: str, table: str, allow_let: bool) -> ir.BooleanValue:
+        """COALESCE(a, b, ...) IS TRUE, as a predicate: the first operand that is not null decides."""
+        first, rest = items[0], items[1:]
+        kind = classify(first)
+        if kind.kind in ("literal", "param") or kind.kind in CONDITIONS or not rest:
+            return self.cond(first, prefix, table, allow_let)
+        value = self.build(first, prefix, table, allow_let)
+        return _is_true(value) | (value.isnull() & self._coalesce_true(rest, prefix, table, allow_let))
+
+    def build(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.Value:
+        table = table or self.root
+        kind = classify(node)
+        if kind.kind in CONDITIONS:
+            return self.cond(node, prefix, table, allow_let)
+        match kind.kind:
+            case "literal" | "param":
+                value = self._python_value(kind)
+                return ibis.literal(list(value)) if isinstance(value, (tuple, list)) else ibis.literal(value)
             case "column":
                 return self.expr[self.ensure_ref(kind.args[0], prefix, table, allow_let)]
-            case "param":
-                value = self.rule.params[kind.args[0]]
-                return ibis.literal(value)
             case "function":
                 values = [self.build(a, prefix, table, allow_let) for a in kind.args]
                 if kind.op == "coalesce":
+                    if any(v.type().is_boolean() for v in values):
+                        return self._coalesce_true(kind.args, prefix, table, allow_let)
                     return ibis.coalesce(*values)
-                ops = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
-                       "mul": lambda a, b: a * b, "div": lambda a, b: a / b}
-                result = values[0]
-                for value in values[1:]:
-                    result = ops[kind.op](result, value)
-                return result
-            case "all" | "any":
-                parts = [_flag(self.build(a, prefix, table, allow_let)) for a in kind.args]
-                combine = (lambda a, b: a & b) if kind.kind == "all" else (lambda a, b: a | b)
-                result = parts[0]
-                for part in parts[1:]:
-                    result = combine(result, part)
-                return result
-            case "not":
-                return ~_flag(self.build(kind.args[0], prefix, table, allow_let))
-            case "aggregate" | "exists" | "not_exists":
+                ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+                return functools.reduce(ops[kind.op], values)
+            case "aggregate":
                 self.ensure_related(kind, prefix, table)
-                value = self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
-                if kind.kind == "exists":
-                    return value > 0
-                if kind.kind == "not_exists":
-                    return value == 0
-                return value
-            case "predicate":
-                return self._predicate(kind, prefix, table, allow_let)
+                return self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
         raise AssertionError(kind)
 
     def _predicate(self, kind: Node, prefix: str, table: str, allow_let: bool) -> ir.BooleanValue:
-        left = self.build(kind.args[0], prefix, table, allow_let)
-        right_node = kind.args[1]
+        left_node, right_node = kind.args
         if kind.op in ("is", "is_not"):
             if right_node is None or right_node == "blank":
+                left = self.build(left_node, prefix, table, allow_let)
                 test = left.isnull()
                 if left.type().is_string():
                     test = test | (left == "")
             elif right_node is True:
-                test = left.fill_null(False)
+                test = self.cond(left_node, prefix, table, allow_let)
             else:
-                test = (left == False).fill_null(False)  # noqa: E712 - ibis expression, not Python
+                left_kind = classify(left_node)
+                if left_kind.kind in CONDITIONS or (left_kind.kind == "function" and left_kind.op == "coalesce"):
+                    test = ~self.cond(left_node, prefix, table, allow_let)
+                else:
+                    test = _is_false(self.build(left_node, prefix, table, allow_let))
             return ~test if kind.op == "is_not" else test
-        right = self.build(right_node, prefix, table, allow_let)
+        left = self.build(left_node, prefix, table, allow_let)
         if kind.op in ("in", "not_in"):
-            options = right_node if isinstance(right_node, list) else self.rule.params[right_node["param"]]
+            options = list(self._python_value(classify(right_node)))
             if left.type().is_string():
                 options = [str(o).upper() for o in options]
-            test = _norm(left).isin(options)
-            return (~test if kind.op == "not_in" else test).fill_null(False)
+            test = left.notnull() & _norm(left).isin(options)
+            return ~test if kind.op == "not_in" else test
+        right = self.build(right_node, prefix, table, allow_let)
+        if left.type().is_boolean() or right.type().is_boolean():
+            a, b = self.cond(left_node, prefix, table, allow_let), self.cond(right_node, prefix, table, allow_let)
+            known = _known(left) & _known(right)
+            same = (a & b) | (~a & ~b)
+            if kind.op == "eq":
+                return known & same
+            if kind.op == "ne":
+                return known & ~same
+            raise RuleFileError(f"cannot order true/false values with {kind.op!r}; use eq or ne")
         if left.type().is_string():
             left, right = _norm(left), _norm(right.cast("string"))
-        compare = {"eq": left == right, "ne": left != right, "lt": left < right,
-                   "le": left <= right, "gt": left > right, "ge": left >= right}[kind.op]
-        return compare.fill_null(False)
+        compare = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
+                   "le": operator.le, "gt": operator.gt, "ge": operator.ge}[kind.op](left, right)
+        return _known(left) & _known(right) & compare
+
+
+CONDITIONS = ("all", "any", "not", "exists", "not_exists", "predicate")
+
+
+def _stored(value: ir.Value) -> ir.Value:
+    """A predicate kept as a column: CAST(CASE WHEN p THEN 1 ELSE 0 END AS BIT) is valid in every dialect."""
+    if value.type().is_boolean() and not isinstance(value.op(), (ibis.expr.operations.Field, ibis.expr.operations.Literal)):
+        return value.ifelse(1, 0).cast("boolean")
+    return value
+
+
+def _known(value: ir.Value) -> ir.BooleanValue:
+    """IS NOT NULL, folded away for a literal."""
+    if isinstance(value.op(), ibis.expr.operations.Literal):
+        return ibis.literal(value.op().value is not None)
+    return value.notnull()
+
+
+def _is_true(value: ir.Value) -> ir.BooleanValue:
+    if isinstance(value.op(), ibis.expr.operations.Literal):
+        return ibis.literal(bool(value.op().value))
+    return value.notnull() & (value == True)  # noqa: E712 - an ibis expression: `= 1` in T-SQL
+
+
+def _is_false(value: ir.Value) -> ir.BooleanValue:
+    if isinstance(value.op(), ibis.expr.operations.Literal):
+        return ibis.literal(value.op().value is False)
+    return value.notnull() & (value == False)  # noqa: E712 - an ibis expression: `= 0` in T-SQL
 
 
 @dataclass(frozen=True)
@@ -238,6 +296,8 @@ class CompiledTable:
     key: tuple[str, ...]  # key columns, named as in the query and in Epicor
     checks: tuple[CompiledCheck, ...]
     component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
+
+
 
 
 def _is_local(node: Any, rule: Rule, table: str, registry: Registry) -> bool:
@@ -292,7 +352,7 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
             frame.rule = rule
             guard = local_guard(rule, check, registry)
             frame.ensure(guard)
-            guards.append(_flag(frame.build(guard)))
+            guards.append(frame.cond(guard))
         frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
     checks = []
     for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
@@ -306,11 +366,11 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     hits = {}
     for compiled, (rule, check) in zip(checks, items, strict=True):  # pass 2: one flag per check
         frame.rule = rule
-        hits[compiled.hit] = _flag(frame.build(check.where))
+        hits[compiled.hit] = _stored(frame.cond(check.where))
     key = tuple(c for c in spec.key if c in frame.expr.columns)
     columns = dict.fromkeys((*key, *(name for c in checks for _, name in c.evidence), *component.values()))
-    any_hit = functools.reduce(operator.or_, hits.values())
-    query = frame.expr.filter(any_hit).select(*columns, **hits)
+    flagged = frame.expr.select(*columns, **hits)  # each condition is evaluated once, in this projection
+    query = flagged.filter(functools.reduce(operator.or_, (_is_true(flagged[h]) for h in hits)))
     return CompiledTable(table, query, key, tuple(checks), tuple(component.items()))
 
 
