@@ -70,6 +70,22 @@ def test_explain_prints_the_sql_in_each_dialect(cli, dialect, marker):
     assert "SELECT" in out
 
 
+def test_explain_sql_prints_only_parseable_sql(cli):
+    import sqlglot
+
+    code, out, _ = cli("explain", "BFE001", "--sql", "--dialect", "tsql")
+    statements = [s for s in out.split(";") if s.strip()]
+    assert code == 0 and len(statements) == 3  # PartPlant, PartMtl, JobMtl
+    for statement in statements:
+        sqlglot.parse_one(statement, read="tsql")
+
+
+def test_tsql_never_coalesces_a_predicate(cli):
+    # SQL Server has no boolean type: COALESCE(x = 1, ...) and a bare bit column are not predicates there
+    _, out, _ = cli("explain", "BFC012", "--sql", "--dialect", "tsql")
+    assert ", (1 = 0))" not in out and ", (1 = 1)" not in out
+
+
 def test_explain_shows_rationale_evidence_remediation_and_reads(cli):
     _, out, _ = cli("explain", "BFC012")
     for part in ("Why:", "Evidence:", "Remediation:", "Reads:", "PartWhse: ", "OnHandQty"):

@@ -27,6 +27,7 @@ EPILOG_RULES = """examples:
 EPILOG_EXPLAIN = """examples:
   backflush explain BFE001
   backflush explain BFC012 --dialect tsql     # paste into SSMS against the Epicor database
+  backflush explain BFE001 --sql --dialect postgres > bfe001.sql
   backflush explain BFC001 --dialect postgres"""
 
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", metavar="RULE", help="rule id, e.g. BFE001")
     explain.add_argument("--dialect", choices=["duckdb", "tsql", "postgres", "spark"], default="duckdb",
                          help="SQL dialect of the printed query (default: duckdb)")
+    explain.add_argument("--sql", action="store_true", help="print only the SQL, one statement per judged table")
     _common(explain)
     return parser
 
@@ -150,12 +152,15 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from validator.explain import explain_text
+    from validator.explain import explain_text, sql_for
     from validator.ruleset import select
 
     registry, _, rules = _setup(args)
     (rule,) = select(rules, [args.rule], enabled_only=False)
-    print(explain_text(rule, registry, args.dialect))
+    if args.sql:
+        print("\n\n".join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect)))
+    else:
+        print(explain_text(rule, registry, args.dialect))
     return EXIT_OK
 
 

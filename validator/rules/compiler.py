@@ -191,7 +191,10 @@ class Frame:
         if kind.kind in ("literal", "param") or kind.kind in CONDITIONS or not rest:
             return self.cond(first, prefix, table, allow_let)
         value = self.build(first, prefix, table, allow_let)
-        return _is_true(value) | (value.isnull() & self._coalesce_true(rest, prefix, table, allow_let))
+        tail = self._coalesce_true(rest, prefix, table, allow_let)
+        if isinstance(tail.op(), ibis.expr.operations.Literal) and tail.op().value is False:
+            return _is_true(value)
+        return _is_true(value) | (value.isnull() & tail)
 
     def build(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.Value:
         table = table or self.root
@@ -244,18 +247,23 @@ class Frame:
         right = self.build(right_node, prefix, table, allow_let)
         if left.type().is_boolean() or right.type().is_boolean():
             a, b = self.cond(left_node, prefix, table, allow_let), self.cond(right_node, prefix, table, allow_let)
-            known = _known(left) & _known(right)
             same = (a & b) | (~a & ~b)
             if kind.op == "eq":
-                return known & same
+                return _all(_known(left), _known(right), same)
             if kind.op == "ne":
-                return known & ~same
+                return _all(_known(left), _known(right), ~same)
             raise RuleFileError(f"cannot order true/false values with {kind.op!r}; use eq or ne")
         if left.type().is_string():
             left, right = _norm(left), _norm(right.cast("string"))
         compare = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
                    "le": operator.le, "gt": operator.gt, "ge": operator.ge}[kind.op](left, right)
-        return _known(left) & _known(right) & compare
+        return _all(_known(left), _known(right), compare)
+
+
+def _all(*parts: ir.BooleanValue) -> ir.BooleanValue:
+    """AND of the parts, leaving out the ones that are literally true."""
+    kept = [p for p in parts if not (isinstance(p.op(), ibis.expr.operations.Literal) and p.op().value is True)]
+    return functools.reduce(operator.and_, kept) if kept else ibis.literal(True)
 
 
 CONDITIONS = ("all", "any", "not", "exists", "not_exists", "predicate")
