@@ -14,7 +14,7 @@ from validator.contracts import Violation, check_site
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
 from validator.findings import ERROR, FAIL, PASS, SKIPPED, Finding, RuleResult, Verdict, plain, site_scores, verdicts
-from validator.readers import Site, load_site
+from validator.readers import Site, canonical_keys, load_site
 from validator.rules.analysis import PLACEHOLDER, check_needs
 from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
@@ -132,9 +132,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             else:
                 runnable.setdefault(check.table, []).append((rule, check))
     catalog = engine.catalog(site)
+    canonical = canonical_keys(site, registry)
     found: dict[tuple[str, int], list[Finding]] = {}
     for table, items in sorted(runnable.items()):
-        for compiled in compile_batches(table, items, registry, catalog):
+        for compiled in compile_batches(table, items, registry, catalog, lambda t, c: (t, c) in canonical):
             found.update(_findings(compiled, engine.findings(compiled)))
     results, findings = [], []
     for rule in rules:

@@ -6,7 +6,7 @@ import ibis
 
 from validator.docs import reads
 from validator.errors import ConfigError
-from validator.rules.compiler import compile_check
+from validator.rules.compiler import compile_check, never_canonical
 from validator.rules.model import Rule
 from validator.tables import Registry
 
@@ -27,7 +27,10 @@ def sql_for(rule: Rule, registry: Registry, dialect: str) -> list[tuple[str, str
 
     out = []
     for check in rule.checks:
-        compiled = compile_check(rule, check, registry, catalog)
+        # SQL Server's default collation already compares keys case-insensitively, ignoring trailing
+        # spaces: its query joins keys as they are. Other databases get UPPER(...) on both sides.
+        canonical = (lambda table, column: True) if dialect == "tsql" else never_canonical
+        compiled = compile_check(rule, check, registry, catalog, canonical)
         query = compiled.query.drop(compiled.checks[0].hit)
         out.append((check.table, ibis.to_sql(query, dialect=DIALECTS[dialect])))
     return out

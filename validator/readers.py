@@ -176,3 +176,26 @@ def load_records(records: dict[str, pa.Table], registry: Registry, needs: dict[s
         mapping = _register_text(site.con, table, data, columns)
         _typed_view(site, table, SourceFile(name, Path(f"<example {name}>"), "records"), columns, mapping, data.num_rows)
     return site
+
+
+def canonical_keys(site: Site, registry: Registry) -> set[tuple[str, str]]:
+    """The text join columns whose every value is present and already upper case (trailing spaces are cut
+    by the view): joins between two such columns need no UPPER per row. One aggregate scan per table."""
+    wanted: dict[str, set[str]] = {}
+    for table in registry.tables.values():
+        for relation in table.relations.values():
+            for local, remote in (*relation.on, ("Company", "Company")):
+                if "." not in local:
+                    wanted.setdefault(table.name, set()).add(local)
+                wanted.setdefault(relation.target, set()).add(remote)
+    found = set()
+    for name, loaded in site.tables.items():
+        columns = sorted(c for c in wanted.get(name, ()) if c in loaded.table.columns
+                         and loaded.table.columns[c].type == "string" and c in loaded.columns)
+        if not columns:
+            continue
+        # a blank (null) key must stay normalised: NULL = NULL is not true, '' = '' is
+        tests = ", ".join(f"bool_and({_quote(c)} IS NOT NULL AND {_quote(c)} = upper({_quote(c)}))" for c in columns)
+        row = site.con.execute(f"SELECT {tests} FROM {_quote(name)}").fetchone()
+        found |= {(name, c) for c, ok in zip(columns, row, strict=True) if ok is not False}
+    return found

@@ -3,30 +3,41 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from validator.check import Report
 
 
-def document(report: Report) -> dict[str, Any]:
+def sections(report: Report) -> dict[str, Any]:
+    """The document's top-level keys; the lists are generators, so a large report streams."""
     return {
         "tool": report.tool(),
-        "findings": [f.to_dict() for f in report.findings],
-        "rules": [r.to_dict() for r in report.results],
-        "verdicts": [v.to_dict() for v in report.verdicts],
-        "contract_violations": [str(v) for v in report.violations],
+        "findings": (f.to_dict() for f in report.findings),
+        "rules": (r.to_dict() for r in report.results),
+        "verdicts": (v.to_dict() for v in report.verdicts),
+        "contract_violations": (str(v) for v in report.violations),
         "summary": report.summary(),
     }
 
 
+def document(report: Report) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, Iterator) else v for k, v in sections(report).items()}
+
+
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
-    """One top-level key per line and one list item per line: readable, diffable, and written by the
-    C encoder (json's indent= falls back to the pure-Python one, several times slower)."""
-    parts = []
-    for key, value in document(report).items():
-        if isinstance(value, list) and value:
-            items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
-            parts.append(f'  "{key}": [\n    {items}\n  ]')
+    """One top-level key per line and one list item per line: readable and diffable; streamed item by
+    item with json's C encoder (its indent= mode is the pure-Python one, several times slower)."""
+    out.write("{")
+    for index, (key, value) in enumerate(sections(report).items()):
+        out.write(f'{"," if index else ""}\n  {json.dumps(key)}: ')
+        if isinstance(value, Iterator):
+            out.write("[")
+            empty = True
+            for item in value:
+                out.write(f'{"" if empty else ","}\n    {json.dumps(item, ensure_ascii=False)}')
+                empty = False
+            out.write("]" if empty else "\n  ]")
         else:
-            parts.append(f'  "{key}": {json.dumps(value, ensure_ascii=False)}')
-    out.write("{\n" + ",\n".join(parts) + "\n}\n")
+            out.write(json.dumps(value, ensure_ascii=False))
+    out.write("\n}\n")

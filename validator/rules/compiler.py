@@ -24,6 +24,11 @@ from validator.rules.model import Check, Rule
 from validator.tables import COMPANY, Registry
 
 Catalog = Callable[[str], ir.Table]
+Canonical = Callable[[str, str], bool]  # (table, column) -> its text is already as SQL Server compares it
+
+
+def never_canonical(table: str, column: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,16 @@ class Frame:
 
     _counter = itertools.count()
 
-    def __init__(self, registry: Registry, catalog: Catalog, rule: Rule, table: str) -> None:
+    def __init__(self, registry: Registry, catalog: Catalog, rule: Rule, table: str,
+                 canonical: Canonical = never_canonical) -> None:
         self.registry = registry
         self.catalog = catalog
+        self.canonical = canonical
         self.rule = rule
         self.root = table
         self.expr = catalog(table).view()  # a view of its own: self-relations must not alias
         self.names: dict[str, str] = {c: c for c in self.expr.columns}
+        self.origin: dict[str, tuple[str, str]] = {c: (table, c) for c in self.expr.columns}
         self.joined: set[str] = set()
 
     # -- pass 1: make every column the node reads exist in self.expr -------------------------
@@ -90,39 +98,48 @@ class Frame:
         return name
 
     def _join_keys(self, relation_name: str, prefix: str, table: str,
-                   target: ir.Table) -> list[tuple[str, ir.Value]]:
+                   target: ir.Table) -> list[tuple[str, ir.Value, bool]]:
+        """(left column, right value, plain) per join column; plain: both sides are canonical text (or not
+        text), so they compare as they are, without UPPER on every row."""
         relation = self.registry.relation(table, relation_name)
-        pairs = [(self.ensure_ref(local, prefix, table), target[remote]) for local, remote in relation.on]
+        columns = [(self.ensure_ref(local, prefix, table), remote) for local, remote in relation.on]
         if self._has(prefix + COMPANY) and COMPANY in target.columns:
-            pairs.append((self.names[prefix + COMPANY], target[COMPANY]))
-        return pairs
+            columns.append((self.names[prefix + COMPANY], COMPANY))
+        out = []
+        for name, remote in columns:
+            origin = self.origin.get(name)
+            plain = origin is not None and self.canonical(*origin) and self.canonical(relation.target, remote)
+            out.append((name, target[remote], plain))
+        return out
 
     def _has(self, full: str) -> bool:
         return full in self.names
 
-    def _attach(self, right: ir.Table, pairs: list[tuple[str, ir.Value]]) -> None:
+    def _attach(self, right: ir.Table, pairs: list[tuple[str, ir.Value, bool]]) -> None:
         """Left-join `right`; text keys of the left side are normalised once per frame, not once per join."""
-        missing = {f"__n_{name}": _norm(self.expr[name]) for name, _ in pairs
-                   if self.expr[name].type().is_string() and f"__n_{name}" not in self.expr.columns}
+        normalised = [(name, value) for name, value, plain in pairs if not plain and self.expr[name].type().is_string()]
+        missing = {f"__n_{name}": _norm(self.expr[name]) for name, _ in normalised if f"__n_{name}" not in self.expr.columns}
         if missing:
             self.expr = self.expr.mutate(**missing)
         left = self.expr
-        keys = [left[f"__n_{name}"] if left[name].type().is_string() else left[name] for name, _ in pairs]
-        predicates = [key == _norm(value) for key, (_, value) in zip(keys, pairs, strict=True)]
+        predicates = [left[f"__n_{name}"] == _norm(value) if (name, value) in normalised else left[name] == value
+                      for name, value, _ in pairs]
         self.expr = left.left_join(right, predicates).select(*left.columns, *(c for c in right.columns if c not in left.columns))
 
     def ensure_join(self, relation_name: str, prefix: str, table: str) -> None:
         path = prefix + relation_name
         if path in self.joined:
             return
-        target = self.catalog(self.registry.relation(table, relation_name).target).view()
+        target_table = self.registry.relation(table, relation_name).target
+        target = self.catalog(target_table).view()
         pairs = self._join_keys(relation_name, prefix, table, target)
         stem = path.replace(".", "__")
         renamed = target.rename({f"{stem}__{c}": c for c in target.columns})
-        pairs = [(name, renamed[f"{stem}__{value.get_name()}"]) for name, value in pairs]
+        pairs = [(name, renamed[f"{stem}__{value.get_name()}"], plain) for name, value, plain in pairs]
         self._attach(renamed, pairs)
         for column in target.columns:
             self.names[f"{path}.{column}"] = f"{stem}__{column}"
+            self.origin[f"{stem}__{column}"] = (target_table, column)
         self.joined.add(path)
 
     def ensure_related(self, kind: Node, prefix: str, table: str) -> None:
@@ -131,7 +148,7 @@ class Frame:
         if key in self.names:
             return
         relation = self.registry.relation(table, spec["relation"])
-        inner = Frame(self.registry, self.catalog, self.rule, relation.target)
+        inner = Frame(self.registry, self.catalog, self.rule, relation.target, self.canonical)
         inner.rule = replace(self.rule, let={})
         if "where" in spec:
             inner.ensure(spec["where"], allow_let=False)
@@ -146,11 +163,11 @@ class Frame:
             values = filtered[inner.names[column]]
             measure = getattr(values, fn)()
         pairs = self._join_keys(relation.name, prefix, table, filtered)
-        group = {f"__g{i}": _norm(value) for i, (_, value) in enumerate(pairs)}
+        group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
         name = f"__agg{next(self._counter)}"
         grouped = filtered.group_by(**group).aggregate(**{name: measure})
         grouped = grouped.rename({f"{name}{g}": g for g in group})
-        pairs = [(left, grouped[f"{name}{g}"]) for (left, _), g in zip(pairs, group, strict=False)]
+        pairs = [(left, grouped[f"{name}{g}"], plain) for (left, _, plain), g in zip(pairs, group, strict=True)]
         self._attach(grouped, pairs)
         if fn == "count":
             self.expr = self.expr.mutate(**{name: self.expr[name].fill_null(0)})
@@ -337,23 +354,23 @@ def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
 
 
 def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry,
-                    catalog: Catalog) -> list[CompiledTable]:
+                    catalog: Catalog, canonical: Canonical = never_canonical) -> list[CompiledTable]:
     """The checks on a table in as few passes as pay: those with a join-free guard share one pass that
     drops, before any join, the rows no guard admits; the others share a second pass."""
     guarded = [(r, c) for r, c in items if local_guard(r, c, registry) is not None]
     unguarded = [(r, c) for r, c in items if local_guard(r, c, registry) is None]
     batches = []
     if guarded:
-        batches.append(compile_table(table, guarded, registry, catalog, prefilter=True))
+        batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True))
     if unguarded:
-        batches.append(compile_table(table, unguarded, registry, catalog))
+        batches.append(compile_table(table, unguarded, registry, catalog, canonical))
     return batches
 
 
 def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
-                  prefilter: bool = False) -> CompiledTable:
+                  canonical: Canonical = never_canonical, prefilter: bool = False) -> CompiledTable:
     """One expression for all the checks on a table: shared joins and derived values, one flag per check."""
-    frame = Frame(registry, catalog, items[0][0], table)
+    frame = Frame(registry, catalog, items[0][0], table, canonical)
     if prefilter:
         guards = []
         for rule, check in items:
@@ -382,5 +399,6 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     return CompiledTable(table, query, key, tuple(checks), tuple(component.items()))
 
 
-def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog) -> CompiledTable:
-    return compile_table(check.table, [(rule, check)], registry, catalog)
+def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog,
+                  canonical: Canonical = never_canonical) -> CompiledTable:
+    return compile_table(check.table, [(rule, check)], registry, catalog, canonical)
