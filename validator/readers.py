@@ -134,9 +134,11 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     name = table.name
     missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional)
     if missing:
+        first = missing[0]
         raise DataError(
-            f"missing column(s) {', '.join(missing)} needed by the selected rules; "
-            f"columns found: {', '.join(mapping.values()) or 'none that this table knows'}",
+            f"missing column(s) {', '.join(missing)} needed by the selected rules; a header such as {first}, "
+            f"{name}_{first} or {name}.{first} (any case) is expected; run fewer rules with --rule or --tag "
+            "if the export cannot carry it",
             location=str(source.path),
         )
     described = site.con.execute(f"DESCRIBE {_quote('raw_' + name)}").fetchall()
