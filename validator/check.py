@@ -73,10 +73,6 @@ class Template:
         return "".join(out)
 
 
-def render(template: str, values: dict[str, Any]) -> str:
-    return Template(template).render(values)
-
-
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
 
@@ -187,5 +183,3 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
                     verdicts(findings, _backflushed_parts(site)), flat, engine.name)
     return report
 
-
-__all__ = ["Report", "run_check", "run_rules", "DataError"]

@@ -1,0 +1,306 @@
+"""The frame: a judged table widened, join by join, with the columns a condition reads.
+
+Pass 1 (`ensure`) adds every related column, derived value and aggregate a node needs; pass 2
+(`cond`, `build`) turns the node into an ibis expression over the widened table. Conditions become
+two-valued predicates built from IS NULL, comparisons, AND, OR and NOT only, so that the same
+expression is valid SQL for DuckDB, PostgreSQL, Spark and SQL Server. Key and text comparisons
+follow Epicor's SQL Server default collation: case-insensitive, trailing spaces ignored (the
+readers already cut trailing spaces).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from validator.errors import RuleFileError
+from validator.rules.grammar import Node, classify
+from validator.rules.model import Rule
+from validator.tables import COMPANY, Registry
+
+Catalog = Callable[[str], ir.Table]
+Canonical = Callable[[str, str], bool]  # (table, column) -> its text is already as SQL Server compares it
+
+
+def never_canonical(table: str, column: str) -> bool:
+    return False
+
+
+def _norm(value: ir.Value) -> ir.Value:
+    """Keys as SQL Server compares them; a blank key (AltMethod '') matches a blank one."""
+    return value.upper().fill_null("") if value.type().is_string() else value
+
+
+class Frame:
+    """The judged table, widened with the related columns, derived values and aggregates it needs."""
+
+    _counter = itertools.count()
+
+    def __init__(self, registry: Registry, catalog: Catalog, rule: Rule, table: str,
+                 canonical: Canonical = never_canonical) -> None:
+        self.registry = registry
+        self.catalog = catalog
+        self.canonical = canonical
+        self.rule = rule
+        self.root = table
+        self.expr = catalog(table).view()  # a view of its own: self-relations must not alias
+        self.names: dict[str, str] = {c: c for c in self.expr.columns}
+        self.origin: dict[str, tuple[str, str]] = {c: (table, c) for c in self.expr.columns}
+        self.joined: set[str] = set()
+
+    # -- pass 1: make every column the node reads exist in self.expr -------------------------
+    def ensure(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> None:
+        table = table or self.root
+        kind = classify(node)
+        if kind.kind == "column":
+            self.ensure_ref(kind.args[0], prefix, table, allow_let)
+        elif kind.kind in ("aggregate", "exists", "not_exists"):
+            self.ensure_related(kind, prefix, table)
+        elif kind.kind == "predicate":
+            for side in kind.args:
+                self.ensure(side, prefix, table, allow_let)
+        elif kind.kind in ("function", "all", "any", "not"):
+            for item in kind.args:
+                self.ensure(item, prefix, table, allow_let)
+
+    def ensure_ref(self, ref: str, prefix: str, table: str, allow_let: bool = False) -> str:
+        is_let = allow_let and not prefix and ref in self.rule.let
+        full = f"{self.rule.id}:{ref}" if is_let else prefix + ref
+        if full in self.names:
+            return self.names[full]
+        extra = frozenset(self.rule.let) if allow_let and not prefix else frozenset()
+        resolved = self.registry.resolve(table, ref, extra=extra)
+        hop_prefix, hop_table = prefix, table
+        for hop in resolved.hops:
+            self.ensure_join(hop.name, hop_prefix, hop_table)
+            hop_prefix, hop_table = f"{hop_prefix}{hop.name}.", hop.target
+        if resolved.kind == "column":
+            return self.names[full]  # the join brought it
+        node = self.rule.let[resolved.name] if resolved.kind == "let" else resolved.table.derived[resolved.name]
+        self.ensure(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
+        name = full.replace(".", "__").replace(":", "__")
+        value = self.build(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
+        self.expr = self.expr.mutate(**{name: stored(value)})
+        self.names[full] = name
+        return name
+
+    def _join_keys(self, relation_name: str, prefix: str, table: str,
+                   target: ir.Table) -> list[tuple[str, ir.Value, bool]]:
+        """(left column, right value, plain) per join column; plain: both sides are canonical text (or not
+        text), so they compare as they are, without UPPER on every row."""
+        relation = self.registry.relation(table, relation_name)
+        columns = [(self.ensure_ref(local, prefix, table), remote) for local, remote in relation.on]
+        if self._has(prefix + COMPANY) and COMPANY in target.columns:
+            columns.append((self.names[prefix + COMPANY], COMPANY))
+        out = []
+        for name, remote in columns:
+            origin = self.origin.get(name)
+            plain = origin is not None and self.canonical(*origin) and self.canonical(relation.target, remote)
+            out.append((name, target[remote], plain))
+        return out
+
+    def _has(self, full: str) -> bool:
+        return full in self.names
+
+    def _attach(self, right: ir.Table, pairs: list[tuple[str, ir.Value, bool]]) -> None:
+        """Left-join `right`; text keys of the left side are normalised once per frame, not once per join."""
+        normalised = [(name, value) for name, value, plain in pairs if not plain and self.expr[name].type().is_string()]
+        missing = {f"__n_{name}": _norm(self.expr[name]) for name, _ in normalised if f"__n_{name}" not in self.expr.columns}
+        if missing:
+            self.expr = self.expr.mutate(**missing)
+        left = self.expr
+        predicates = [left[f"__n_{name}"] == _norm(value) if (name, value) in normalised else left[name] == value
+                      for name, value, _ in pairs]
+        self.expr = left.left_join(right, predicates).select(*left.columns, *(c for c in right.columns if c not in left.columns))
+
+    def ensure_join(self, relation_name: str, prefix: str, table: str) -> None:
+        path = prefix + relation_name
+        if path in self.joined:
+            return
+        target_table = self.registry.relation(table, relation_name).target
+        target = self.catalog(target_table).view()
+        pairs = self._join_keys(relation_name, prefix, table, target)
+        stem = path.replace(".", "__")
+        renamed = target.rename({f"{stem}__{c}": c for c in target.columns})
+        pairs = [(name, renamed[f"{stem}__{value.get_name()}"], plain) for name, value, plain in pairs]
+        self._attach(renamed, pairs)
+        for column in target.columns:
+            self.names[f"{path}.{column}"] = f"{stem}__{column}"
+            self.origin[f"{stem}__{column}"] = (target_table, column)
+        self.joined.add(path)
+
+    def ensure_related(self, kind: Node, prefix: str, table: str) -> None:
+        spec = kind.args[0]
+        key = f"{prefix}<{kind.kind}:{id(spec)}>"
+        if key in self.names:
+            return
+        relation = self.registry.relation(table, spec["relation"])
+        inner = Frame(self.registry, self.catalog, self.rule, relation.target, self.canonical)
+        inner.rule = replace(self.rule, let={})
+        if "where" in spec:
+            inner.ensure(spec["where"], allow_let=False)
+        column = spec.get("column")
+        if column:
+            inner.ensure_ref(column, "", relation.target)
+        filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
+        fn = spec.get("fn", "count")
+        if fn == "count":
+            measure = filtered.count()
+        else:
+            values = filtered[inner.names[column]]
+            measure = getattr(values, fn)()
+        pairs = self._join_keys(relation.name, prefix, table, filtered)
+        group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
+        name = f"__agg{next(self._counter)}"
+        grouped = filtered.group_by(**group).aggregate(**{name: measure})
+        grouped = grouped.rename({f"{name}{g}": g for g in group})
+        pairs = [(left, grouped[f"{name}{g}"], plain) for (left, _, plain), g in zip(pairs, group, strict=True)]
+        self._attach(grouped, pairs)
+        if fn == "count":
+            self.expr = self.expr.mutate(**{name: self.expr[name].fill_null(0)})
+        self.names[key] = name
+
+    # -- pass 2: the expression over the widened table ----------------------------------------
+    # Conditions compile to two-valued predicates (never NULL) built from IS NULL, comparisons, AND, OR
+    # and NOT only: valid as they stand in DuckDB, PostgreSQL, Spark and T-SQL, where a bit column or a
+    # COALESCE over a comparison is not a predicate.
+    def cond(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.BooleanValue:
+        table = table or self.root
+        kind = classify(node)
+        match kind.kind:
+            case "literal" | "param":
+                return ibis.literal(bool(self._python_value(kind)))
+            case "all" | "any":
+                parts = [self.cond(a, prefix, table, allow_let) for a in kind.args]
+                return functools.reduce(operator.and_ if kind.kind == "all" else operator.or_, parts)
+            case "not":
+                return ~self.cond(kind.args[0], prefix, table, allow_let)
+            case "exists" | "not_exists":
+                self.ensure_related(kind, prefix, table)
+                count = self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
+                return count > 0 if kind.kind == "exists" else count == 0
+            case "predicate":
+                return self._predicate(kind, prefix, table, allow_let)
+            case "function" if kind.op == "coalesce":
+                return self._coalesce_true(kind.args, prefix, table, allow_let)
+        return is_true(self.build(node, prefix, table, allow_let))
+
+    def _python_value(self, kind: Node) -> Any:
+        return self.rule.params[kind.args[0]] if kind.kind == "param" else kind.args[0]
+
+    def _coalesce_true(self, items: tuple[Any, ...], prefix: str, table: str, allow_let: bool) -> ir.BooleanValue:
+        """COALESCE(a, b, ...) IS TRUE, as a predicate: the first operand that is not null decides."""
+        first, rest = items[0], items[1:]
+        kind = classify(first)
+        if kind.kind in ("literal", "param") or kind.kind in CONDITIONS or not rest:
+            return self.cond(first, prefix, table, allow_let)
+        value = self.build(first, prefix, table, allow_let)
+        tail = self._coalesce_true(rest, prefix, table, allow_let)
+        if isinstance(tail.op(), ibis.expr.operations.Literal) and tail.op().value is False:
+            return is_true(value)
+        return is_true(value) | (value.isnull() & tail)
+
+    def build(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> ir.Value:
+        table = table or self.root
+        kind = classify(node)
+        if kind.kind in CONDITIONS:
+            return self.cond(node, prefix, table, allow_let)
+        match kind.kind:
+            case "literal" | "param":
+                value = self._python_value(kind)
+                return ibis.literal(list(value)) if isinstance(value, (tuple, list)) else ibis.literal(value)
+            case "column":
+                return self.expr[self.ensure_ref(kind.args[0], prefix, table, allow_let)]
+            case "function":
+                values = [self.build(a, prefix, table, allow_let) for a in kind.args]
+                if kind.op == "coalesce":
+                    if any(v.type().is_boolean() for v in values):
+                        return self._coalesce_true(kind.args, prefix, table, allow_let)
+                    return ibis.coalesce(*values)
+                ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+                return functools.reduce(ops[kind.op], values)
+            case "aggregate":
+                self.ensure_related(kind, prefix, table)
+                return self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
+        raise AssertionError(kind)
+
+    def _predicate(self, kind: Node, prefix: str, table: str, allow_let: bool) -> ir.BooleanValue:
+        left_node, right_node = kind.args
+        if kind.op in ("is", "is_not"):
+            if right_node is None or right_node == "blank":
+                left = self.build(left_node, prefix, table, allow_let)
+                test = left.isnull()
+                if left.type().is_string():
+                    test = test | (left == "")
+            elif right_node is True:
+                test = self.cond(left_node, prefix, table, allow_let)
+            else:
+                left_kind = classify(left_node)
+                if left_kind.kind in CONDITIONS or (left_kind.kind == "function" and left_kind.op == "coalesce"):
+                    test = ~self.cond(left_node, prefix, table, allow_let)
+                else:
+                    test = _is_false(self.build(left_node, prefix, table, allow_let))
+            return ~test if kind.op == "is_not" else test
+        left = self.build(left_node, prefix, table, allow_let)
+        if kind.op in ("in", "not_in"):
+            options = list(self._python_value(classify(right_node)))
+            if left.type().is_string():
+                options = [str(o).upper() for o in options]
+            test = left.notnull() & _norm(left).isin(options)
+            return ~test if kind.op == "not_in" else test
+        right = self.build(right_node, prefix, table, allow_let)
+        if left.type().is_boolean() or right.type().is_boolean():
+            a, b = self.cond(left_node, prefix, table, allow_let), self.cond(right_node, prefix, table, allow_let)
+            same = (a & b) | (~a & ~b)
+            if kind.op == "eq":
+                return _all(_known(left), _known(right), same)
+            if kind.op == "ne":
+                return _all(_known(left), _known(right), ~same)
+            raise RuleFileError(f"cannot order true/false values with {kind.op!r}; use eq or ne")
+        if left.type().is_string():
+            left, right = _norm(left), _norm(right.cast("string"))
+        compare = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
+                   "le": operator.le, "gt": operator.gt, "ge": operator.ge}[kind.op](left, right)
+        return _all(_known(left), _known(right), compare)
+
+
+def _all(*parts: ir.BooleanValue) -> ir.BooleanValue:
+    """AND of the parts, leaving out the ones that are literally true."""
+    kept = [p for p in parts if not (isinstance(p.op(), ibis.expr.operations.Literal) and p.op().value is True)]
+    return functools.reduce(operator.and_, kept) if kept else ibis.literal(True)
+
+
+CONDITIONS = ("all", "any", "not", "exists", "not_exists", "predicate")
+
+
+def stored(value: ir.Value) -> ir.Value:
+    """A predicate kept as a column: CAST(CASE WHEN p THEN 1 ELSE 0 END AS BIT) is valid in every dialect."""
+    if value.type().is_boolean() and not isinstance(value.op(), (ibis.expr.operations.Field, ibis.expr.operations.Literal)):
+        return value.ifelse(1, 0).cast("boolean")
+    return value
+
+
+def _known(value: ir.Value) -> ir.BooleanValue:
+    """IS NOT NULL, folded away for a literal."""
+    if isinstance(value.op(), ibis.expr.operations.Literal):
+        return ibis.literal(value.op().value is not None)
+    return value.notnull()
+
+
+def is_true(value: ir.Value) -> ir.BooleanValue:
+    if isinstance(value.op(), ibis.expr.operations.Literal):
+        return ibis.literal(bool(value.op().value))
+    return value.notnull() & (value == True)  # noqa: E712 - an ibis expression: `= 1` in T-SQL
+
+
+def _is_false(value: ir.Value) -> ir.BooleanValue:
+    if isinstance(value.op(), ibis.expr.operations.Literal):
+        return ibis.literal(value.op().value is False)
+    return value.notnull() & (value == False)  # noqa: E712 - an ibis expression: `= 0` in T-SQL
