@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from validator.rules.model import SEVERITY_RANK
 
@@ -31,24 +31,26 @@ def fingerprint(rule_id: str, table: str, key: tuple[tuple[str, Any], ...]) -> s
     return hashlib.sha256(f"{rule_id}\x1d{table}\x1d{canonical}".encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    sort_key: tuple = field(repr=False, compare=True)
-    rule_id: str = field(compare=False)
-    severity: str = field(compare=False)
-    table: str = field(compare=False)
-    key: tuple[tuple[str, Any], ...] = field(compare=False)
-    message: str = field(compare=False)
-    evidence: tuple[tuple[str, Any], ...] = field(compare=False, default=())
-    component: tuple[tuple[str, Any], ...] = field(compare=False, default=())
-    fingerprint: str = field(compare=False, default="")
+class Finding(NamedTuple):
+    """One finding: immutable, hashable, and sorted by severity, rule, table and key (flake8's
+    Violation is the model). The fingerprint names it across runs (rule, table, key)."""
+
+    rank: int  # minus the severity rank: errors sort first
+    rule_id: str
+    table: str
+    order_key: tuple[str, ...]  # the key as text, so rows of any key types sort together
+    severity: str
+    key: tuple[tuple[str, Any], ...]
+    message: str
+    evidence: tuple[tuple[str, Any], ...] = ()
+    component: tuple[tuple[str, Any], ...] = ()
+    fingerprint: str = ""
 
     @classmethod
     def make(cls, rule_id: str, severity: str, table: str, key: tuple[tuple[str, Any], ...], message: str,
              evidence: tuple[tuple[str, Any], ...] = (), component: tuple[tuple[str, Any], ...] = ()) -> Finding:
         key = tuple((c, "" if v is None else v) for c, v in key)
-        print_key = tuple((c, str(v)) for c, v in key)
-        return cls((-SEVERITY_RANK[severity], rule_id, table, print_key), rule_id, severity, table, key,
+        return cls(-SEVERITY_RANK[severity], rule_id, table, tuple(str(v) for _, v in key), severity, key,
                    message, evidence, component, fingerprint(rule_id, table, key))
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,8 +80,7 @@ class RuleResult:
                 "checked": self.checked, "failed": self.failed, "reason": self.reason or None}
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     plant: str | None
     part: str
     verdict: str
@@ -115,10 +116,8 @@ def verdicts(findings: list[Finding], backflushed: list[tuple[str | None, str]])
         comp = dict(finding.component)
         names.setdefault(key, (comp.get("Plant"), str(comp["PartNum"])))
     label = {0: READY, 1: READY, 2: AT_RISK, 3: NOT_ELIGIBLE}
-    return sorted(
-        (Verdict(names[k][0], names[k][1], label[w], tuple(sorted(rules.get(k, ())))) for k, w in worst.items()),
-        key=lambda v: (v.plant or "", v.part),
-    )
+    ordered = sorted(worst, key=lambda k: (k[0] or "", k[1]))
+    return [Verdict(*names[k], label[worst[k]], tuple(sorted(rules[k])) if k in rules else ()) for k in ordered]
 
 
 def site_scores(items: list[Verdict]) -> dict[str, dict[str, Any]]:
