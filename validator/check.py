@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,8 +181,22 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         raise ContractError(flat)
     broken = {t: str(vs[0]) for t, vs in violations.items()}
     broken.update({t: site.absent[t] for t in required})
-    results, findings = run_rules(site, rules, registry, engine, broken)
-    report = Report(str(folder), {r.id: r for r in rules}, results, findings,
-                    verdicts(findings, _backflushed_parts(site)), flat, engine.name)
+    with _bulk_objects():
+        results, findings = run_rules(site, rules, registry, engine, broken)
+        report = Report(str(folder), {r.id: r for r in rules}, results, findings,
+                        verdicts(findings, _backflushed_parts(site)), flat, engine.name)
     return report
+
+
+@contextmanager
+def _bulk_objects() -> Iterator[None]:
+    """Hundreds of thousands of findings and verdicts are tuples of text with no reference cycles; the
+    cyclic collector would scan them again and again while they are built (measured: 40% of the time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
