@@ -14,8 +14,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from validator.rules.analysis import PLACEHOLDER
-from validator.rules.frame import CONDITIONS, Canonical, Catalog, Frame, is_true, never_canonical, stored
-from validator.rules.grammar import classify
+from validator.rules.frame import CONDITIONS, Canonical, Catalog, Frame, is_true, local_conjuncts, never_canonical, stored
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
 
@@ -44,32 +43,9 @@ class CompiledTable:
 
 
 
-def _is_local(node: Any, rule: Rule, table: str, registry: Registry) -> bool:
-    """True when the node reads only the judged row itself: no relation, aggregate or related rows."""
-    kind = classify(node)
-    if kind.kind == "column":
-        ref = kind.args[0]
-        if "." in ref:
-            return False
-        if ref in rule.let:
-            return _is_local(rule.let[ref], rule, table, registry)
-        derived = registry.tables[table].derived
-        return ref not in derived or _is_local(derived[ref], rule, table, registry)
-    if kind.kind in ("aggregate", "exists", "not_exists"):
-        return False
-    if kind.kind == "predicate":
-        return all(_is_local(side, rule, table, registry) for side in kind.args)
-    if kind.kind in ("function", "all", "any", "not"):
-        return all(_is_local(item, rule, table, registry) for item in kind.args)
-    return True
-
-
 def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
     """The part of a check's condition that needs no join (its local top-level conjuncts), or None."""
-    kind = classify(check.where)
-    conjuncts = kind.args if kind.kind == "all" else (check.where,)
-    local = [c for c in conjuncts if _is_local(c, rule, check.table, registry)]
-    return {"all": list(local)} if local else None
+    return local_conjuncts(check.where, rule, check.table, registry)
 
 
 def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry,

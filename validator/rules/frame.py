@@ -145,6 +145,10 @@ class Frame:
         inner = Frame(self.registry, self.catalog, self.rule, relation.target, self.canonical)
         inner.rule = replace(self.rule, let={})
         if "where" in spec:
+            guard = local_conjuncts(spec["where"], inner.rule, relation.target, self.registry)
+            if guard is not None:  # drop the rows the join-free part rules out before any join
+                inner.ensure(guard, allow_let=False)
+                inner.expr = inner.expr.filter(inner.cond(guard, allow_let=False))
             inner.ensure(spec["where"], allow_let=False)
         column = spec.get("column")
         if column:
@@ -304,3 +308,31 @@ def _is_false(value: ir.Value) -> ir.BooleanValue:
     if isinstance(value.op(), ibis.expr.operations.Literal):
         return ibis.literal(value.op().value is False)
     return value.notnull() & (value == False)  # noqa: E712 - an ibis expression: `= 0` in T-SQL
+
+
+def _is_local(node: Any, rule: Rule, table: str, registry: Registry) -> bool:
+    """True when the node reads only the judged row itself: no relation, aggregate or related rows."""
+    kind = classify(node)
+    if kind.kind == "column":
+        ref = kind.args[0]
+        if "." in ref:
+            return False
+        if ref in rule.let:
+            return _is_local(rule.let[ref], rule, table, registry)
+        derived = registry.tables[table].derived
+        return ref not in derived or _is_local(derived[ref], rule, table, registry)
+    if kind.kind in ("aggregate", "exists", "not_exists"):
+        return False
+    if kind.kind == "predicate":
+        return all(_is_local(side, rule, table, registry) for side in kind.args)
+    if kind.kind in ("function", "all", "any", "not"):
+        return all(_is_local(item, rule, table, registry) for item in kind.args)
+    return True
+
+
+def local_conjuncts(node: Any, rule: Rule, table: str, registry: Registry) -> Any | None:
+    """The top-level conjuncts of a condition that read only the row itself, as one condition, or None."""
+    kind = classify(node)
+    conjuncts = kind.args if kind.kind == "all" else (node,)
+    local = [c for c in conjuncts if _is_local(c, rule, table, registry)]
+    return {"all": list(local)} if local else None
