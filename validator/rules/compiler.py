@@ -78,7 +78,8 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
         frame.rule = rule
         frame.ensure(check.where)
-        refs = dict.fromkeys((*check.evidence, *PLACEHOLDER.findall(check.message)))
+        key_columns = set(registry.tables[table].key)  # already in the finding's key: not repeated as evidence
+        refs = dict.fromkeys(r for r in (*check.evidence, *PLACEHOLDER.findall(check.message)) if r not in key_columns)
         evidence = tuple((ref, frame.ensure_ref(ref, "", table, allow_let=True)) for ref in refs)
         checks.append(CompiledCheck(rule, check, f"__hit{index}", evidence))
     spec = registry.tables[table]
