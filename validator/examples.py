@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -11,7 +12,7 @@ from validator.check import run_rules
 from validator.contracts import check_table
 from validator.engines import get_engine
 from validator.findings import Finding
-from validator.readers import load_records
+from validator.readers import load_site
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Example, Rule
 from validator.sources import _cell_text
@@ -39,7 +40,7 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
     rule = replace(rule, params={**rule.params, **example.params})
     tables, needs = _records(rule, example, registry)
     engine = get_engine("duckdb")
-    site = load_records(tables, registry, needs, engine.connect())
+    site = load_site(Path(f"<{rule.id} example>"), registry, needs, engine.connect(), records=tables)
     for loaded in site.tables.values():
         if loaded.rows:
             violations = check_table(site, loaded)

@@ -150,33 +150,25 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
 
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
-              con: duckdb.DuckDBPyConnection | None = None) -> Site:
-    """Load the needed columns of the needed tables; a needed column missing from an export is an error."""
+              con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None) -> Site:
+    """Load the needed columns of the needed tables; a needed column missing from an export is an error.
+    `records` gives the tables in memory as text columns instead (rule examples, tests)."""
     site = Site(con or duckdb.connect(), folder)
-    sources = discover(folder, list(needs))
+    if records is None:
+        sources = discover(folder, list(needs))
+    else:
+        sources = {name: SourceFile(name, folder / name, "records") for name in records}
     for name, columns in sorted(needs.items()):
         table = registry.tables[name]
         source = sources.get(name)
         if source is None:
             site.absent[name] = f"no export of {name} in {folder} (looked for {name}.csv, .parquet or .xlsx)"
             continue
-        mapping, rows = _register_raw(site.con, source, table, columns)
+        if records is None:
+            mapping, rows = _register_raw(site.con, source, table, columns)
+        else:
+            mapping, rows = _register_text(site.con, table, records[name], columns), records[name].num_rows
         _typed_view(site, table, source, columns, mapping, rows)
-    return site
-
-
-def load_records(records: dict[str, pa.Table], registry: Registry, needs: dict[str, set[str]],
-                 con: duckdb.DuckDBPyConnection | None = None) -> Site:
-    """Tables given in memory as text columns (rule examples, tests) through the same typed views."""
-    site = Site(con or duckdb.connect(), Path("<examples>"))
-    for name, columns in sorted(needs.items()):
-        table = registry.tables[name]
-        data = records.get(name)
-        if data is None:
-            site.absent[name] = f"no rows of {name} given"
-            continue
-        mapping = _register_text(site.con, table, data, columns)
-        _typed_view(site, table, SourceFile(name, Path(f"<example {name}>"), "records"), columns, mapping, data.num_rows)
     return site
 
 
