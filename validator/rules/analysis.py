@@ -94,6 +94,9 @@ class _Walker:
         elif kind.kind in ("exists", "not_exists"):
             self.related(table, kind.args[0])
         elif kind.kind == "predicate":
+            if kind.op in ("in", "not_in") and classify(kind.args[1]).kind not in ("literal", "param"):
+                raise RuleFileError(f"'{kind.op}' takes a list of values or a {{param: NAME}}, not {kind.args[1]!r}",
+                                    location=self.where)
             self.value(table, kind.args[0], allow_let)
             self.value(table, kind.args[1], allow_let)
         elif kind.kind in ("function", "all", "any", "not"):

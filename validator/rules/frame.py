@@ -254,11 +254,12 @@ class Frame:
             return ~test if kind.op == "is_not" else test
         left = self.build(left_node, prefix, table, allow_let)
         if kind.op in ("in", "not_in"):
-            options = list(self._python_value(classify(right_node)))
+            value = self._python_value(classify(right_node))
+            options = [value] if isinstance(value, (str, int, float, bool)) or value is None else list(value)
             if left.type().is_string():
                 options = [str(o).upper() for o in options]
-            test = left.notnull() & _norm(left).isin(options)
-            return ~test if kind.op == "not_in" else test
+            member = _norm(left).isin(options)
+            return left.notnull() & (~member if kind.op == "not_in" else member)  # blank: false either way
         right = self.build(right_node, prefix, table, allow_let)
         if left.type().is_boolean() or right.type().is_boolean():
             a, b = self.cond(left_node, prefix, table, allow_let), self.cond(right_node, prefix, table, allow_let)
@@ -268,11 +269,12 @@ class Frame:
             if kind.op == "ne":
                 return _all(_known(left), _known(right), ~same)
             raise RuleFileError(f"cannot order true/false values with {kind.op!r}; use eq or ne")
+        known = _all(_known(left), _known(right))  # a comparison with a blank value is false
         if left.type().is_string():
             left, right = _norm(left), _norm(right.cast("string"))
         compare = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
                    "le": operator.le, "gt": operator.gt, "ge": operator.ge}[kind.op](left, right)
-        return _all(_known(left), _known(right), compare)
+        return _all(known, compare)
 
 
 def _all(*parts: ir.BooleanValue) -> ir.BooleanValue:
