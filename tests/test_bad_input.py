@@ -51,6 +51,13 @@ def test_a_duplicate_key_differing_only_in_case_and_trailing_space_is_reported(c
     assert "row 1" in err
 
 
+def test_a_blank_key_column_is_named_with_its_row(cli, site):
+    rewrite(site / "JobMtl.csv", "EPIC06,005001,0,10,", "EPIC06,   ,0,10,")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobMtl.csv, column JobNum: key column is blank" in err and "row 1" in err
+
+
 def test_a_non_boolean_in_a_flag_column_names_row_and_value(cli, site):
     rewrite(site / "JobMtl.csv", ",Y,False,False,MAIN,", ",Maybe,False,False,MAIN,")
     code, _, err = check(cli, site)

@@ -92,7 +92,10 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     backend = ibis.duckdb.from_connection(site.con)
     raw = backend.table(f"raw_{name}")
     key = [c for c in loaded.table.key if c in loaded.columns]
-    normalised = raw.mutate(**{c: raw[c].rstrip().upper().fill_null("") for c in key if raw[c].type().is_string()})
+    columns = loaded.table.columns
+    normalised = raw.mutate(**{  # keys as SQL Server compares them; a blank required key is a null
+        c: raw[c].rstrip().upper().fill_null("") if columns[c].blank_key else raw[c].rstrip().upper().nullif("")
+        for c in key if raw[c].type().is_string()})
     schema, problems = _schema(loaded)
     try:
         schema.validate(normalised, lazy=True)
