@@ -11,6 +11,7 @@ from pathlib import Path
 
 from validator import __version__
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
+from validator.formats import FORMATS
 
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
@@ -55,12 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(Part.csv, PartPlant.parquet, JobMtl.xlsx, ...).",
                                 epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("path", type=Path, help="folder of exports, one file per table, named after the table")
-    check.add_argument("--format", default="console", help="console (default) or json")
+    check.add_argument("--format", default="console", choices=sorted(FORMATS), help="report format (default: console)")
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report here (atomically) instead of stdout")
     check.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
                        help="lowest severity that makes the exit code 1 (default: error, or fail_on in the config)")
     check.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID", help="run only this rule (repeatable)")
-    check.add_argument("--tag", dest="tags", action="append", default=[], help="run only rules with this tag (repeatable)")
+    check.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                       help="run only rules with this tag (repeatable)")
     check.add_argument("--keep-going", action="store_true",
                        help="on a contract violation, end the rules that need the broken table as ERROR and go on")
     check.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
@@ -71,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rules in force", description="List the rules in force: "
                                 "id, severity, title and tags.", epilog=EPILOG_RULES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    rules.add_argument("--tag", dest="tags", action="append", default=[], help="only rules with this tag (repeatable)")
-    rules.add_argument("--id", dest="ids", action="append", default=[], help="only this rule (repeatable)")
+    rules.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                       help="only rules with this tag (repeatable)")
+    rules.add_argument("--id", dest="ids", action="append", default=[], metavar="ID", help="only this rule (repeatable)")
     rules.add_argument("--format", choices=["table", "markdown", "json"], default="table")
     rules.add_argument("--output", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
     _common(rules)
