@@ -90,34 +90,37 @@ class Verdict(NamedTuple):
         return {"plant": self.plant, "part_num": self.part, "verdict": self.verdict, "rules": list(self.rules)}
 
 
-def _component_key(finding: Finding) -> tuple[str | None, str] | None:
+def _component_key(finding: Finding) -> tuple[str, str] | None:
     parts = dict(finding.component)
     if parts.get("PartNum") is None:
         return None
     plant = parts.get("Plant")
-    return (str(plant).rstrip().upper() if plant is not None else None, str(parts["PartNum"]).rstrip().upper())
+    return ("" if plant is None else str(plant).rstrip().upper(), str(parts["PartNum"]).rstrip().upper())
 
 
 def verdicts(findings: list[Finding], backflushed: list[tuple[str | None, str]]) -> list[Verdict]:
-    """One verdict per component at a site: any error -> not eligible, any warning -> at risk, else ready."""
-    worst: dict[tuple[str | None, str], int] = {}
-    rules: dict[tuple[str | None, str], set[str]] = {}
-    names: dict[tuple[str | None, str], tuple[str | None, str]] = {}
-    for plant, part in backflushed:
-        key = (plant.upper() if plant else None, part.upper())
-        worst.setdefault(key, 0)
-        names.setdefault(key, (plant, part))
+    """One verdict per component at a site: any error -> not eligible, any warning -> at risk, else ready.
+    The components are the backflushed parts at their sites plus every component a finding names."""
+    keys = [("" if plant is None else plant.upper(), part.upper()) for plant, part in backflushed]
+    names: dict[tuple[str, str], tuple[str | None, str]] = dict(zip(keys, backflushed, strict=True))
+    worst = dict.fromkeys(keys, 0)
+    rules: dict[tuple[str, str], set[str]] = {}
+    known: dict[tuple, tuple[str, str] | None] = {}  # many findings name the same component
     for finding in findings:
-        key = _component_key(finding)
-        if key is None or finding.severity == "info":
+        if finding.severity == "info":
+            continue
+        key = known.get(finding.component, ())
+        if key == ():
+            key = known[finding.component] = _component_key(finding)
+        if key is None:
             continue
         worst[key] = max(worst.get(key, 0), SEVERITY_RANK[finding.severity])
         rules.setdefault(key, set()).add(finding.rule_id)
-        comp = dict(finding.component)
-        names.setdefault(key, (comp.get("Plant"), str(comp["PartNum"])))
+        if key not in names:
+            comp = dict(finding.component)
+            names[key] = (comp.get("Plant"), str(comp["PartNum"]))
     label = {0: READY, 1: READY, 2: AT_RISK, 3: NOT_ELIGIBLE}
-    ordered = sorted(worst, key=lambda k: (k[0] or "", k[1]))
-    return [Verdict(*names[k], label[worst[k]], tuple(sorted(rules[k])) if k in rules else ()) for k in ordered]
+    return [Verdict(*names[k], label[worst[k]], tuple(sorted(rules[k])) if k in rules else ()) for k in sorted(worst)]
 
 
 def site_scores(items: list[Verdict]) -> dict[str, dict[str, Any]]:
