@@ -20,6 +20,7 @@ class DuckDBEngine:
     def connect(self) -> duckdb.DuckDBPyConnection:
         config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         con = duckdb.connect(config=config)
+        con.execute("SET enable_progress_bar = false")  # its bar would land in a report written to stdout
         if self.memory_limit:
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
         if self.threads:
