@@ -15,7 +15,7 @@ from validator.findings import Finding
 from validator.readers import load_site
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Example, Rule
-from validator.sources import _cell_text
+from validator.sources import cell_text
 from validator.tables import Registry
 
 DEFAULTS = {"boolean": False, "integer": 0, "decimal": 0, "string": None, "date": None}
@@ -30,7 +30,7 @@ def _records(rule: Rule, example: Example, registry: Registry) -> tuple[dict[str
         spec = registry.tables[name].columns
         given = {c for row in rows for c in row}
         names = sorted({c for c in columns if not spec[c].optional} | given)
-        data = {c: [_cell_text(row.get(c, DEFAULTS[spec[c].type] if c in spec else None)) for row in rows] for c in names}
+        data = {c: [cell_text(row.get(c, DEFAULTS[spec[c].type] if c in spec else None)) for row in rows] for c in names}
         tables[name] = pa.table({c: pa.array(v, pa.string()) for c, v in data.items()})
     return tables, needs
 

@@ -98,7 +98,7 @@ def read_csv(path: Path) -> pa.Table:
         raise DataError(f"cannot read as CSV ({encoding}): {detail} ({exc})", location=str(path)) from None
 
 
-def _cell_text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -128,13 +128,13 @@ def read_xlsx(path: Path, table: str) -> pa.Table:
         if header is None:
             raise DataError(f"sheet {sheet.title!r} is empty", location=str(path))
         width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
-        names_row = [_cell_text(h) or "" for h in header[:width]]
+        names_row = [cell_text(h) or "" for h in header[:width]]
         columns: list[list[str | None]] = [[] for _ in range(width)]
         for row in rows:
             if row is None or all(v is None for v in row[:width]):
                 continue
             for i in range(width):
-                columns[i].append(_cell_text(row[i]) if i < len(row) else None)
+                columns[i].append(cell_text(row[i]) if i < len(row) else None)
     finally:
         book.close()
     if not any(names_row):
