@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import DEMO
 from tests.postgres_server import postgres_server, server_installed
-from validator.check import _needs
 from validator.explain import sql_for
 from validator.readers import load_site
+from validator.rules.analysis import rules_needs
 
 PG_TYPES = {"string": "text", "boolean": "boolean", "integer": "bigint", "decimal": "numeric(22, 8)", "date": "date"}
 
@@ -19,10 +19,7 @@ PG_TYPES = {"string": "text", "boolean": "boolean", "integer": "bigint", "decima
 @pytest.fixture(scope="module")
 def postgres_with_demo(registry, builtin_rules):
     psycopg = pytest.importorskip("psycopg")
-    needs: dict[str, set[str]] = {}
-    for table_needs in _needs(list(builtin_rules.values()), registry).values():
-        for table, columns in table_needs.items():
-            needs.setdefault(table, set()).update(columns)
+    needs = rules_needs(list(builtin_rules.values()), registry)
     site = load_site(DEMO, registry, needs)
     if not server_installed() and not os.environ.get("CI"):
         pytest.skip("no PostgreSQL server here (Debian package postgresql); .ci/run installs it and runs this test")

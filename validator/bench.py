@@ -170,16 +170,12 @@ def _views(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 
 
 def needed_columns() -> dict[str, set[str]]:
-    from validator.rules.analysis import rule_needs
+    from validator.rules.analysis import rules_needs
     from validator.rules.loader import BUILTIN_RULES, load_rules
     from validator.tables import builtin_registry
 
     registry = builtin_registry()
-    needs: dict[str, set[str]] = {}
-    for rule in load_rules([BUILTIN_RULES], registry).values():
-        for table, columns in rule_needs(rule, registry).columns.items():
-            needs.setdefault(table, set()).update(columns)
-    return needs
+    return rules_needs(list(load_rules([BUILTIN_RULES], registry).values()), registry)
 
 
 def phase_read(folder: Path) -> dict:

@@ -113,10 +113,11 @@ def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], 
 
 
 def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
-              broken: dict[str, str] | None = None) -> tuple[list[RuleResult], list[Finding]]:
+              broken: dict[str, str] | None = None,
+              needs: dict[tuple[str, int], dict[str, set[str]]] | None = None) -> tuple[list[RuleResult], list[Finding]]:
     """Run every check whose tables are there, all checks on one table in one engine pass."""
     broken = broken or {}
-    needs = _needs(rules, registry)
+    needs = needs or _needs(rules, registry)
     notes: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rules}  # rule id -> (ERROR|SKIPPED, reason)
     runnable: dict[str, list[tuple[Rule, Check]]] = {}
     for rule in rules:
@@ -163,8 +164,9 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
               keep_going: bool = False) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going."""
+    per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
-    for table_needs in _needs(rules, registry).values():
+    for table_needs in per_check.values():
         for table, columns in table_needs.items():
             needs.setdefault(table, set()).update(columns)
     if "PartPlant" in needs:
@@ -172,7 +174,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     site = load_site(folder, registry, needs, engine.connect())  # type: ignore[attr-defined]
     required = sorted(t for t in site.absent if not registry.tables[t].optional)
     if required and not keep_going:
-        users = sorted({rule_id for (rule_id, _), tables in _needs(rules, registry).items() if set(tables) & set(required)})
+        users = sorted({rule_id for (rule_id, _), tables in per_check.items() if set(tables) & set(required)})
         raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
                         f"expected a file such as {required[0]}.csv in the folder", location=str(folder))
     violations = check_site(site)
@@ -182,7 +184,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     broken = {t: str(vs[0]) for t, vs in violations.items()}
     broken.update({t: site.absent[t] for t in required})
     with _bulk_objects():
-        results, findings = run_rules(site, rules, registry, engine, broken)
+        results, findings = run_rules(site, rules, registry, engine, broken, per_check)
         report = Report(str(folder), {r.id: r for r in rules}, results, findings,
                         verdicts(findings, _backflushed_parts(site)), flat, engine.name)
     return report

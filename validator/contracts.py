@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import ibis
 import pandera.ibis as pa
 
-from validator.readers import LoadedTable, Site
+from validator.readers import LoadedTable, Site, quote
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
@@ -79,10 +79,10 @@ def _no_duplicates(table: ibis.Table, key: list[str]) -> ibis.BooleanValue:
     return ibis.struct({c: table[c] for c in key}).hash().nunique() == table.count()
 
 
-def _examples(site: Site, loaded: LoadedTable, where: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    raw = f'"raw_{loaded.table.name}"'
+def _example_rows(site: Site, loaded: LoadedTable, where: str) -> tuple[int, ...]:
+    raw = quote(f"raw_{loaded.table.name}")
     rows = site.con.execute(f"SELECT __row FROM {raw} WHERE {where} ORDER BY __row LIMIT {EXAMPLES}").fetchall()
-    return tuple(r[0] for r in rows), ()
+    return tuple(r[0] for r in rows)
 
 
 def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
@@ -106,10 +106,9 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     for failure in failures:
         column = failure.schema.name if failure.schema is not None and failure.schema.name in loaded.columns else None
         check = str(failure.check)
-        quoted = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
         if "unique_key" in check:
-            cols = ", ".join(quoted(c) for c in key)
-            norm = ", ".join(f"UPPER(RTRIM(CAST({quoted(c)} AS VARCHAR)))" for c in key)
+            cols = ", ".join(quote(c) for c in key)
+            norm = ", ".join(f"UPPER(RTRIM(CAST({quote(c)} AS VARCHAR)))" for c in key)
             rows = site.con.execute(
                 f"SELECT __row FROM (SELECT __row, COUNT(*) OVER (PARTITION BY {norm}) AS n FROM \"raw_{name}\") "
                 f"WHERE n > 1 ORDER BY __row LIMIT {EXAMPLES}").fetchall()
@@ -117,15 +116,15 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
                 violations.append(Violation(name, file, None, f"duplicate key ({cols.replace(chr(34), '')})",
                                             tuple(r[0] for r in rows)))
         elif "not_nullable" in check or "nullable" in check:
-            rows, _ = _examples(site, loaded, f"{quoted(column)} IS NULL OR TRIM(CAST({quoted(column)} AS VARCHAR)) = ''")
+            rows = _example_rows(site, loaded, f"{quote(column)} IS NULL OR TRIM(CAST({quote(column)} AS VARCHAR)) = ''")
             violations.append(Violation(name, file, column, "key column is blank", rows))
         elif column is not None:
             pattern = failure.check.statistics.get("pattern") if failure.check is not None else None
             pattern = pattern.pattern if hasattr(pattern, "pattern") else pattern
             sql_pattern = str(pattern).replace("'", "''")
             found = site.con.execute(
-                f"SELECT __row, {quoted(column)} FROM \"raw_{name}\" WHERE {quoted(column)} IS NOT NULL "
-                f"AND NOT regexp_matches({quoted(column)}, '{sql_pattern}') ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+                f"SELECT __row, {quote(column)} FROM \"raw_{name}\" WHERE {quote(column)} IS NOT NULL "
+                f"AND NOT regexp_matches({quote(column)}, '{sql_pattern}') ORDER BY __row LIMIT {EXAMPLES}").fetchall()
             violations.append(Violation(name, file, column, problems[column] or check,
                                         tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))
         else:

@@ -43,7 +43,7 @@ class Site:
     absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -74,8 +74,8 @@ def _typed(column: str, kind: str, raw_type: str | None) -> str:
     """SQL for one typed column of the view; invalid text becomes null (contracts report it first)."""
     if raw_type is None:
         sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
-        return f"CAST(NULL AS {sql_type[kind]}) AS {_quote(column)}"
-    col = _quote(column)
+        return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
+    col = quote(column)
     text = raw_type.upper() in ("VARCHAR", "STRING") or raw_type.upper().startswith("VARCHAR")
     blank = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
     if kind == "string":
@@ -102,7 +102,7 @@ def _typed(column: str, kind: str, raw_type: str | None) -> str:
 
 def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Table,
                   wanted: set[str]) -> tuple[dict[str, str], int]:
-    raw = _quote(f"raw_{table.name}")
+    raw = quote(f"raw_{table.name}")
     if source.format == "parquet":
         path = str(source.path).replace("'", "''")
         scan = f"read_parquet('{path}', file_row_number = true)"
@@ -111,7 +111,7 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
         except duckdb.Error as exc:
             raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
         mapping = {c: h for c, h in match_columns(table, headers).items() if c in wanted}
-        select = ", ".join(f"{_quote(h)} AS {_quote(c)}" for c, h in mapping.items())
+        select = ", ".join(f"{quote(h)} AS {quote(c)}" for c, h in mapping.items())
         columns = ", ".join(["file_row_number + 1 AS __row", *([select] if select else [])])
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
@@ -141,11 +141,11 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
             "if the export cannot carry it",
             location=str(source.path),
         )
-    described = site.con.execute(f"DESCRIBE {_quote('raw_' + name)}").fetchall()
+    described = site.con.execute(f"DESCRIBE {quote('raw_' + name)}").fetchall()
     raw_types = {r[0]: r[1] for r in described}
     absent = tuple(sorted(c for c in columns if c not in mapping))
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c)) for c in sorted(columns))
-    site.con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS SELECT {select} FROM {_quote('raw_' + name)}")
+    site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
     site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types)
 
 
@@ -189,7 +189,7 @@ def canonical_keys(site: Site, registry: Registry) -> set[tuple[str, str]]:
         if not columns:
             continue
         # a blank (null) key must stay normalised: NULL = NULL is not true, '' = '' is
-        tests = ", ".join(f"bool_and({_quote(c)} IS NOT NULL AND {_quote(c)} = upper({_quote(c)}))" for c in columns)
-        row = site.con.execute(f"SELECT {tests} FROM {_quote(name)}").fetchone()
+        tests = ", ".join(f"bool_and({quote(c)} IS NOT NULL AND {quote(c)} = upper({quote(c)}))" for c in columns)
+        row = site.con.execute(f"SELECT {tests} FROM {quote(name)}").fetchone()
         found |= {(name, c) for c, ok in zip(columns, row, strict=True) if ok is not False}
     return found

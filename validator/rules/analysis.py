@@ -128,3 +128,11 @@ def rule_needs(rule: Rule, registry: Registry) -> Needs:
     for check in rule.checks:
         needs.merge(check_needs(rule, check, registry))
     return needs
+
+
+def rules_needs(rules: list[Rule], registry: Registry) -> dict[str, set[str]]:
+    """The columns per table that a run of these rules reads."""
+    needs = Needs()
+    for rule in rules:
+        needs.merge(rule_needs(rule, registry))
+    return dict(needs.columns)

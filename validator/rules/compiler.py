@@ -52,8 +52,9 @@ def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Regis
                     catalog: Catalog, canonical: Canonical = never_canonical) -> list[CompiledTable]:
     """The checks on a table in as few passes as pay: those with a join-free guard share one pass that
     drops, before any join, the rows no guard admits; the others share a second pass."""
-    guarded = [(r, c) for r, c in items if local_guard(r, c, registry) is not None]
-    unguarded = [(r, c) for r, c in items if local_guard(r, c, registry) is None]
+    guarded, unguarded = [], []
+    for rule, check in items:
+        (unguarded if local_guard(rule, check, registry) is None else guarded).append((rule, check))
     batches = []
     if guarded:
         batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True))
