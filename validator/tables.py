@@ -103,6 +103,16 @@ class Registry:
         return relations[name]
 
 
+    def path(self, table: str, dotted: str, where: str = "") -> list[Relation]:
+        """The relations of a path such as `ComponentJobLines.RelatedLabour`, hop by hop."""
+        hops, current = [], table
+        for name in dotted.split("."):
+            hop = self.relation(current, name, where)
+            hops.append(hop)
+            current = hop.target
+        return hops
+
+
 def _relation(source: str, name: str, spec: dict, tables: dict[str, dict]) -> Relation:
     target = tables[spec["table"]]
     target_key = {c for c in target["key"] if c != COMPANY and not target["columns"][c].get("optional")}

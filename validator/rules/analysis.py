@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from validator.errors import RuleFileError
-from validator.rules.grammar import AGGREGATES, classify
+from validator.rules.grammar import ACROSS, AGGREGATES, RUN_PARAMS, classify
 from validator.rules.model import Check, Rule
 from validator.tables import COMPANY, Registry
 
@@ -66,31 +66,60 @@ class _Walker:
                 self.needs.add(side, COMPANY)
 
     def related(self, table: str, spec: dict[str, Any]) -> str:
-        relation = self.registry.relation(table, spec["relation"], self.where)
-        self.relation_keys(table, relation.name)
+        """The table a relation path leads to; the keys of every hop are needed. After the first hop the
+        join columns must be plain columns (the intermediate rows are only a bridge)."""
+        hops = self.registry.path(table, spec["relation"], self.where)
+        self.relation_keys(table, hops[0].name)
+        for hop in hops[1:]:
+            for local, remote in hop.on:
+                if local not in self.registry.tables[hop.source].columns:
+                    raise RuleFileError(f"relation path {spec['relation']!r}: {hop.source}.{hop.name} joins on {local!r}, "
+                                        "which is not a plain column; only the first hop may join on derived values",
+                                        location=self.where)
+                self.needs.add(hop.source, local)
+                self.needs.add(hop.target, remote)
+            for side in (hop.source, hop.target):
+                if COMPANY in self.registry.tables[side].columns:
+                    self.needs.add(side, COMPANY)
+        target = hops[-1].target
+        if len(hops) > 1:  # rows reached twice count once: the target's key tells them apart
+            for column in self.registry.tables[target].key:
+                self.needs.add(target, column)
         if "where" in spec:
-            self.value(relation.target, spec["where"], allow_let=False)
-        return relation.target
+            self.value(target, spec["where"], allow_let=False)
+        return target
+
+    def aggregate(self, table: str, spec: dict[str, Any]) -> None:
+        fn = spec["fn"]
+        if fn not in AGGREGATES:
+            raise RuleFileError(f"unknown aggregate {fn!r}; valid: {', '.join(AGGREGATES)}", location=self.where)
+        if fn != "count" and "column" not in spec:
+            raise RuleFileError(f"aggregate {fn} needs a 'column'", location=self.where)
+        if (fn == "ratio") != ("denominator" in spec):
+            raise RuleFileError("'denominator' goes with fn ratio, and ratio needs one", location=self.where)
+        grouped = [k for k in ("per", "per_month") if k in spec]
+        if len(grouped) > 1 or bool(grouped) != ("across" in spec):
+            raise RuleFileError("an aggregate has 'across' exactly when it has one of 'per' or 'per_month'", location=self.where)
+        if "across" in spec and spec["across"] not in ACROSS:
+            raise RuleFileError(f"unknown 'across' {spec['across']!r}; valid: {', '.join(ACROSS)}", location=self.where)
+        target = self.related(table, spec)
+        for key in ("column", "denominator", "per", "per_month"):
+            if key in spec:
+                self.ref(target, spec[key], allow_let=False)
 
     def value(self, table: str, node: Any, allow_let: bool) -> None:
         kind = classify(node, self.where)
         if kind.kind == "column":
             self.ref(table, kind.args[0], allow_let)
         elif kind.kind == "param":
-            if kind.args[0] not in self.rule.params:
+            if kind.args[0] not in self.rule.params and kind.args[0] not in RUN_PARAMS:
                 raise RuleFileError(
-                    f"unknown parameter {kind.args[0]!r}; declared: {', '.join(self.rule.params) or 'none'}",
+                    f"unknown parameter {kind.args[0]!r}; declared: {', '.join(self.rule.params) or 'none'}; "
+                    f"every rule may also read {', '.join(RUN_PARAMS)}",
                     location=self.where,
                 )
         elif kind.kind == "aggregate":
-            spec = kind.args[0]
-            if spec["fn"] not in AGGREGATES:
-                raise RuleFileError(f"unknown aggregate {spec['fn']!r}; valid: {', '.join(AGGREGATES)}", location=self.where)
-            if spec["fn"] != "count" and "column" not in spec:
-                raise RuleFileError(f"aggregate {spec['fn']} needs a 'column'", location=self.where)
-            target = self.related(table, spec)
-            if "column" in spec:
-                self.ref(target, spec["column"], allow_let=False)
+            self.aggregate(table, kind.args[0])
         elif kind.kind in ("exists", "not_exists"):
             self.related(table, kind.args[0])
         elif kind.kind == "predicate":
@@ -100,6 +129,9 @@ class _Walker:
             self.value(table, kind.args[0], allow_let)
             self.value(table, kind.args[1], allow_let)
         elif kind.kind in ("function", "all", "any", "not"):
+            arity = {"abs": 1, "days_between": 2}.get(kind.op)
+            if arity and len(kind.args) != arity:
+                raise RuleFileError(f"{kind.op} takes {arity} operand(s), got {len(kind.args)}", location=self.where)
             for item in kind.args:
                 self.value(table, item, allow_let)
 

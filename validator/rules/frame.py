@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from validator.errors import RuleFileError
-from validator.rules.grammar import Node, classify
+from validator.rules.grammar import COUNTS, Node, classify
 from validator.rules.model import Rule
 from validator.tables import COMPANY, Registry
 
@@ -137,39 +137,64 @@ class Frame:
         self.joined.add(path)
 
     def ensure_related(self, kind: Node, prefix: str, table: str) -> None:
+        """An aggregate (or exists) over the rows a relation, or a path of relations, leads to: one value per
+        row of this frame, computed by grouping the related rows on the join keys and left-joining the result."""
         spec = kind.args[0]
         key = f"{prefix}<{kind.kind}:{id(spec)}>"
         if key in self.names:
             return
-        relation = self.registry.relation(table, spec["relation"])
-        inner = Frame(self.registry, self.catalog, self.rule, relation.target, self.canonical)
+        hops = self.registry.path(table, spec["relation"])
+        target = hops[-1].target
+        inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical)
         inner.rule = replace(self.rule, let={})
         if "where" in spec:
-            guard = local_conjuncts(spec["where"], inner.rule, relation.target, self.registry)
+            guard = local_conjuncts(spec["where"], inner.rule, target, self.registry)
             if guard is not None:  # drop the rows the join-free part rules out before any join
                 inner.ensure(guard, allow_let=False)
                 inner.expr = inner.expr.filter(inner.cond(guard, allow_let=False))
             inner.ensure(spec["where"], allow_let=False)
-        column = spec.get("column")
-        if column:
-            inner.ensure_ref(column, "", relation.target)
+        refs = {k: inner.ensure_ref(spec[k], "", target) for k in ("column", "denominator", "per", "per_month") if k in spec}
         filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
-        fn = spec.get("fn", "count")
-        if fn == "count":
-            measure = filtered.count()
+        values = {f"__v_{k}": filtered[name] for k, name in refs.items()}
+        if "per_month" in values:
+            values["__v_per_month"] = values["__v_per_month"].truncate("M")
+        if len(hops) == 1:
+            pairs = self._join_keys(hops[0].name, prefix, table, filtered)
+            group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
+            rows = filtered.select(**group, **values)
         else:
-            values = filtered[inner.names[column]]
-            measure = getattr(values, fn)()
-        pairs = self._join_keys(relation.name, prefix, table, filtered)
-        group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
+            rows, pairs = self._bridge(hops, prefix, table, filtered, values)
+            group = {f"__g{i}": rows[f"__g{i}"] for i in range(len(pairs))}
         name = f"__agg{next(self._counter)}"
-        grouped = filtered.group_by(**group).aggregate(**{name: measure})
+        grouped = _measure(rows, list(group), spec, name)
         grouped = grouped.rename({f"{name}{g}": g for g in group})
         pairs = [(left, grouped[f"{name}{g}"], plain) for (left, _, plain), g in zip(pairs, group, strict=True)]
         self._attach(grouped, pairs)
-        if fn == "count":
+        if spec.get("across", spec.get("fn", "count")) in COUNTS:  # no related rows: a count of 0, anything else blank
             self.expr = self.expr.mutate(**{name: self.expr[name].fill_null(0)})
         self.names[key] = name
+
+    def _bridge(self, hops: list[Any], prefix: str, table: str, filtered: ir.Table,
+                values: dict[str, ir.Value]) -> tuple[ir.Table, list[tuple[str, ir.Value, bool]]]:
+        """The target rows of a relation path, each with the first hop's join keys (`__g0`...) of every
+        path that reaches it, once per distinct (keys, target row): a row reached twice counts once."""
+        target_key = [c for c in self.registry.tables[hops[-1].target].key if c in filtered.columns]
+        carried = {f"__k{i}": filtered[c] for i, c in enumerate(target_key)}
+        current = filtered.select(**carried, **values, **{f"__j{j}": _norm(filtered[remote]) for j, (_, remote) in
+                                                           enumerate(_with_company(hops[-1], self.catalog))})
+        for index in range(len(hops) - 1, 0, -1):  # walk back from the target to the first hop's table
+            hop, previous = hops[index], hops[index - 1]
+            source = self.catalog(hop.source).view()
+            on = [_norm(source[local]) == current[f"__j{j}"] for j, (local, _) in enumerate(_with_company(hop, self.catalog))]
+            keep = [*carried, *values]
+            if index > 1:
+                ahead = {f"__j{j}": _norm(source[remote]) for j, (_, remote) in enumerate(_with_company(previous, self.catalog))}
+                current = source.inner_join(current, on).select(*keep, **ahead)
+            else:
+                pairs = self._join_keys(previous.name, prefix, table, source)
+                first = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
+                current = source.inner_join(current, on).select(*keep, **first)
+        return current.distinct(), pairs
 
     # -- pass 2: the expression over the widened table ----------------------------------------
     # Conditions compile to two-valued predicates (never NULL) built from IS NULL, comparisons, AND, OR
@@ -228,6 +253,10 @@ class Frame:
                     if any(v.type().is_boolean() for v in values):
                         return self._coalesce_true(kind.args, prefix, table, allow_let)
                     return ibis.coalesce(*values)
+                if kind.op == "abs":
+                    return values[0].abs()
+                if kind.op == "days_between":
+                    return values[1].delta(values[0], unit="day")
                 ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
                 return functools.reduce(ops[kind.op], values)
             case "aggregate":
@@ -275,6 +304,43 @@ class Frame:
         compare = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
                    "le": operator.le, "gt": operator.gt, "ge": operator.ge}[kind.op](left, right)
         return _all(known, compare)
+
+
+def _with_company(relation: Any, catalog: Catalog) -> list[tuple[str, str]]:
+    """A relation's join columns, with Company when both of its tables have one."""
+    on = list(relation.on)
+    if COMPANY in catalog(relation.source).columns and COMPANY in catalog(relation.target).columns:
+        on.append((COMPANY, COMPANY))
+    return on
+
+
+def _over(values: ir.Value, fn: str) -> ir.Value:
+    """One aggregate function of a column; cv is the sample standard deviation over the mean."""
+    if fn == "count_distinct":
+        return values.nunique()
+    if fn == "stddev":
+        return values.std()
+    if fn == "cv":
+        return values.std() / values.mean().nullif(0)
+    return getattr(values, fn)()
+
+
+def _measure(rows: ir.Table, group: list[str], spec: dict[str, Any], name: str) -> ir.Table:
+    """The aggregate per group of related rows; with per / per_month, per bucket first, then across buckets."""
+    fn = spec.get("fn", "count")
+    def one(table: ir.Table) -> ir.Value:
+        if fn == "count":
+            return table.count()
+        if fn == "ratio":
+            return table["__v_column"].sum() / table["__v_denominator"].sum().nullif(0)
+        return _over(table["__v_column"], fn)
+    bucket = next((f"__v_{k}" for k in ("per", "per_month") if k in spec), None)
+    if bucket is None:
+        return rows.group_by(*group).aggregate(**{name: one(rows)})
+    per_bucket = rows.group_by(*group, bucket).aggregate(__m=one(rows))
+    across = spec["across"]
+    measure = per_bucket["__m"].count() if across == "count" else _over(per_bucket["__m"], across)
+    return per_bucket.group_by(*group).aggregate(**{name: measure})
 
 
 def _all(*parts: ir.BooleanValue) -> ir.BooleanValue:

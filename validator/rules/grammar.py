@@ -8,9 +8,17 @@ from validator.errors import RuleFileError
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
 FLAG_TESTS = ("is", "is_not")
-FUNCTIONS = ("coalesce", "add", "sub", "mul", "div")
+FUNCTIONS = ("coalesce", "add", "sub", "mul", "div", "abs", "days_between")
 CONNECTIVES = ("all", "any", "not", "exists", "not_exists")
-AGGREGATES = ("count", "sum", "min", "max", "mean", "median")
+AGGREGATES = ("count", "count_distinct", "sum", "min", "max", "mean", "median", "stddev", "cv", "ratio")
+ACROSS = ("count", "sum", "min", "max", "mean", "median", "stddev", "cv")  # how per-group values combine
+COUNTS = ("count", "count_distinct")  # no rows counts 0; every other aggregate of no rows is blank
+RUN_PARAMS = {  # parameters every rule may read; the readiness profile sets them per run (validator/profile.py)
+    "snapshot_date": "the day the history is judged at (profile snapshot_date, else the latest history date in the data)",
+    "window_start": "the first day of the history window: snapshot_date minus window_days",
+    "window_days": "the length of the history window, in days",
+    "min_history": "the fewest observations a readiness rule judges on; fewer is too little history",
+}
 OPERATORS = (*COMPARISONS, *FLAG_TESTS, *FUNCTIONS, *CONNECTIVES, "column", "value", "param", "aggregate")
 
 
@@ -44,7 +52,8 @@ def classify(node: Any, where: str = "") -> Node:
     if len(keys) == 1:
         (op,) = keys
         if op in FUNCTIONS:
-            return Node("function", op, tuple(node[op]))
+            operands = node[op]
+            return Node("function", op, tuple(operands) if isinstance(operands, list) else (operands,))
         if op in ("all", "any"):
             return Node(op, op, tuple(node[op]))
         if op in ("not", "exists", "not_exists"):

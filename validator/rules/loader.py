@@ -6,7 +6,7 @@ from pathlib import Path
 
 from validator.errors import RuleFileError
 from validator.rules.analysis import check_rule
-from validator.rules.grammar import check_tree
+from validator.rules.grammar import RUN_PARAMS, check_tree
 from validator.rules.model import Check, Example, Rule
 from validator.schemas import check_document
 from validator.tables import Registry
@@ -49,6 +49,10 @@ def rule_from_document(doc: YamlDocument) -> Rule:
         for e in data.get("examples", [])
     )
     params = data.get("params", {})
+    reserved = sorted(set(params) & set(RUN_PARAMS))
+    if reserved:
+        raise RuleFileError(f"parameter {reserved[0]!r} is set by the readiness profile for every rule; "
+                            "read it with {param: ...} without declaring it", location=doc.where(["params", reserved[0]]))
     return Rule(
         id=data["id"],
         title=data["title"],
@@ -59,7 +63,8 @@ def rule_from_document(doc: YamlDocument) -> Rule:
         rationale=data["rationale"].strip(),
         source=data["source"].strip(),
         checks=tuple(
-            Check(c["table"], c["where"], c.get("message", data["message"]).strip(), tuple(c.get("evidence", [])))
+            Check(c["table"], c["where"], c.get("message", data["message"]).strip(), tuple(c.get("evidence", [])),
+                  c.get("outcome", "fail"))
             for c in data["checks"]
         ),
         examples=examples,

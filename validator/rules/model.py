@@ -18,6 +18,7 @@ class Check:
     where: Any
     message: str
     evidence: tuple[str, ...] = ()
+    outcome: str = "fail"  # or "insufficient_history": too little history to judge, never a pass
 
 
 @dataclass(frozen=True)
