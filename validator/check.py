@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,20 @@ from validator import __version__
 from validator.contracts import Violation, check_site
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
-from validator.findings import ERROR, FAIL, PASS, SKIPPED, Finding, RuleResult, Verdict, plain, site_scores, verdicts
+from validator.findings import (
+    ERROR,
+    INSUFFICIENT_HISTORY_OUTCOME,
+    SKIPPED,
+    STATUSES,
+    Finding,
+    RuleResult,
+    Verdict,
+    plain,
+    rule_status,
+    site_scores,
+    verdicts,
+)
+from validator.profile import Profile
 from validator.readers import Site, canonical_keys, load_site
 from validator.rules.analysis import PLACEHOLDER, check_needs
 from validator.rules.compiler import CompiledTable, compile_batches
@@ -48,7 +62,7 @@ class Report:
         return any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold] for f in self.findings)
 
     def summary(self) -> dict[str, Any]:
-        statuses = {s: sum(r.status == s for r in self.results) for s in (PASS, FAIL, ERROR, SKIPPED)}
+        statuses = {s: sum(r.status == s for r in self.results) for s in STATUSES}
         return {
             "findings": len(self.findings),
             "by_severity": self.counts(),
@@ -87,6 +101,23 @@ def _backflushed_parts(site: Site) -> list[tuple[str | None, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
+def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
+    """The latest date of the history read (LaborDtl.ClockInDate, PartTran.TranDate, ...): the default snapshot."""
+    latest = None
+    for name, loaded in site.tables.items():
+        column = registry.tables[name].history_date
+        if column and column in loaded.columns and loaded.rows:
+            (value,) = site.con.execute(f'SELECT max("{column}") FROM "{name}"').fetchone()
+            if value is not None and (latest is None or value > latest):
+                latest = value
+    return latest
+
+
+def with_run_params(rules: list[Rule], params: dict[str, Any]) -> list[Rule]:
+    """Every rule with the profile's run parameters (snapshot date, window); a rule's own values win."""
+    return [replace(r, params={**params, **r.params}) for r in rules]
+
+
 def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], list[Finding]]:
     """Findings per (rule id, check index): for each check, only the result rows its flag marks."""
     out: dict[tuple[str, int], list[Finding]] = {}
@@ -103,7 +134,7 @@ def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], 
             evidence = tuple((ref, column[name][i]) for ref, name in compiled_check.evidence)
             component = tuple((role, column[name][i]) for role, name in compiled.component)
             finding = Finding.make(rule.id, rule.severity, check.table, key, template.render({**dict(key), **dict(evidence)}),
-                                   evidence, component)
+                                   evidence, component, check.outcome)
             if finding.fingerprint in found:
                 raise AssertionError(f"{rule.id} on {check.table} returned key {dict(key)} twice: a relation it "
                                      "follows is not to-one; this is a defect of the rule or the table registry")
@@ -114,9 +145,11 @@ def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], 
 
 def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
               broken: dict[str, str] | None = None,
-              needs: dict[tuple[str, int], dict[str, set[str]]] | None = None) -> tuple[list[RuleResult], list[Finding]]:
+              needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
+              profile: Profile | None = None) -> tuple[list[RuleResult], list[Finding]]:
     """Run every check whose tables are there, all checks on one table in one engine pass."""
     broken = broken or {}
+    rules = with_run_params(rules, (profile or Profile()).run_params(latest_history_date(site, registry)))
     needs = needs or _needs(rules, registry)
     notes: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rules}  # rule id -> (ERROR|SKIPPED, reason)
     runnable: dict[str, list[tuple[Rule, Check]]] = {}
@@ -155,9 +188,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
         elif len(skipped) == len(rule.checks):
             status = SKIPPED
         else:
-            status = FAIL if rule_findings else PASS
-        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(rule_findings),
-                                  "; ".join(errors + skipped)))
+            status = rule_status(rule_findings)
+        insufficient = sum(f.outcome == INSUFFICIENT_HISTORY_OUTCOME for f in rule_findings)
+        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(rule_findings) - insufficient,
+                                  "; ".join(errors + skipped), insufficient))
     return results, sorted(findings)
 
 

@@ -12,6 +12,7 @@ from validator.check import run_rules
 from validator.contracts import check_table
 from validator.engines import get_engine
 from validator.findings import Finding
+from validator.profile import RUN_PARAMS, Profile
 from validator.readers import load_site
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Example, Rule
@@ -37,7 +38,11 @@ def _records(rule: Rule, example: Example, registry: Registry) -> tuple[dict[str
 
 def run_example(rule: Rule, example: Example, registry: Registry) -> list[Finding]:
     """The findings of one rule on one example's data; a contract violation in the example raises."""
-    rule = replace(rule, params={**rule.params, **example.params})
+    run = {k: v for k, v in example.params.items() if k in RUN_PARAMS}
+    if "window_start" in run:
+        raise AssertionError(f"{rule.id} example {example.name!r}: set snapshot_date and window_days, not window_start")
+    profile = Profile(**{k: v for k, v in run.items()})
+    rule = replace(rule, params={**rule.params, **{k: v for k, v in example.params.items() if k not in RUN_PARAMS}})
     tables, needs = _records(rule, example, registry)
     engine = get_engine("duckdb")
     site = load_site(Path(f"<{rule.id} example>"), registry, needs, engine.connect(), records=tables)
@@ -46,7 +51,7 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
             violations = check_table(site, loaded)
             if violations:
                 raise AssertionError(f"{rule.id} example {example.name!r} breaks a contract: {violations}")
-    results, findings = run_rules(site, [rule], registry, engine)
+    results, findings = run_rules(site, [rule], registry, engine, profile=profile)
     return findings
 
 

@@ -11,6 +11,9 @@ from typing import Any, NamedTuple
 from validator.rules.model import SEVERITY_RANK
 
 PASS, FAIL, ERROR, SKIPPED = "PASS", "FAIL", "ERROR", "SKIPPED"
+INSUFFICIENT_HISTORY = "INSUFFICIENT_HISTORY"  # no failure, but some rows had too little history to judge
+STATUSES = (PASS, FAIL, INSUFFICIENT_HISTORY, ERROR, SKIPPED)
+INSUFFICIENT_HISTORY_OUTCOME = "insufficient_history"
 NOT_ELIGIBLE, AT_RISK, READY = "not eligible", "at risk", "ready"
 
 
@@ -45,13 +48,15 @@ class Finding(NamedTuple):
     evidence: tuple[tuple[str, Any], ...] = ()
     component: tuple[tuple[str, Any], ...] = ()
     fingerprint: str = ""
+    outcome: str = "fail"  # or "insufficient_history": too little history to judge (never a pass)
 
     @classmethod
     def make(cls, rule_id: str, severity: str, table: str, key: tuple[tuple[str, Any], ...], message: str,
-             evidence: tuple[tuple[str, Any], ...] = (), component: tuple[tuple[str, Any], ...] = ()) -> Finding:
+             evidence: tuple[tuple[str, Any], ...] = (), component: tuple[tuple[str, Any], ...] = (),
+             outcome: str = "fail") -> Finding:
         key = tuple((c, "" if v is None else v) for c, v in key)
         return cls(-SEVERITY_RANK[severity], rule_id, table, tuple(str(v) for _, v in key), severity, key,
-                   message, evidence, component, fingerprint(rule_id, table, key))
+                   message, evidence, component, fingerprint(rule_id, table, key), outcome)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,8 +66,17 @@ class Finding(NamedTuple):
             "key": {c: plain(v) for c, v in self.key},
             "message": self.message,
             "evidence": {c: plain(v) for c, v in self.evidence},
+            "outcome": self.outcome,
             "fingerprint": self.fingerprint,
         }
+
+
+def rule_status(findings: list[Finding]) -> str:
+    """FAIL on any failure; INSUFFICIENT_HISTORY when the only findings say there was too little history
+    to judge (never a pass); PASS when there is nothing to say."""
+    if any(f.outcome != INSUFFICIENT_HISTORY_OUTCOME for f in findings):
+        return FAIL
+    return INSUFFICIENT_HISTORY if findings else PASS
 
 
 @dataclass(frozen=True)
@@ -74,10 +88,12 @@ class RuleResult:
     checked: int = 0
     failed: int = 0
     reason: str = ""
+    insufficient: int = 0  # rows with too little history to judge
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "severity": self.severity, "title": self.title, "status": self.status,
-                "checked": self.checked, "failed": self.failed, "reason": self.reason or None}
+                "checked": self.checked, "failed": self.failed, "insufficient_history": self.insufficient,
+                "reason": self.reason or None}
 
 
 class Verdict(NamedTuple):

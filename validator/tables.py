@@ -41,6 +41,7 @@ class Table:
     relations: dict[str, Relation] = field(default_factory=dict)
     derived: dict[str, Any] = field(default_factory=dict)
     component: dict[str, str] = field(default_factory=dict)
+    history_date: str | None = None  # its latest value in the data is the default snapshot date
 
     def column(self, name: str) -> Column | None:
         return self.columns.get(name)
@@ -139,6 +140,7 @@ def load_registry(directory: Path) -> Registry:
             relations={r: _relation(name, r, s, raw) for r, s in spec.get("relations", {}).items()},
             derived=dict(spec.get("derived", {})),
             component=dict(spec.get("component", {})),
+            history_date=spec.get("history_date"),
         )
     return Registry(tables)
 

@@ -8,10 +8,10 @@ from rich.console import Console
 from rich.table import Table
 
 from validator.check import Report
-from validator.findings import AT_RISK, ERROR, FAIL, NOT_ELIGIBLE, PASS, READY, SKIPPED
+from validator.findings import AT_RISK, ERROR, FAIL, INSUFFICIENT_HISTORY, NOT_ELIGIBLE, PASS, READY, SKIPPED
 
 FIRST_FINDINGS = 25
-STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow",
+STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", INSUFFICIENT_HISTORY: "yellow",
          "error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -19,12 +19,13 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
     console = Console(file=out, force_terminal=color, no_color=not color, width=140, highlight=False)
     console.print(f"[bold]backflush check[/] {report.site}  (engine: {report.engine})")
     rules = Table(title="Rules", title_justify="left")
-    for column in ("Rule", "Severity", "Status", "Checked", "Failed", "Title / reason"):
-        rules.add_column(column, justify="right" if column in ("Checked", "Failed") else "left")
+    for column in ("Rule", "Severity", "Status", "Checked", "Failed", "Too little history", "Title / reason"):
+        rules.add_column(column, justify="right" if column in ("Checked", "Failed", "Too little history") else "left")
     for result in report.results:
         text = result.title + (f"\n[dim]{result.reason}[/]" if result.reason else "")
         rules.add_row(result.rule_id, f"[{STYLE[result.severity]}]{result.severity}[/]",
-                      f"[{STYLE[result.status]}]{result.status}[/]", f"{result.checked:,}", f"{result.failed:,}", text)
+                      f"[{STYLE[result.status]}]{result.status}[/]", f"{result.checked:,}", f"{result.failed:,}",
+                      f"{result.insufficient:,}" if result.insufficient else "", text)
     console.print(rules)
     scores = report.summary()["sites"]
     if scores:

@@ -257,7 +257,8 @@ class Frame:
                     return values[0].abs()
                 if kind.op == "days_between":
                     return values[1].delta(values[0], unit="day")
-                ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+                ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+                       "div": lambda a, b: a / b.nullif(0)}  # x / 0 is blank, as valid T-SQL (no divide error)
                 return functools.reduce(ops[kind.op], values)
             case "aggregate":
                 self.ensure_related(kind, prefix, table)
