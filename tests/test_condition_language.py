@@ -37,7 +37,7 @@ def matched(tmp_path: Path, registry, where: str) -> set[int]:
     path = tmp_path / "SITE001.yaml"
     path.write_text(RULE.format(where=where), encoding="utf-8")
     rule = load_rule_file(path, registry)
-    return {int(dict(key)["MtlSeq"]) for _, key in finding_ids(run_example(rule, rule.examples[0], registry))}
+    return {int(dict(key)["MtlSeq"]) for _, key, _ in finding_ids(run_example(rule, rule.examples[0], registry))}
 
 
 def test_a_comparison_with_a_blank_value_is_false(tmp_path, registry):

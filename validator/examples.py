@@ -55,11 +55,15 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
     return findings
 
 
-def finding_ids(findings: list[Finding]) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
-    """(table, key) with keys as Epicor compares them, for asserting on findings without message text."""
-    return {(f.table, tuple(sorted((c, str(v).rstrip().upper()) for c, v in f.key if c != "Company"))) for f in findings}
+FindingId = tuple[str, tuple[tuple[str, str], ...], str]
 
 
-def expected_ids(example: Example) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
-    return {(table, tuple(sorted((c, str(v).rstrip().upper()) for c, v in key if c != "Company")))
-            for table, key in example.findings}
+def finding_ids(findings: list[Finding]) -> set[FindingId]:
+    """(table, key, outcome) with keys as Epicor compares them, for asserting on findings without message text."""
+    return {(f.table, tuple(sorted((c, str(v).rstrip().upper()) for c, v in f.key if c != "Company")), f.outcome)
+            for f in findings}
+
+
+def expected_ids(example: Example) -> set[FindingId]:
+    return {(table, tuple(sorted((c, str(v).rstrip().upper()) for c, v in key if c != "Company")), outcome)
+            for table, key, outcome in example.findings}

@@ -156,7 +156,7 @@ class Frame:
         refs = {k: inner.ensure_ref(spec[k], "", target) for k in ("column", "denominator", "per", "per_month") if k in spec}
         filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
         values = {f"__v_{k}": filtered[name] for k, name in refs.items()}
-        if "per_month" in values:
+        if "__v_per_month" in values:
             values["__v_per_month"] = values["__v_per_month"].truncate("M")
         if len(hops) == 1:
             pairs = self._join_keys(hops[0].name, prefix, table, filtered)

@@ -43,7 +43,7 @@ def rule_from_document(doc: YamlDocument) -> Rule:
             name=e["name"],
             expect=e["expect"],
             tables=e["tables"],
-            findings=tuple((f["table"], tuple(f["key"].items())) for f in e.get("findings", [])),
+            findings=tuple((f["table"], tuple(f["key"].items()), f.get("outcome", "fail")) for f in e.get("findings", [])),
             params=e.get("params", {}),
         )
         for e in data.get("examples", [])

@@ -26,7 +26,7 @@ class Example:
     name: str
     expect: str  # "pass" or "fail"
     tables: dict[str, list[dict[str, Any]]]
-    findings: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    findings: tuple[tuple[str, tuple[tuple[str, Any], ...], str], ...] = ()  # (table, key, outcome)
     params: dict[str, Any] = field(default_factory=dict)
 
 
