@@ -3,6 +3,7 @@ PostgreSQL server exactly what the embedded engine finds on the demo site."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.conftest import DEMO
 from tests.postgres_server import postgres_server, server_installed
 from validator.explain import sql_for
+from validator.profile import Profile
 from validator.readers import load_site
 from validator.rules.analysis import rules_needs
 
@@ -42,10 +44,11 @@ def _key(values) -> tuple[str, ...]:
 
 
 def test_every_rule_finds_the_same_rows_inside_postgresql(postgres_with_demo, demo_document, registry, builtin_rules):
+    profile = Profile(snapshot_date=dt.date.fromisoformat(demo_document["tool"]["profile"]["snapshot_date"]))
     expected = {(f["rule_id"], f["table"], _key(f["key"].values())) for f in demo_document["findings"]}
     found = set()
     for rule in builtin_rules.values():
-        for table, sql in sql_for(rule, registry, "postgres"):
+        for table, sql in sql_for(rule, registry, "postgres", profile):
             width = len(registry.tables[table].key)
             for row in postgres_with_demo.execute(sql).fetchall():
                 found.add((rule.id, table, _key(row[:width])))

@@ -49,6 +49,7 @@ class Report:
     verdicts: list[Verdict]
     violations: list[Violation] = field(default_factory=list)
     engine: str = "duckdb"
+    profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
 
     def counts(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}
@@ -72,7 +73,8 @@ class Report:
         }
 
     def tool(self) -> dict[str, Any]:
-        return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site}
+        return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
+                "profile": self.profile}
 
 
 class Template:
@@ -146,10 +148,11 @@ def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], 
 def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
               broken: dict[str, str] | None = None,
               needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
-              profile: Profile | None = None) -> tuple[list[RuleResult], list[Finding]]:
-    """Run every check whose tables are there, all checks on one table in one engine pass."""
+              run_params: dict[str, Any] | None = None) -> tuple[list[RuleResult], list[Finding]]:
+    """Run every check whose tables are there, all checks on one table in one engine pass. `run_params`
+    (snapshot date, window) default to the default profile's on this site's history."""
     broken = broken or {}
-    rules = with_run_params(rules, (profile or Profile()).run_params(latest_history_date(site, registry)))
+    rules = with_run_params(rules, run_params or Profile().run_params(latest_history_date(site, registry)))
     needs = needs or _needs(rules, registry)
     notes: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rules}  # rule id -> (ERROR|SKIPPED, reason)
     runnable: dict[str, list[tuple[Rule, Check]]] = {}
@@ -158,10 +161,14 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             tables = needs[(rule.id, index)]
             bad = sorted(t for t in tables if t in broken)
             absent = sorted(t for t in tables if t in site.absent)
+            no_history = sorted(f"{t}.{c}" for t, columns in tables.items() if t in site.tables for c in columns
+                                if c in site.tables[t].absent_optional and registry.tables[t].columns[c].history)
             if bad:
                 notes[rule.id].append((ERROR, f"{check.table}: table {', '.join(bad)} broke its contract ({broken[bad[0]]})"))
             elif absent:
                 notes[rule.id].append((SKIPPED, f"{check.table}: optional table {', '.join(absent)} not exported"))
+            elif no_history:
+                notes[rule.id].append((SKIPPED, f"{check.table}: history column {', '.join(no_history)} not exported"))
             else:
                 runnable.setdefault(check.table, []).append((rule, check))
     catalog = engine.catalog(site)
@@ -196,7 +203,7 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
 
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
-              keep_going: bool = False) -> Report:
+              keep_going: bool = False, profile: Profile | None = None) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
@@ -205,6 +212,10 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
             needs.setdefault(table, set()).update(columns)
     if "PartPlant" in needs:
         needs["PartPlant"] |= VERDICT_COLUMNS
+    for table, columns in needs.items():  # the default snapshot date is the latest history date read
+        history = registry.tables[table].history_date
+        if history:
+            columns.add(history)
     site = load_site(folder, registry, needs, engine.connect())  # type: ignore[attr-defined]
     required = sorted(t for t in site.absent if not registry.tables[t].optional)
     if required and not keep_going:
@@ -217,10 +228,12 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         raise ContractError(flat)
     broken = {t: str(vs[0]) for t, vs in violations.items()}
     broken.update({t: site.absent[t] for t in required})
+    profile = profile or Profile()
+    latest = latest_history_date(site, registry)
     with _bulk_objects():
-        results, findings = run_rules(site, rules, registry, engine, broken, per_check)
+        results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
         report = Report(str(folder), {r.id: r for r in rules}, results, findings,
-                        verdicts(findings, _backflushed_parts(site)), flat, engine.name)
+                        verdicts(findings, _backflushed_parts(site)), flat, engine.name, profile.to_dict(latest))
     return report
 
 

@@ -18,6 +18,7 @@ EPILOG_CHECK = """examples:
   backflush check exports/ --format json --output findings.json --fail-on warning
   backflush check exports/ --rules my-rules/ --config backflush.yaml --tag eligibility
   backflush check exports/ --rule BFE001 --rule BFC003 --keep-going
+  backflush check exports/ --tag readiness --profile strict
 
 exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input or configuration."""
 
@@ -38,6 +39,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="a folder of your own rule files, added to the built-in ones (repeatable)")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="backflush.yaml with overrides (default: ./backflush.yaml when it exists)")
+    parser.add_argument("--profile", metavar="NAME|FILE",
+                        help="readiness profile: a shipped preset (default, strict) or a profile file "
+                             "(default: profile in the config, else default)")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
 
 
@@ -103,12 +107,14 @@ def _emit(text_writer, output: Path | None) -> None:  # noqa: ANN001 - a callabl
 
 def _setup(args: argparse.Namespace):  # noqa: ANN202
     from validator.config import load_config
+    from validator.profile import load_profile
     from validator.ruleset import rules_in_force
     from validator.tables import builtin_registry
 
     registry = builtin_registry()
     config = load_config(args.config)
-    return registry, config, rules_in_force(registry, config, args.rule_dirs)
+    profile = load_profile(args.profile, config.profile, config.document)
+    return registry, config, profile, rules_in_force(registry, config, args.rule_dirs, profile)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -117,10 +123,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from validator.formats import get_format
     from validator.ruleset import select
 
-    registry, config, rules = _setup(args)
+    registry, config, profile, rules = _setup(args)
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
-    report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going)
+    report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
+                       profile=profile)
     _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts = report.counts()
@@ -137,7 +144,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from validator.docs import reads, rules_markdown
     from validator.ruleset import select
 
-    registry, _, rules = _setup(args)
+    registry, _, _, rules = _setup(args)
     chosen = select(rules, args.ids, args.tags, enabled_only=False)
     if args.format == "markdown":
         _emit(lambda out: out.write(rules_markdown(chosen, registry)), args.output)
@@ -159,12 +166,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from validator.explain import explain_text, sql_for
     from validator.ruleset import select
 
-    registry, _, rules = _setup(args)
+    registry, _, profile, rules = _setup(args)
     (rule,) = select(rules, [args.rule], enabled_only=False)
     if args.sql:
-        print("\n\n".join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect)))
+        print("\n\n".join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect, profile)))
     else:
-        print(explain_text(rule, registry, args.dialect))
+        print(explain_text(rule, registry, args.dialect, profile))
     return EXIT_OK
 
 

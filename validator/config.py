@@ -21,6 +21,7 @@ class Config:
     rule_dirs: tuple[Path, ...] = ()
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     document: YamlDocument | None = None
+    profile: Any = None  # a preset name, a profile file, or the profile itself (validator/profile.py)
 
 
 def load_config(path: Path | None) -> Config:
@@ -43,6 +44,7 @@ def load_config(path: Path | None) -> Config:
         rule_dirs=tuple((path.parent / d).resolve() for d in data.get("rule_dirs", [])),
         overrides=data.get("rules", {}),
         document=doc,
+        profile=data.get("profile"),
     )
 
 

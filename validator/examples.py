@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from validator.check import run_rules
+from validator.check import latest_history_date, run_rules
 from validator.contracts import check_table
 from validator.engines import get_engine
 from validator.findings import Finding
@@ -51,7 +51,8 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
             violations = check_table(site, loaded)
             if violations:
                 raise AssertionError(f"{rule.id} example {example.name!r} breaks a contract: {violations}")
-    results, findings = run_rules(site, [rule], registry, engine, profile=profile)
+    run_params = profile.run_params(latest_history_date(site, registry))
+    results, findings = run_rules(site, [rule], registry, engine, run_params=run_params)
     return findings
 
 

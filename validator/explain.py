@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import ibis
 
+from validator.check import with_run_params
 from validator.docs import reads
 from validator.errors import ConfigError
+from validator.profile import RUN_PARAMS, Profile
 from validator.rules.compiler import compile_check, never_canonical
 from validator.rules.model import Rule
 from validator.tables import Registry
@@ -14,8 +19,10 @@ DIALECTS = {"duckdb": "duckdb", "tsql": "mssql", "postgres": "postgres", "spark"
 SQL_TYPES = {"string": "string", "boolean": "boolean", "integer": "int64", "decimal": "decimal(22, 8)", "date": "date"}
 
 
-def sql_for(rule: Rule, registry: Registry, dialect: str) -> list[tuple[str, str]]:
-    """(table, SQL) per check, against the Erp schema of an Epicor database."""
+def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | None = None,
+            latest: dt.date | None = None) -> list[tuple[str, str]]:
+    """(table, SQL) per check, against the Erp schema of an Epicor database. The profile's snapshot date and
+    window are literals of the query (today's date when neither the profile nor `latest` gives one)."""
     if dialect not in DIALECTS:
         raise ConfigError(f"unknown SQL dialect {dialect!r}; available: {', '.join(DIALECTS)}")
     needed = reads(rule, registry)
@@ -25,6 +32,7 @@ def sql_for(rule: Rule, registry: Registry, dialect: str) -> list[tuple[str, str
         columns = needed.get(name) or list(table.key)
         return ibis.table({c: SQL_TYPES[table.columns[c].type] for c in columns}, name=name, database="Erp")
 
+    (rule,) = with_run_params([rule], (profile or Profile()).run_params(latest))
     out = []
     for check in rule.checks:
         # SQL Server's default collation already compares keys case-insensitively, ignoring trailing
@@ -36,13 +44,26 @@ def sql_for(rule: Rule, registry: Registry, dialect: str) -> list[tuple[str, str
     return out
 
 
-def explain_text(rule: Rule, registry: Registry, dialect: str) -> str:
+def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile | None = None) -> str:
     parts = [f"{rule.id}: {rule.title}", f"severity: {rule.severity}   tags: {', '.join(rule.tags)}", "",
              f"Why: {rule.rationale}", f"Evidence: {rule.source}", f"Remediation: {rule.remediation}", "",
              "Reads:"]
     parts += [f"  {table}: {', '.join(columns)}" for table, columns in reads(rule, registry).items()]
     if rule.params:
         parts += ["", "Parameters:"] + [f"  {k} = {v!r}: {rule.param_docs.get(k, '')}" for k, v in rule.params.items()]
-    for table, sql in sql_for(rule, registry, dialect):
+    profile = profile or Profile()
+    run = profile.run_params(None)
+    if _reads_run_params(rule, registry):
+        parts += ["", f"History window (profile {profile.name}): {run['window_start']} .. {run['snapshot_date']} "
+                  f"({profile.window_days} days, at least {profile.min_history} observations); the snapshot date is "
+                  "the profile's snapshot_date, else today here and the latest history date in a check"]
+    for table, sql in sql_for(rule, registry, dialect, profile):
         parts += ["", f"-- {rule.id} on {table} ({dialect}): one row per finding", sql.strip() + ";"]
     return "\n".join(parts)
+
+
+def _reads_run_params(rule: Rule, registry: Registry) -> bool:
+    """Whether the rule (or a derived value it reads) uses the snapshot date or the window."""
+    text = json.dumps([rule.let, [c.where for c in rule.checks]], default=str)
+    text += json.dumps([t.derived for t in registry.tables.values() if t.name in reads(rule, registry)], default=str)
+    return any(f'"{name}"' in text for name in RUN_PARAMS)

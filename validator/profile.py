@@ -34,9 +34,10 @@ class Profile:
     description: str = ""
 
     def run_params(self, latest: dt.date | None) -> dict[str, Any]:
-        """The run parameters for a site whose latest history date is `latest` (today when it has none)."""
+        """The run parameters for a site whose latest history date is `latest` (today when it has none).
+        The window holds window_days days, both ends included: window_start .. snapshot_date."""
         snapshot = self.snapshot_date or latest or dt.date.today()
-        return {"snapshot_date": snapshot, "window_start": snapshot - dt.timedelta(days=self.window_days),
+        return {"snapshot_date": snapshot, "window_start": snapshot - dt.timedelta(days=self.window_days - 1),
                 "window_days": self.window_days, "min_history": self.min_history}
 
     def to_dict(self, latest: dt.date | None = None) -> dict[str, Any]:

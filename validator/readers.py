@@ -132,7 +132,7 @@ def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table,
 def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
                 rows: int) -> None:
     name = table.name
-    missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional)
+    missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional and not table.columns[c].history)
     if missing:
         first = missing[0]
         raise DataError(

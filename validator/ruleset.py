@@ -6,14 +6,18 @@ from pathlib import Path
 
 from validator.config import Config, apply_overrides
 from validator.errors import ConfigError
+from validator.profile import Profile, apply_profile
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.rules.model import Rule
 from validator.tables import Registry
 
 
-def rules_in_force(registry: Registry, config: Config, extra_dirs: list[Path] = ()) -> dict[str, Rule]:
+def rules_in_force(registry: Registry, config: Config, extra_dirs: list[Path] = (),
+                   profile: Profile | None = None) -> dict[str, Rule]:
+    """Rule defaults, then the profile's thresholds, then backflush.yaml's overrides."""
     folders = [BUILTIN_RULES, *config.rule_dirs, *extra_dirs]
-    return apply_overrides(load_rules(list(dict.fromkeys(folders)), registry), config)
+    rules = load_rules(list(dict.fromkeys(folders)), registry)
+    return apply_overrides(apply_profile(rules, profile) if profile else rules, config)
 
 
 def select(rules: dict[str, Rule], ids: list[str] = (), tags: list[str] = (), *, enabled_only: bool = True) -> list[Rule]:

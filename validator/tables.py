@@ -21,6 +21,7 @@ class Column:
     optional: bool = False
     codes: tuple[str, ...] = ()
     blank_key: bool = False
+    history: bool = False  # absent from an export: the checks reading it are SKIPPED, the run goes on
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def load_registry(directory: Path) -> Registry:
         tables[name] = Table(
             name=name,
             key=tuple(spec["key"]),
-            columns={c: Column(c, s["type"], s.get("optional", False), tuple(s.get("codes", ())), s.get("blank_key", False))
+            columns={c: Column(c, s["type"], s.get("optional", False), tuple(s.get("codes", ())), s.get("blank_key", False),
+                            s.get("history", False))
                      for c, s in spec["columns"].items()},
             optional=spec.get("optional", False),
             relations={r: _relation(name, r, s, raw) for r, s in spec.get("relations", {}).items()},

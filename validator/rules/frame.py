@@ -379,23 +379,22 @@ def _is_false(value: ir.Value) -> ir.BooleanValue:
     return value.notnull() & (value == False)  # noqa: E712 - an ibis expression: `= 0` in T-SQL
 
 
-def _is_local(node: Any, rule: Rule, table: str, registry: Registry) -> bool:
-    """True when the node reads only the judged row itself: no relation, aggregate or related rows."""
+def _is_local(node: Any, rule: Rule, table: str, registry: Registry, allow_let: bool = True) -> bool:
+    """True when the node reads only the judged row itself: no relation, aggregate or related rows.
+    Inside a derived value the rule's let names do not apply (as in `Frame.ensure_ref`)."""
     kind = classify(node)
     if kind.kind == "column":
         ref = kind.args[0]
         if "." in ref:
             return False
-        if ref in rule.let:
+        if allow_let and ref in rule.let:
             return _is_local(rule.let[ref], rule, table, registry)
         derived = registry.tables[table].derived
-        return ref not in derived or _is_local(derived[ref], rule, table, registry)
+        return ref not in derived or _is_local(derived[ref], rule, table, registry, allow_let=False)
     if kind.kind in ("aggregate", "exists", "not_exists"):
         return False
-    if kind.kind == "predicate":
-        return all(_is_local(side, rule, table, registry) for side in kind.args)
-    if kind.kind in ("function", "all", "any", "not"):
-        return all(_is_local(item, rule, table, registry) for item in kind.args)
+    if kind.kind in ("predicate", "function", "all", "any", "not"):
+        return all(_is_local(item, rule, table, registry, allow_let) for item in kind.args)
     return True
 
 

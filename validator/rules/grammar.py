@@ -15,7 +15,7 @@ ACROSS = ("count", "sum", "min", "max", "mean", "median", "stddev", "cv")  # how
 COUNTS = ("count", "count_distinct")  # no rows counts 0; every other aggregate of no rows is blank
 RUN_PARAMS = {  # parameters every rule may read; the readiness profile sets them per run (validator/profile.py)
     "snapshot_date": "the day the history is judged at (profile snapshot_date, else the latest history date in the data)",
-    "window_start": "the first day of the history window: snapshot_date minus window_days",
+    "window_start": "the first day of the history window: window_days days up to and including snapshot_date",
     "window_days": "the length of the history window, in days",
     "min_history": "the fewest observations a readiness rule judges on; fewer is too little history",
 }
