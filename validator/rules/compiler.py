@@ -91,7 +91,7 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
         hits[compiled.hit] = stored(frame.cond(check.where))
     key = tuple(c for c in spec.key if c in frame.expr.columns)
     columns = dict.fromkeys((*key, *(name for c in checks for _, name in c.evidence), *component.values()))
-    flagged = frame.expr.select(*columns, **hits)  # each condition is evaluated once, in this projection
+    flagged = frame.expr.select(*(frame.column(c) for c in columns), **hits)  # each condition evaluated once, here
     query = flagged.filter(functools.reduce(operator.or_, (is_true(flagged[h]) for h in hits)))
     return CompiledTable(table, query, key, tuple(checks), tuple(component.items()))
 

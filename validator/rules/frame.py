@@ -44,16 +44,27 @@ class Frame:
     _counter = itertools.count()
 
     def __init__(self, registry: Registry, catalog: Catalog, rule: Rule, table: str,
-                 canonical: Canonical = never_canonical) -> None:
+                 canonical: Canonical = never_canonical, view: bool = True) -> None:
         self.registry = registry
         self.catalog = catalog
         self.canonical = canonical
         self.rule = rule
         self.root = table
-        self.expr = catalog(table).view()  # a view of its own: self-relations must not alias
+        # a view of its own, so self-relations do not alias; the rows under an aggregate need none (they are
+        # grouped before they meet the frame), and sharing the table lets the SQL reuse one subquery
+        self.expr = catalog(table).view() if view else catalog(table)
         self.names: dict[str, str] = {c: c for c in self.expr.columns}
         self.origin: dict[str, tuple[str, str]] = {c: (table, c) for c in self.expr.columns}
         self.joined: set[str] = set()
+        self.zero_when_blank: set[str] = set()  # counts: no related rows count 0
+        self.constants: dict[str, Any] = {}  # names of let/derived values that are literals (not stored)
+
+    def column(self, name: str, table: ir.Table | None = None) -> ir.Value:
+        """A value by its name in the frame: a stored column, or a literal let value."""
+        if name in self.constants:
+            value = self.constants[name]
+            return ibis.literal(list(value) if isinstance(value, (tuple, list)) else value).name(name)
+        return (self.expr if table is None else table)[name]
 
     # -- pass 1: make every column the node reads exist in self.expr -------------------------
     def ensure(self, node: Any, prefix: str = "", table: str | None = None, allow_let: bool = True) -> None:
@@ -84,8 +95,16 @@ class Frame:
         if resolved.kind == "column":
             return self.names[full]  # the join brought it
         node = self.rule.let[resolved.name] if resolved.kind == "let" else resolved.table.derived[resolved.name]
-        self.ensure(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
         name = full.replace(".", "__").replace(":", "__")
+        kind = classify(node)
+        if kind.kind in ("literal", "param"):  # a threshold or the snapshot date: a literal, not a column
+            self.constants[name] = self._python_value(kind)
+            self.names[full] = name
+            return name
+        if kind.kind == "column":  # another name for a value: no copy of it
+            self.names[full] = self.ensure_ref(kind.args[0], hop_prefix, hop_table, allow_let=resolved.kind == "let")
+            return self.names[full]
+        self.ensure(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
         value = self.build(node, hop_prefix, hop_table, allow_let=resolved.kind == "let")
         self.expr = self.expr.mutate(**{name: stored(value)})
         self.names[full] = name
@@ -118,7 +137,11 @@ class Frame:
         left = self.expr
         predicates = [left[f"__n_{name}"] == _norm(value) if (name, value) in normalised else left[name] == value
                       for name, value, _ in pairs]
-        self.expr = left.left_join(right, predicates).select(*left.columns, *(c for c in right.columns if c not in left.columns))
+        joined = left.left_join(right, predicates)
+        # Right-hand names are unique (renamed per relation, numbered per aggregate): without a projection
+        # here, successive joins stay one join chain, which ibis compiles in linear rather than quadratic time.
+        self.expr = joined if not set(left.columns) & set(right.columns) else \
+            joined.select(*left.columns, *(c for c in right.columns if c not in left.columns))
 
     def ensure_join(self, relation_name: str, prefix: str, table: str) -> None:
         path = prefix + relation_name
@@ -145,7 +168,7 @@ class Frame:
             return
         hops = self.registry.path(table, spec["relation"])
         target = hops[-1].target
-        inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical)
+        inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical, view=False)
         inner.rule = replace(self.rule, let={})
         if "where" in spec:
             guard = local_conjuncts(spec["where"], inner.rule, target, self.registry)
@@ -155,7 +178,7 @@ class Frame:
             inner.ensure(spec["where"], allow_let=False)
         refs = {k: inner.ensure_ref(spec[k], "", target) for k in ("column", "denominator", "per", "per_month") if k in spec}
         filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
-        values = {f"__v_{k}": filtered[name] for k, name in refs.items()}
+        values = {f"__v_{k}": inner.column(name, filtered) for k, name in refs.items()}
         if "__v_per_month" in values:
             values["__v_per_month"] = values["__v_per_month"].truncate("M")
         if len(hops) == 1:
@@ -171,8 +194,13 @@ class Frame:
         pairs = [(left, grouped[f"{name}{g}"], plain) for (left, _, plain), g in zip(pairs, group, strict=True)]
         self._attach(grouped, pairs)
         if spec.get("across", spec.get("fn", "count")) in COUNTS:  # no related rows: a count of 0, anything else blank
-            self.expr = self.expr.mutate(**{name: self.expr[name].fill_null(0)})
+            self.zero_when_blank.add(name)
         self.names[key] = name
+
+    def related_value(self, kind: Node, prefix: str) -> ir.Value:
+        name = self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]
+        value = self.expr[name]
+        return value.fill_null(0) if name in self.zero_when_blank else value
 
     def _bridge(self, hops: list[Any], prefix: str, table: str, filtered: ir.Table,
                 values: dict[str, ir.Value]) -> tuple[ir.Table, list[tuple[str, ir.Value, bool]]]:
@@ -213,7 +241,7 @@ class Frame:
                 return ~self.cond(kind.args[0], prefix, table, allow_let)
             case "exists" | "not_exists":
                 self.ensure_related(kind, prefix, table)
-                count = self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
+                count = self.related_value(kind, prefix)
                 return count > 0 if kind.kind == "exists" else count == 0
             case "predicate":
                 return self._predicate(kind, prefix, table, allow_let)
@@ -246,7 +274,7 @@ class Frame:
                 value = self._python_value(kind)
                 return ibis.literal(list(value)) if isinstance(value, (tuple, list)) else ibis.literal(value)
             case "column":
-                return self.expr[self.ensure_ref(kind.args[0], prefix, table, allow_let)]
+                return self.column(self.ensure_ref(kind.args[0], prefix, table, allow_let))
             case "function":
                 values = [self.build(a, prefix, table, allow_let) for a in kind.args]
                 if kind.op == "coalesce":
@@ -262,7 +290,7 @@ class Frame:
                 return functools.reduce(ops[kind.op], values)
             case "aggregate":
                 self.ensure_related(kind, prefix, table)
-                return self.expr[self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]]
+                return self.related_value(kind, prefix)
         raise AssertionError(kind)
 
     def _predicate(self, kind: Node, prefix: str, table: str, allow_let: bool) -> ir.BooleanValue:
