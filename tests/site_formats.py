@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from validator.attestations import DEFAULT_NAME
 from validator.readers import FALSE_WORDS, TRUE_WORDS, match_columns
 from validator.sources import read_csv
 from validator.tables import Registry
@@ -42,6 +44,7 @@ def to_parquet(src: Path, dst: Path, registry: Registry) -> None:
             values = [_typed_value(v, kinds[header]) for v in data.column(header).to_pylist()]
             columns[header] = pa.array(values, arrow.get(kinds[header], pa.string()))
         pq.write_table(pa.table(columns), dst / f"{path.stem}.parquet")
+    _copy_attestations(src, dst)
 
 
 def to_xlsx(src: Path, dst: Path, registry: Registry) -> None:
@@ -55,3 +58,11 @@ def to_xlsx(src: Path, dst: Path, registry: Registry) -> None:
         for row in zip(*columns, strict=False):
             sheet.append([_typed_value(v, kinds[h]) for v, h in zip(row, data.column_names, strict=False)])
         book.save(dst / f"{path.stem}.xlsx")
+    _copy_attestations(src, dst)
+
+
+def _copy_attestations(src: Path, dst: Path) -> None:
+    """The site's questionnaire answers are YAML whatever the export format."""
+    answers = src / DEFAULT_NAME
+    if answers.is_file():
+        shutil.copyfile(answers, dst / DEFAULT_NAME)

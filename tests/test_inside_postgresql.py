@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import DEMO
 from tests.postgres_server import postgres_server, server_installed
+from validator.attestations import DEFAULT_NAME, read_attestations
 from validator.explain import sql_for
 from validator.profile import Profile
 from validator.readers import load_site
@@ -22,7 +23,8 @@ PG_TYPES = {"string": "text", "boolean": "boolean", "integer": "bigint", "decima
 def postgres_with_demo(registry, builtin_rules):
     psycopg = pytest.importorskip("psycopg")
     needs = rules_needs(list(builtin_rules.values()), registry)
-    site = load_site(DEMO, registry, needs)
+    answers = DEMO / DEFAULT_NAME  # the attestations are YAML beside the exports; a DBA loads them as a table
+    site = load_site(DEMO, registry, needs, documents={"Attestation": (answers, read_attestations(answers))})
     if not server_installed() and not os.environ.get("CI"):
         pytest.skip("no PostgreSQL server here (Debian package postgresql); .ci/run installs it and runs this test")
     with postgres_server() as dsn, psycopg.connect(dsn, autocommit=True) as conn:

@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from validator import __version__
+from validator.attestations import DEFAULT_NAME as ATTESTATIONS
+from validator.attestations import read_attestations
 from validator.contracts import Violation, check_site
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
@@ -37,7 +39,7 @@ from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
 
-VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush"}
+VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush", "Company"}
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Report:
             "findings": len(self.findings),
             "by_severity": self.counts(),
             "rules": statuses,
-            "sites": site_scores(self.verdicts),
+            "sites": site_scores(self.verdicts, self.findings),
             "partial": bool(statuses[ERROR]),
         }
 
@@ -96,11 +98,22 @@ def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
 
 
-def _backflushed_parts(site: Site) -> list[tuple[str | None, str]]:
+def _judged_parts(site: Site) -> list[tuple[str | None, str, bool, str | None]]:
+    """(Plant, PartNum, backflushed, Company) of every part at a site that gets a verdict: the backflushed ones and
+    the components (a job material at that site or a method line uses them), as far as the run read them."""
     if "PartPlant" not in site.tables or not {"Plant", "PartNum", "BackFlush"} <= set(site.tables["PartPlant"].columns):
         return []
-    rows = site.con.execute('SELECT Plant, PartNum FROM "PartPlant" WHERE BackFlush AND PartNum IS NOT NULL').fetchall()
-    return [(r[0], r[1]) for r in rows]
+    uses = []
+    if "JobMtl" in site.tables and {"PartNum", "Plant"} <= set(site.tables["JobMtl"].columns):
+        uses.append('EXISTS (SELECT 1 FROM "JobMtl" j WHERE upper(j.PartNum) = upper(p.PartNum) '
+                    'AND upper(j.Plant) = upper(p.Plant))')
+    if "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
+        uses.append('EXISTS (SELECT 1 FROM "PartMtl" m WHERE upper(m.MtlPartNum) = upper(p.PartNum))')
+    used = " OR ".join(uses) or "FALSE"
+    company = "Company" if "Company" in site.tables["PartPlant"].columns else "NULL"
+    rows = site.con.execute(f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE), {company} FROM "PartPlant" p '
+                            f'WHERE PartNum IS NOT NULL AND (BackFlush OR {used})').fetchall()
+    return [(r[0], r[1], bool(r[2]), r[3]) for r in rows]
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
@@ -166,7 +179,8 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             if bad:
                 notes[rule.id].append((ERROR, f"{check.table}: table {', '.join(bad)} broke its contract ({broken[bad[0]]})"))
             elif absent:
-                notes[rule.id].append((SKIPPED, f"{check.table}: optional table {', '.join(absent)} not exported"))
+                notes[rule.id].append((SKIPPED, f"{check.table}: optional table {', '.join(absent)} not exported: "
+                                                f"{site.absent[absent[0]]}"))
             elif no_history:
                 notes[rule.id].append((SKIPPED, f"{check.table}: history column {', '.join(no_history)} not exported"))
             else:
@@ -198,12 +212,12 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             status = rule_status(rule_findings)
         insufficient = sum(f.outcome == INSUFFICIENT_HISTORY_OUTCOME for f in rule_findings)
         results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(rule_findings) - insufficient,
-                                  "; ".join(errors + skipped), insufficient))
+                                  "; ".join(dict.fromkeys(errors + skipped)), insufficient))
     return results, sorted(findings)
 
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
-              keep_going: bool = False, profile: Profile | None = None) -> Report:
+              keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
@@ -212,11 +226,22 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
             needs.setdefault(table, set()).update(columns)
     if "PartPlant" in needs:
         needs["PartPlant"] |= VERDICT_COLUMNS
+        for table, columns in (("JobMtl", {"PartNum", "Plant"}), ("PartMtl", {"MtlPartNum"})):
+            if table in needs:
+                needs[table] |= columns
     for table, columns in needs.items():  # the default snapshot date is the latest history date read
         history = registry.tables[table].history_date
         if history:
             columns.add(history)
-    site = load_site(folder, registry, needs, engine.connect())  # type: ignore[attr-defined]
+    documents = {}
+    if "Attestation" in needs:
+        path = attestations or folder / ATTESTATIONS
+        if attestations is not None or path.is_file():
+            documents["Attestation"] = (path, read_attestations(path))
+    site = load_site(folder, registry, needs, engine.connect(), documents=documents)  # type: ignore[attr-defined]
+    if "Attestation" in site.absent:
+        site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
+                                      "or give --attestations FILE)")
     required = sorted(t for t in site.absent if not registry.tables[t].optional)
     if required and not keep_going:
         users = sorted({rule_id for (rule_id, _), tables in per_check.items() if set(tables) & set(required)})
@@ -233,7 +258,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     with _bulk_objects():
         results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
         report = Report(str(folder), {r.id: r for r in rules}, results, findings,
-                        verdicts(findings, _backflushed_parts(site)), flat, engine.name, profile.to_dict(latest))
+                        verdicts(findings, _judged_parts(site)), flat, engine.name, profile.to_dict(latest))
     return report
 
 

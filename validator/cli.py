@@ -22,6 +22,22 @@ EPILOG_CHECK = """examples:
 
 exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input or configuration."""
 
+EPILOG_INIT = """examples:
+  backflush init fixtures/demo                  # writes fixtures/demo/attestations.yaml, a block per site
+  backflush init exports/ --plant MfgSys --output answers/mfgsys.yaml
+
+The file holds the readiness questionnaire (rule BFR010): answer each question yes or no per site,
+with who answered and when. 'backflush check' reads PATH/attestations.yaml, or --attestations FILE."""
+
+EPILOG_RECOMMEND = """examples:
+  backflush recommend fixtures/demo
+  backflush recommend exports/ --output dmt/PartPlant-backflush.csv --profile strict
+
+Writes the DMT Part Plant load (Company, Plant, PartNum, BackFlush) and, beside it, the reasons
+(FILE with .reasons.csv): the action, the verdict, the rules behind it and their first messages.
+Switch on: components that are ready and not backflushed. Switch off: backflushed parts that are not
+eligible or at risk. Exit 0 when written; 2 on bad input."""
+
 EPILOG_RULES = """examples:
   backflush rules
   backflush rules --tag eligibility
@@ -72,7 +88,36 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
     check.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")
     check.add_argument("--color", action="store_true", help="colour the console report")
+    check.add_argument("--attestations", type=Path, metavar="FILE",
+                       help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
     _common(check)
+
+    recommend = commands.add_parser("recommend", help="list the parts to switch backflush on and off, as a DMT load",
+                                    description="Run every rule and write the parts to switch backflush on (ready, "
+                                                "not yet backflushed) and off (backflushed but not eligible or at "
+                                                "risk) as a CSV for Epicor's DMT Part Plant load, with the reasons.",
+                                    epilog=EPILOG_RECOMMEND, formatter_class=argparse.RawDescriptionHelpFormatter)
+    recommend.add_argument("path", type=Path, help="folder of exports, one file per table, named after the table")
+    recommend.add_argument("--output", type=Path, default=Path("dmt-partplant-backflush.csv"), metavar="FILE",
+                           help="the DMT CSV (default: dmt-partplant-backflush.csv); reasons go to FILE.reasons.csv")
+    recommend.add_argument("--company", help="Company for rows whose PartPlant export has no Company column")
+    recommend.add_argument("--attestations", type=Path, metavar="FILE",
+                           help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
+    recommend.add_argument("--keep-going", action="store_true",
+                           help="on a contract violation, end the rules that need the broken table as ERROR and go on")
+    recommend.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
+    _common(recommend)
+
+    init = commands.add_parser("init", help="write the blank readiness questionnaire for a site",
+                               description="Write the readiness questionnaire (rule BFR010) with a block per site, "
+                                           "ready to be answered.", epilog=EPILOG_INIT,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("path", type=Path, help="folder of exports: its sites (PartPlant.Plant) get a block each")
+    init.add_argument("--plant", dest="plants", action="append", default=[], metavar="PLANT",
+                      help="write a block for this site only (repeatable; default: every site in PartPlant)")
+    init.add_argument("--output", type=Path, metavar="FILE", help="where to write (default: PATH/attestations.yaml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
 
     rules = commands.add_parser("rules", help="list the rules in force", description="List the rules in force: "
                                 "id, severity, title and tags.", epilog=EPILOG_RULES,
@@ -127,7 +172,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
     report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                       profile=profile)
+                       profile=profile, attestations=args.attestations)
     _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts = report.counts()
@@ -135,6 +180,50 @@ def cmd_check(args: argparse.Namespace) -> int:
               f"{counts['info']} info) written to {args.output}")
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from validator.check import run_check
+    from validator.engines import get_engine
+    from validator.output import write_atomically
+    from validator.recommend import SWITCH_OFF, SWITCH_ON, recommendations, write_dmt, write_reasons
+    from validator.ruleset import select
+
+    registry, _, profile, rules = _setup(args)
+    report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
+                       profile=profile, attestations=args.attestations)
+    items = recommendations(report, args.company)
+    reasons = args.output.with_name(args.output.stem + ".reasons.csv")
+    write_atomically(args.output, lambda out: write_dmt(items, out))
+    write_atomically(reasons, lambda out: write_reasons(items, out))
+    on = sum(i.action == SWITCH_ON for i in items)
+    off = sum(i.action == SWITCH_OFF for i in items)
+    print(f"{on} part(s) to switch backflush on, {off} to switch off: DMT load {args.output}, reasons {reasons}")
+    if report.summary()["partial"]:
+        print("warning: some rules ended in ERROR (--keep-going): the lists are partial", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from validator.attestations import DEFAULT_NAME, blank_questionnaire
+    from validator.errors import ConfigError
+    from validator.output import write_atomically
+    from validator.readers import load_site
+    from validator.tables import builtin_registry
+
+    target = args.output or args.path / DEFAULT_NAME
+    if target.exists() and not args.force:
+        raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
+    plants = list(dict.fromkeys(args.plants))
+    if not plants:
+        site = load_site(args.path, builtin_registry(), {"PartPlant": {"Plant"}})
+        if "PartPlant" in site.absent:
+            raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
+        plants = [r[0] for r in site.con.execute(
+            'SELECT DISTINCT Plant FROM "PartPlant" WHERE Plant IS NOT NULL ORDER BY 1').fetchall()]
+    write_atomically(target, lambda out: out.write(blank_questionnaire(plants)))
+    print(f"wrote the readiness questionnaire for {', '.join(plants)} to {target}")
+    return EXIT_OK
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -175,7 +264,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain}
+COMMANDS = {"check": cmd_check, "recommend": cmd_recommend, "init": cmd_init, "rules": cmd_rules, "explain": cmd_explain}
 
 
 def main(argv: list[str] | None = None) -> int:

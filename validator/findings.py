@@ -101,9 +101,12 @@ class Verdict(NamedTuple):
     part: str
     verdict: str
     rules: tuple[str, ...]
+    backflushed: bool = False
+    company: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"plant": self.plant, "part_num": self.part, "verdict": self.verdict, "rules": list(self.rules)}
+        return {"company": self.company, "plant": self.plant, "part_num": self.part, "verdict": self.verdict,
+                "rules": list(self.rules), "backflushed": self.backflushed}
 
 
 def _component_key(finding: Finding) -> tuple[str, str] | None:
@@ -114,11 +117,14 @@ def _component_key(finding: Finding) -> tuple[str, str] | None:
     return ("" if plant is None else str(plant).rstrip().upper(), str(parts["PartNum"]).rstrip().upper())
 
 
-def verdicts(findings: list[Finding], backflushed: list[tuple[str | None, str]]) -> list[Verdict]:
-    """One verdict per component at a site: any error -> not eligible, any warning -> at risk, else ready.
-    The components are the backflushed parts at their sites plus every component a finding names."""
-    keys = [("" if plant is None else plant.upper(), part.upper()) for plant, part in backflushed]
-    names: dict[tuple[str, str], tuple[str | None, str]] = dict(zip(keys, backflushed, strict=True))
+def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, str | None]]) -> list[Verdict]:
+    """One verdict per component at a site: any error -> not eligible, any warning (a finding of too little
+    history included) -> at risk, else ready. The components are the given parts at their sites (Plant,
+    PartNum, backflushed) plus every component a finding names."""
+    keys = [("" if plant is None else plant.upper(), part.upper()) for plant, part, *_ in parts]
+    names: dict[tuple[str, str], tuple[str | None, str]] = {k: (p[0], p[1]) for k, p in zip(keys, parts, strict=True)}
+    flushed = {k for k, p in zip(keys, parts, strict=True) if p[2]}
+    companies = {k: p[3] for k, p in zip(keys, parts, strict=True)}
     worst = dict.fromkeys(keys, 0)
     rules: dict[tuple[str, str], set[str]] = {}
     known: dict[tuple, tuple[str, str] | None] = {}  # many findings name the same component
@@ -136,17 +142,33 @@ def verdicts(findings: list[Finding], backflushed: list[tuple[str | None, str]])
             comp = dict(finding.component)
             names[key] = (comp.get("Plant"), str(comp["PartNum"]))
     label = {0: READY, 1: READY, 2: AT_RISK, 3: NOT_ELIGIBLE}
-    return [Verdict(*names[k], label[worst[k]], tuple(sorted(rules[k])) if k in rules else ()) for k in sorted(worst)]
+    return [Verdict(*names[k], label[worst[k]], tuple(sorted(rules[k])) if k in rules else (), k in flushed,
+                    companies.get(k)) for k in sorted(worst)]
 
 
-def site_scores(items: list[Verdict]) -> dict[str, dict[str, Any]]:
-    """Per site: how many of its parts are in each verdict, and the share that is ready."""
-    scores: dict[str, dict[str, Any]] = {}
+def _shares(counts: dict[str, Any]) -> dict[str, Any]:
+    total = counts[NOT_ELIGIBLE] + counts[AT_RISK] + counts[READY]
+    return {**counts, "parts": total, "readiness": round(counts[READY] / total, 4) if total else None}
+
+
+def site_scores(items: list[Verdict], findings: list[Finding] = ()) -> dict[str, dict[str, Any]]:
+    """Per site: how many of its backflushed parts are in each verdict and the share that is ready (the
+    readiness score); the same over every component judged (`components`, the candidates included); and
+    the findings on the site itself (its attestations, BFR010)."""
+    empty = {NOT_ELIGIBLE: 0, AT_RISK: 0, READY: 0}
+    flushed: dict[str, dict[str, Any]] = {}
+    every: dict[str, dict[str, Any]] = {}
     for verdict in items:
-        site = scores.setdefault(verdict.plant or "", {NOT_ELIGIBLE: 0, AT_RISK: 0, READY: 0})
-        site[verdict.verdict] += 1
-    for counts in scores.values():
-        total = counts[NOT_ELIGIBLE] + counts[AT_RISK] + counts[READY]
-        counts["parts"] = total
-        counts["readiness"] = round(counts[READY] / total, 4) if total else None
-    return scores
+        site = verdict.plant or ""
+        every.setdefault(site, dict(empty))[verdict.verdict] += 1
+        counts = flushed.setdefault(site, dict(empty))
+        if verdict.backflushed:
+            counts[verdict.verdict] += 1
+    on_site: dict[str, int] = {}
+    for finding in findings:
+        component = dict(finding.component)
+        if "PartNum" not in component and component.get("Plant") is not None:
+            on_site[str(component["Plant"])] = on_site.get(str(component["Plant"]), 0) + 1
+    return {site: {**_shares(flushed.get(site, dict(empty))), "components": _shares(every.get(site, dict(empty))),
+                   "site_findings": on_site.get(site, 0)}
+            for site in sorted(set(every) | set(on_site))}

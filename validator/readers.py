@@ -150,21 +150,27 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
 
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
-              con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None) -> Site:
+              con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None,
+              documents: dict[str, tuple[Path, pa.Table]] | None = None) -> Site:
     """Load the needed columns of the needed tables; a needed column missing from an export is an error.
-    `records` gives the tables in memory as text columns instead (rule examples, tests)."""
+    `records` gives the tables in memory as text columns instead (rule examples, tests); `documents`
+    adds tables read from other files as text columns (the site's attestations)."""
     site = Site(con or duckdb.connect(), folder)
     if records is None:
-        sources = discover(folder, list(needs))
+        sources = discover(folder, [n for n in needs if n not in (documents or {})])
+        records = {}
     else:
         sources = {name: SourceFile(name, folder / name, "records") for name in records}
+    for name, (path, rows) in (documents or {}).items():
+        sources[name] = SourceFile(name, path, "records")
+        records = {**records, name: rows}
     for name, columns in sorted(needs.items()):
         table = registry.tables[name]
         source = sources.get(name)
         if source is None:
             site.absent[name] = f"no export of {name} in {folder} (looked for {name}.csv, .parquet or .xlsx)"
             continue
-        if records is None:
+        if source.format != "records":
             mapping, rows = _register_raw(site.con, source, table, columns)
         else:
             mapping, rows = _register_text(site.con, table, records[name], columns), records[name].num_rows

@@ -29,12 +29,14 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
     console.print(rules)
     scores = report.summary()["sites"]
     if scores:
-        sites = Table(title="Verdicts per site (components)", title_justify="left")
-        for column in ("Site", NOT_ELIGIBLE, AT_RISK, READY, "Readiness"):
+        sites = Table(title="Verdicts per site: backflushed parts (all components judged)", title_justify="left")
+        for column in ("Site", NOT_ELIGIBLE, AT_RISK, READY, "Readiness", "Site findings"):
             sites.add_column(column)
         for site, counts in sorted(scores.items()):
+            every = counts["components"]
             share = "-" if counts["readiness"] is None else f"{counts['readiness']:.0%}"
-            sites.add_row(site or "(no site)", str(counts[NOT_ELIGIBLE]), str(counts[AT_RISK]), str(counts[READY]), share)
+            sites.add_row(site or "(no site)", *(f"{counts[v]} ({every[v]})" for v in (NOT_ELIGIBLE, AT_RISK, READY)),
+                          share, str(counts["site_findings"]))
         console.print(sites)
     if report.violations:
         console.print(f"[bold magenta]{len(report.violations)} contract violation(s):[/]")

@@ -1,0 +1,99 @@
+"""Site attestations: the readiness questionnaire (rule BFR010) and each site's answers.
+
+The questions live in rules/questionnaire/readiness.yaml with the answer that favours backflush. A site
+answers them in a YAML file (`backflush init` writes it blank); its rows become the `Attestation` table,
+which BFR010 judges like any other table: unanswered, answered against backflush, or without who/when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from validator.errors import DataError
+from validator.rules.loader import BUILTIN_RULES
+from validator.schemas import check_document
+from validator.sources import cell_text
+from validator.yamlsource import YamlDocument
+
+QUESTIONNAIRE = BUILTIN_RULES / "questionnaire" / "readiness.yaml"
+DEFAULT_NAME = "attestations.yaml"
+ANSWERS = {True: "yes", False: "no", "yes": "yes", "no": "no", "y": "yes", "n": "no"}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    favourable: str
+    why: str
+
+
+def questions(path: Path = QUESTIONNAIRE) -> list[Question]:
+    doc = YamlDocument.read(path, DataError)
+    check_document(doc, "questionnaire.schema.json", DataError)
+    return [Question(k, v["text"], v["favourable"], v["why"]) for k, v in doc.data["questions"].items()]
+
+
+def _answer(value: object, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    key = value.strip().lower() if isinstance(value, str) else value
+    if key not in ANSWERS:
+        raise DataError(f"answer {value!r} is neither yes nor no (leave it blank while unanswered)", location=where)
+    return ANSWERS[key]
+
+
+def _date(value: object, where: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise DataError(f"answered_on {value!r} is not a date; write it as YYYY-MM-DD", location=where) from None
+
+
+def read_attestations(path: Path) -> pa.Table:
+    """The Attestation table: one row per site of the file and question of the questionnaire; a question
+    the file does not answer is a row with a blank answer. Unknown question ids are refused."""
+    doc = YamlDocument.read(path, DataError)
+    if not isinstance(doc.data, dict):
+        raise DataError("an attestations file is a mapping with 'sites'; run 'backflush init' for a blank one",
+                        location=str(path))
+    check_document(doc, "attestations.schema.json", DataError)
+    known = {q.id: q for q in questions()}
+    rows = []
+    for plant, answers in doc.data["sites"].items():
+        answers = answers or {}
+        unknown = sorted(set(answers) - set(known))
+        if unknown:
+            raise DataError(f"unknown question {unknown[0]!r}; the questions are {', '.join(known)}",
+                            location=doc.where(["sites", plant, unknown[0]]))
+        for question in known.values():
+            given = answers.get(question.id) or {}
+            where = doc.where(["sites", plant, question.id])
+            rows.append({"Plant": str(plant), "Question": question.id, "QuestionText": question.text,
+                         "Favourable": question.favourable, "Answer": _answer(given.get("answer"), where),
+                         "AnsweredBy": given.get("answered_by"), "AnsweredOn": _date(given.get("answered_on"), where),
+                         "Note": given.get("note")})
+    columns = ["Plant", "Question", "QuestionText", "Favourable", "Answer", "AnsweredBy", "AnsweredOn", "Note"]
+    return pa.table({c: pa.array([cell_text(r[c]) for r in rows], pa.string()) for c in columns})
+
+
+def blank_questionnaire(plants: list[str]) -> str:
+    """The YAML a consultant fills in: every question for every site, with its text and why it matters."""
+    lines = ["# Backflush readiness questionnaire: what the exports cannot show (rule BFR010).",
+             "# Answer yes or no for each site, and say who answered and when (YYYY-MM-DD).",
+             "# Unanswered questions and answers against backflush are findings of 'backflush check'.",
+             "questionnaire: readiness", "sites:"]
+    for plant in plants or ["MfgSys"]:
+        lines.append(f"  {plant}:")
+        for question in questions():
+            lines += [f"    # {question.text}", f"    # (answer that favours backflush: {question.favourable}; {question.why})",
+                      f"    {question.id}:", "      answer:", "      answered_by:", "      answered_on:", "      note:"]
+    return "\n".join(lines) + "\n"

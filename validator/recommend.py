@@ -1,0 +1,96 @@
+"""`backflush recommend`: the parts to switch backflush on and off, as an Epicor DMT Part Plant load.
+
+Switch on: components whose verdict is ready (no error or warning, too little history included) and whose
+PartPlant.BackFlush is off. Switch off: backflushed parts whose verdict is not eligible or at risk. The DMT
+file holds exactly the Part Plant columns (Company, Plant, PartNum, BackFlush); the reasons file repeats
+them with the action, the verdict, the rules behind it and their first messages.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import TextIO
+
+from validator.check import Report
+from validator.errors import ConfigError
+from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, Finding
+
+DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
+REASON_COLUMNS = [*DMT_COLUMNS, "Action", "Verdict", "Rules", "Reason"]
+SWITCH_ON, SWITCH_OFF = "switch on", "switch off"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    company: str
+    plant: str
+    part: str
+    action: str
+    verdict: str
+    rules: tuple[str, ...]
+    reason: str
+
+    @property
+    def backflush(self) -> bool:
+        return self.action == SWITCH_ON
+
+
+def _reason(report: Report, rules: tuple[str, ...], messages: dict[str, str]) -> str:
+    if not rules:
+        return "no error or warning from any rule: eligible, configured and ready by the readiness checks"
+    parts = []
+    for rule_id in rules:
+        rule = report.rules.get(rule_id)
+        title = rule.title if rule else rule_id
+        parts.append(f"{rule_id} {title}: {messages[rule_id]}" if rule_id in messages else f"{rule_id} {title}")
+    return " | ".join(parts)
+
+
+def recommendations(report: Report, company: str | None = None) -> list[Recommendation]:
+    """Switch-on and switch-off candidates, site by site and part by part."""
+    first: dict[tuple[str, str], dict[str, str]] = {}  # (PLANT, PART) -> rule id -> its first message
+    for finding in report.findings:
+        key = _part_key(finding)
+        if key is not None:
+            first.setdefault(key, {}).setdefault(finding.rule_id, finding.message)
+    out = []
+    for verdict in report.verdicts:
+        if verdict.verdict == READY and not verdict.backflushed:
+            action = SWITCH_ON
+        elif verdict.backflushed and verdict.verdict in (NOT_ELIGIBLE, AT_RISK):
+            action = SWITCH_OFF
+        else:
+            continue
+        owner = verdict.company or company
+        if not owner:
+            raise ConfigError("PartPlant has no Company column and no --company was given; a DMT load needs the "
+                              "company of every row")
+        key = ((verdict.plant or "").upper(), verdict.part.upper())
+        reason = _reason(report, verdict.rules, first.get(key, {}))
+        out.append(Recommendation(owner, verdict.plant or "", verdict.part, action, verdict.verdict, verdict.rules, reason))
+    return out
+
+
+def _part_key(finding: Finding) -> tuple[str, str] | None:
+    component = dict(finding.component)
+    if component.get("PartNum") is None:
+        return None
+    plant = component.get("Plant")
+    return ("" if plant is None else str(plant).rstrip().upper(), str(component["PartNum"]).rstrip().upper())
+
+
+def write_dmt(items: list[Recommendation], out: TextIO) -> None:
+    """The DMT Part Plant load: Company, Plant, PartNum, BackFlush (True/False)."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(DMT_COLUMNS)
+    for item in items:
+        writer.writerow([item.company, item.plant, item.part, "True" if item.backflush else "False"])
+
+
+def write_reasons(items: list[Recommendation], out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REASON_COLUMNS)
+    for item in items:
+        writer.writerow([item.company, item.plant, item.part, "True" if item.backflush else "False", item.action,
+                         item.verdict, " ".join(item.rules), item.reason])
