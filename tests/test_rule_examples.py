@@ -35,6 +35,21 @@ def test_every_fail_example_names_the_findings_it_expects(rule):
             assert example.findings, f"{rule.id} example {example.name!r} names no findings"
 
 
+READINESS_WITH_HISTORY = [r for r in RULES.values() if any(c.outcome == "insufficient_history" for c in r.checks)]
+
+
+@pytest.mark.parametrize("rule", READINESS_WITH_HISTORY, ids=lambda r: r.id)
+def test_every_too_little_history_check_has_an_example_that_expects_it(rule):
+    outcomes = {outcome for example in rule.examples for _, _, outcome in example.findings}
+    assert "insufficient_history" in outcomes, f"{rule.id} has no example of too little history"
+
+
 def test_the_catalogue_ids_are_all_shipped():
-    catalogue = {f"BFE00{i}" for i in range(1, 9)} | {f"BFC0{i:02d}" for i in range(1, 14)}
+    catalogue = ({f"BFE00{i}" for i in range(1, 9)} | {f"BFC0{i:02d}" for i in range(1, 14)}
+                 | {f"BFR0{i:02d}" for i in range(1, 11)})
     assert catalogue <= set(RULES)
+
+
+def test_readiness_rules_judge_the_part_at_its_site_or_the_site():
+    for rule_id in (f"BFR0{i:02d}" for i in range(1, 11)):
+        assert set(RULES[rule_id].tables) <= {"PartPlant", "Attestation"}, rule_id
