@@ -29,7 +29,7 @@ def test_the_json_document_has_the_published_shape(demo_document):
                 "rule_id", "severity", "table", "key", "message", "evidence", "fingerprint"]}},
             "rules": {"type": "array", "items": {
                 "type": "object", "required": ["rule_id", "status", "checked", "failed", "reason"],
-                "properties": {"status": {"enum": ["PASS", "FAIL", "ERROR", "SKIPPED"]}}}},
+                "properties": {"status": {"enum": ["PASS", "FAIL", "INSUFFICIENT_HISTORY", "ERROR", "SKIPPED"]}}}},
         },
     }
     jsonschema.validate(demo_document, shape)

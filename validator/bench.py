@@ -7,8 +7,11 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
   read        a bare read of every column the built-in rules need;
   handwritten one hand-written DuckDB query per rule and table for the same built-in rules, with
               plain joins (it trusts the data: no contracts, no case-insensitive keys);
-  check       `backflush check DIR --format json --output FILE` with the built-in rules.
-It prints each phase's figures and the ratios check/handwritten and check/read.
+  check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules.
+With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
+  readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
+  readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped).
+It prints each phase's figures and the ratios.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ SITE_SQL = {
         FROM range({revs}) a(r), range(4) b(s)""",
     "JobHead": """SELECT 'EPIC06' AS Company, lpad(j::VARCHAR, 7, '0') AS JobNum, 'P' || lpad((j % {revs} * 20)::VARCHAR, 7, '0') AS PartNum,
         'A' AS RevisionNum, 'MfgSys' AS Plant, 10.0 + j % 90 AS ProdQty, j % 10 <> 0 AS JobReleased, j % 10 >= 6 AS JobComplete,
-        j % 10 = 9 AS JobClosed FROM range({jobs}) t(j)""",
+        j % 10 = 9 AS JobClosed, CASE WHEN j % 10 >= 6 THEN DATE '2026-10-31' - CAST(j % 400 AS INTEGER) END AS JobCompletionDate
+        FROM range({jobs}) t(j)""",
     "JobAsmbl": """SELECT 'EPIC06' AS Company, lpad(j::VARCHAR, 7, '0') AS JobNum, 0 AS AssemblySeq,
         'P' || lpad((j % {revs} * 20)::VARCHAR, 7, '0') AS PartNum, 'A' AS RevisionNum, 10.0 + j % 90 AS RequiredQty,
         0.0 AS PullQty FROM range({jobs}) t(j)""",
@@ -59,7 +63,8 @@ SITE_SQL = {
         i % 4 = 2 AND (i // 4) % 331 = 0 AS SubContract, FALSE AS FinalOpr,
         CASE WHEN i % 7001 = 0 THEN 0.0 ELSE 10.0 + (i // 4) % 90 END AS RunQty,
         CASE WHEN (i // 4) % 10 >= 6 THEN 10.0 + (i // 4) % 90 ELSE 0.0 END AS QtyCompleted,
-        'RG' || (i % 50) AS PrimaryResourceGrpID FROM range({job_oper}) t(i)""",
+        'RG' || (i % 50) AS PrimaryResourceGrpID, CASE WHEN i % 4 = 0 THEN 2.0 ELSE 0.0 END AS EstScrap
+        FROM range({job_oper}) t(i)""",
     "JobMtl": """SELECT 'EPIC06' AS Company, lpad((i // {per_job})::VARCHAR, 7, '0') AS JobNum, 0 AS AssemblySeq,
         (i % {per_job} + 1) * 10 AS MtlSeq, 'P' || lpad((i * 7919 % {parts})::VARCHAR, 7, '0') AS PartNum, 'MfgSys' AS Plant,
         CASE WHEN i % 10007 = 0 THEN -1.0 ELSE 1.0 + i % 5 END AS QtyPer, i % 10009 = 0 AS FixedQty,
@@ -82,6 +87,20 @@ SITE_SQL = {
     "PartBin": """SELECT 'EPIC06' AS Company, 'P' || lpad(i::VARCHAR, 7, '0') AS PartNum, 'MAIN' AS WarehouseCode,
         'A-' || (i % 100) AS BinNum, '' AS LotNum, 'EA' AS DimCode,
         CASE WHEN i % 509 = 0 THEN -2.0 ELSE (i % 40) * 250.0 END AS OnhandQty FROM range({parts}) t(i)""",
+}
+
+# A year of history (--labor-dtl N): labour on the job operations and inventory transactions.
+HISTORY_SQL = {
+    "LaborDtl": """SELECT 'EPIC06' AS Company, i AS LaborDtlSeq, lpad(((i % {job_oper}) // 4)::VARCHAR, 7, '0') AS JobNum,
+        0 AS AssemblySeq, ((i % {job_oper}) % 4 + 1) * 10 AS OprSeq, 'P' AS LaborType, 10.0 + i % 50 AS LaborQty,
+        CASE WHEN i % 7 = 0 THEN 1.0 + (i // 7) % 5 WHEN i % 11 = 0 THEN 3.0 ELSE 0.0 END AS ScrapQty,
+        DATE '2026-10-31' - CAST(i % 365 AS INTEGER) AS ClockInDate, 14.0 AS ClockOutTime,
+        DATE '2026-10-31' - CAST(i % 365 AS INTEGER) + CAST(i % 3 = 0 AS INTEGER) AS CreateDate, 54000 AS CreateTime
+        FROM range({labor_dtl}) t(i)""",
+    "PartTran": """SELECT 'EPIC06' AS Company, DATE '2026-10-31' - CAST(i % 365 AS INTEGER) AS SysDate, i % 86400 AS SysTime,
+        i AS TranNum, 'P' || lpad((i * 7919 % {parts})::VARCHAR, 7, '0') AS PartNum, 'MfgSys' AS Plant,
+        CASE WHEN i % 13 = 0 THEN 'ADJ-QTY' ELSE 'STK-MTL' END AS TranType, 1.0 + i % 20 AS TranQty,
+        DATE '2026-10-31' - CAST(i % 365 AS INTEGER) AS TranDate FROM range({part_tran}) t(i)""",
 }
 
 # The hand-written baseline: what a DBA would write for the same rules, on clean data.
@@ -154,13 +173,58 @@ HANDWRITTEN_RULES = {
 }
 
 
-def generate(folder: Path, parts: int, job_mtl: int, job_oper: int) -> None:
+# The hand-written readiness baseline (default profile: 365 days up to the latest history date, 3 observations).
+HANDWRITTEN_READINESS = """
+CREATE TEMP TABLE win AS SELECT max(d) AS snap, max(d) - 364 AS start FROM (SELECT max(ClockInDate) AS d FROM LaborDtl
+  UNION ALL SELECT max(TranDate) FROM PartTran UNION ALL SELECT max(JobCompletionDate) FROM JobHead);
+CREATE TEMP TABLE comp AS SELECT pp.Company, pp.Plant, pp.PartNum, COALESCE(pp.CostMethod, p.CostMethod) AS cost
+  FROM PartPlant pp LEFT JOIN Part p USING (Company, PartNum)
+  WHERE EXISTS (SELECT 1 FROM JobMtl j WHERE j.Company = pp.Company AND j.PartNum = pp.PartNum AND j.Plant = pp.Plant)
+     OR EXISTS (SELECT 1 FROM PartMtl m WHERE m.Company = pp.Company AND m.MtlPartNum = pp.PartNum);
+CREATE TEMP TABLE bom AS SELECT j.Company, j.Plant, j.PartNum, count(DISTINCT j.JobNum) AS jobs,
+  abs(sum(j.IssuedQty) - sum(j.RequiredQty)) / NULLIF(sum(j.RequiredQty), 0) AS variance
+  FROM JobMtl j JOIN JobHead h USING (Company, JobNum), win
+  WHERE (h.JobComplete OR h.JobClosed) AND h.JobCompletionDate BETWEEN win.start AND win.snap GROUP BY ALL;
+CREATE TEMP TABLE lab AS SELECT DISTINCT j.Company, j.Plant, j.PartNum, l.LaborDtlSeq, l.LaborQty, l.ScrapQty, l.ClockInDate,
+  (l.CreateDate - l.ClockInDate) * 24 + l.CreateTime / 3600 - l.ClockOutTime AS delay, o.EstScrap
+  FROM JobMtl j JOIN LaborDtl l ON l.Company = j.Company AND l.JobNum = j.JobNum AND l.AssemblySeq = j.AssemblySeq
+  AND l.OprSeq = j.RelatedOperation LEFT JOIN JobOper o ON o.Company = l.Company AND o.JobNum = l.JobNum
+  AND o.AssemblySeq = l.AssemblySeq AND o.OprSeq = l.OprSeq, win WHERE l.ClockInDate BETWEEN win.start AND win.snap;
+CREATE TEMP TABLE scrap AS SELECT Company, Plant, PartNum, count(*) AS entries,
+  sum(ScrapQty) / NULLIF(sum(LaborQty + ScrapQty), 0) AS rate, median(delay) AS delay,
+  count(*) FILTER (WHERE EstScrap > 0) AS planned_entries, sum(ScrapQty) FILTER (WHERE EstScrap > 0) AS planned_scrap
+  FROM lab GROUP BY ALL;
+"""
+HANDWRITTEN_READINESS_RULES = {
+    "BFR001/008/009 standard": """SELECT c.* FROM comp c LEFT JOIN bom b USING (Company, Plant, PartNum)
+        WHERE COALESCE(b.jobs, 0) < 12 OR b.variance > 0.02""",
+    "BFR002/004/009 actual": """SELECT c.* FROM comp c LEFT JOIN scrap s USING (Company, Plant, PartNum)
+        WHERE COALESCE(s.entries, 0) < 3 OR s.rate > 0.03 OR (s.planned_entries >= 3 AND s.planned_scrap = 0)
+        OR (c.cost IN ('A', 'L', 'T') AND s.delay > 24)""",
+    "BFR003": """WITH m AS (SELECT Company, Plant, PartNum, date_trunc('month', ClockInDate) AS month,
+        sum(ScrapQty) / NULLIF(sum(LaborQty + ScrapQty), 0) AS rate FROM lab GROUP BY ALL)
+        SELECT Company, Plant, PartNum FROM m GROUP BY ALL
+        HAVING count(*) < 3 OR stddev_samp(rate) / NULLIF(avg(rate), 0) > 0.5""",
+    "BFR005": """WITH r AS (SELECT c.Company, c.Plant, c.PartNum, m.PartNum AS parent, count(DISTINCT (v.RevisionNum, v.AltMethod)) AS n
+        FROM comp c JOIN PartMtl m ON m.Company = c.Company AND m.MtlPartNum = c.PartNum
+        JOIN PartRev v ON v.Company = m.Company AND v.PartNum = m.PartNum, win
+        WHERE v.EffectiveDate BETWEEN win.start AND win.snap GROUP BY ALL)
+        SELECT Company, Plant, PartNum FROM r GROUP BY ALL HAVING max(n) > 2""",
+    "BFR006": """SELECT c.* FROM comp c, win WHERE (SELECT max(w.LastCCDate) FROM PartWhse w WHERE w.Company = c.Company
+        AND w.PartNum = c.PartNum AND w.Plant = c.Plant) < win.snap - 90 OR NOT EXISTS (SELECT 1 FROM PartWhse w
+        WHERE w.Company = c.Company AND w.PartNum = c.PartNum AND w.Plant = c.Plant AND w.LastCCDate IS NOT NULL)""",
+    "BFR007": """SELECT t.Company, t.Plant, t.PartNum FROM PartTran t, win WHERE t.TranDate BETWEEN win.start AND win.snap
+        GROUP BY ALL HAVING count(*) < 3 OR count(*) FILTER (WHERE t.TranType = 'ADJ-QTY') > 4""",
+}
+
+
+def generate(folder: Path, parts: int, job_mtl: int, job_oper: int, labor_dtl: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     jobs = max(1, job_oper // 4)
     sizes = {"parts": parts, "revs": max(1, parts // 20), "jobs": jobs, "job_oper": jobs * 4, "job_mtl": job_mtl,
-             "per_job": max(1, -(-job_mtl // jobs))}
+             "per_job": max(1, -(-job_mtl // jobs)), "labor_dtl": labor_dtl, "part_tran": labor_dtl // 5}
     con = duckdb.connect()
-    for table, sql in SITE_SQL.items():
+    for table, sql in {**SITE_SQL, **(HISTORY_SQL if labor_dtl else {})}.items():
         con.execute(f"COPY ({sql.format(**sizes)}) TO '{folder / (table + '.parquet')}' (FORMAT parquet)")
 
 
@@ -169,13 +233,18 @@ def _views(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         con.execute(f"CREATE VIEW \"{path.stem}\" AS SELECT * FROM read_parquet('{path}')")
 
 
+CORE_TAGS = ("eligibility", "integrity")
+
+
 def needed_columns() -> dict[str, set[str]]:
+    """The columns the eligibility and integrity rules read (what the core `check` phase reads)."""
     from validator.rules.analysis import rules_needs
     from validator.rules.loader import BUILTIN_RULES, load_rules
     from validator.tables import builtin_registry
 
     registry = builtin_registry()
-    return rules_needs(list(load_rules([BUILTIN_RULES], registry).values()), registry)
+    rules = [r for r in load_rules([BUILTIN_RULES], registry).values() if set(r.tags) & set(CORE_TAGS)]
+    return rules_needs(rules, registry)
 
 
 def phase_read(folder: Path) -> dict:
@@ -190,14 +259,18 @@ def phase_read(folder: Path) -> dict:
     return {"rows": rows}
 
 
-def phase_handwritten(folder: Path) -> dict:
+def phase_handwritten(folder: Path, setup: str = HANDWRITTEN, queries: dict[str, str] = HANDWRITTEN_RULES) -> dict:
     con = duckdb.connect()
     _views(con, folder)
-    con.execute(HANDWRITTEN)
+    con.execute(setup)
     found = 0
-    for sql in HANDWRITTEN_RULES.values():
+    for sql in queries.values():
         found += con.execute(sql).to_arrow_table().num_rows
     return {"rows": found}
+
+
+def phase_readiness_handwritten(folder: Path) -> dict:
+    return phase_handwritten(folder, HANDWRITTEN_READINESS, HANDWRITTEN_READINESS_RULES)
 
 
 def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
@@ -219,32 +292,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=int, default=1_000_000)
     parser.add_argument("--job-mtl", type=int, default=10_000_000)
     parser.add_argument("--job-oper", type=int, default=3_000_000)
+    parser.add_argument("--labor-dtl", type=int, default=0,
+                        help="also generate a year of history (this many LaborDtl rows, a fifth as many PartTran) and "
+                             "time the readiness rules against a hand-written query (e.g. 10000000)")
     parser.add_argument("--dir", type=Path, help="where to write the site (default: a temporary folder, removed after)")
     parser.add_argument("--memory-limit", help="passed to backflush check --memory-limit")
-    parser.add_argument("--phase", choices=["read", "handwritten"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["read", "handwritten", "readiness-handwritten"], help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.phase:
-        result = {"read": phase_read, "handwritten": phase_handwritten}[args.phase](args.dir)
+        result = {"read": phase_read, "handwritten": phase_handwritten,
+                  "readiness-handwritten": phase_readiness_handwritten}[args.phase](args.dir)
         print(json.dumps(result))
         return 0
     folder = args.dir or Path(tempfile.mkdtemp(prefix="backflush-bench-"))
     try:
         start = time.perf_counter()
-        generate(folder, args.parts, args.job_mtl, args.job_oper)
-        print(f"generated {args.parts:,} Part, {args.job_mtl:,} JobMtl, {args.job_oper:,} JobOper in {folder} "
-              f"({time.perf_counter() - start:.1f} s)")
+        generate(folder, args.parts, args.job_mtl, args.job_oper, args.labor_dtl)
+        print(f"generated {args.parts:,} Part, {args.job_mtl:,} JobMtl, {args.job_oper:,} JobOper, {args.labor_dtl:,} LaborDtl "
+              f"in {folder} ({time.perf_counter() - start:.1f} s)")
         me = [sys.executable, "-m", "validator.bench", "--dir", str(folder), "--phase"]
         out_json = folder / "findings.json"
         check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),
                  "--fail-on", "never", *(["--memory-limit", args.memory_limit] if args.memory_limit else [])]
-        figures = {"read": _run([*me, "read"]), "handwritten": _run([*me, "handwritten"]), "check": _run(check, ok=(0, 1))}
+        core = [arg for tag in CORE_TAGS for arg in ("--tag", tag)]
+        figures = {"read": _run([*me, "read"]), "handwritten": _run([*me, "handwritten"]),
+                   "check": _run([*check, *core], ok=(0, 1))}
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
-        for name, figure in figures.items():
-            print(f"{name:12} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB")
         ratios = {"check/handwritten": round(figures["check"]["seconds"] / figures["handwritten"]["seconds"], 2),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
-        print(f"findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
+        if args.labor_dtl:
+            figures["readiness-handwritten"] = _run([*me, "readiness-handwritten"])
+            figures["readiness-check"] = _run([*check, "--tag", "readiness"], ok=(0, 1))
+            ratios["readiness-check/readiness-handwritten"] = round(
+                figures["readiness-check"]["seconds"] / figures["readiness-handwritten"]["seconds"], 2)
+            readiness = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
+            print(f"readiness findings written: {readiness:,}")
+        for name, figure in figures.items():
+            print(f"{name:22} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB")
+        print(f"eligibility/integrity findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
         if args.json:
             args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))
     finally:

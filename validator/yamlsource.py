@@ -10,7 +10,7 @@ import yaml
 from validator.errors import BackflushError
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when PyYAML has it
     """A safe loader that refuses a mapping with the same key twice."""
 
 
@@ -35,8 +35,12 @@ class YamlDocument:
     def __init__(self, path: Path, text: str, error: type[BackflushError]) -> None:
         self.path = path
         try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
+            loader = _UniqueKeyLoader(text)  # parsed once: the nodes keep their lines, the data is built from them
+            try:
+                self.node = loader.get_single_node()
+                self.data: Any = loader.construct_document(self.node) if self.node is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
