@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import ibis
+from ibis.common.exceptions import OperationNotDefinedError, UnsupportedOperationError
 
 from validator.check import with_run_params
 from validator.docs import reads
@@ -33,6 +34,8 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
         return ibis.table({c: SQL_TYPES[table.columns[c].type] for c in columns}, name=name, database="Erp")
 
     (rule,) = with_run_params([rule], (profile or Profile()).run_params(latest))
+    if dialect == "spark":
+        _spark_options()
     out = []
     for check in rule.checks:
         # SQL Server's default collation already compares keys case-insensitively, ignoring trailing
@@ -40,8 +43,24 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
         canonical = (lambda table, column: True) if dialect == "tsql" else never_canonical
         compiled = compile_check(rule, check, registry, catalog, canonical)
         query = compiled.query.drop(compiled.checks[0].hit)
-        out.append((check.table, ibis.to_sql(query, dialect=DIALECTS[dialect])))
+        try:
+            out.append((check.table, ibis.to_sql(query, dialect=DIALECTS[dialect])))
+        except (OperationNotDefinedError, UnsupportedOperationError) as exc:
+            raise ConfigError(f"{rule.id} on {check.table} uses an operation {dialect} SQL does not have ({exc}); "
+                              "print it for another dialect") from None
     return out
+
+
+class _SparkOptions(ibis.config.Config):
+    """The options ibis's PySpark compiler reads; registered by its backend, which needs pyspark installed."""
+
+    treat_nan_as_null: bool = False
+
+
+def _spark_options() -> None:
+    """Printing Spark SQL needs only the compiler, not a Spark installation."""
+    if ibis.options.pyspark is None:
+        ibis.options.pyspark = _SparkOptions()
 
 
 def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile | None = None) -> str:
