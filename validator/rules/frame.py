@@ -204,25 +204,26 @@ class Frame:
 
     def _bridge(self, hops: list[Any], prefix: str, table: str, filtered: ir.Table,
                 values: dict[str, ir.Value]) -> tuple[ir.Table, list[tuple[str, ir.Value, bool]]]:
-        """The target rows of a relation path, each with the first hop's join keys (`__g0`...) of every
-        path that reaches it, once per distinct (keys, target row): a row reached twice counts once."""
-        target_key = [c for c in self.registry.tables[hops[-1].target].key if c in filtered.columns]
-        carried = {f"__k{i}": filtered[c] for i, c in enumerate(target_key)}
-        current = filtered.select(**carried, **values, **{f"__j{j}": _norm(filtered[remote]) for j, (_, remote) in
-                                                           enumerate(_with_company(hops[-1], self.catalog))})
-        for index in range(len(hops) - 1, 0, -1):  # walk back from the target to the first hop's table
-            hop, previous = hops[index], hops[index - 1]
-            source = self.catalog(hop.source).view()
-            on = [_norm(source[local]) == current[f"__j{j}"] for j, (local, _) in enumerate(_with_company(hop, self.catalog))]
-            keep = [*carried, *values]
-            if index > 1:
-                ahead = {f"__j{j}": _norm(source[remote]) for j, (_, remote) in enumerate(_with_company(previous, self.catalog))}
-                current = source.inner_join(current, on).select(*keep, **ahead)
-            else:
-                pairs = self._join_keys(previous.name, prefix, table, source)
-                first = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
-                current = source.inner_join(current, on).select(*keep, **first)
-        return current.distinct(), pairs
+        """The target rows of a relation path with the first hop's join keys (`__g0`...), a row reached
+        through several paths counted once. Walking forward, each intermediate table keeps one row per
+        distinct (first-hop keys, next join values): a target row has one value per join column, so it then
+        meets each group once. The distinct runs on the small side (job materials), never on the target
+        rows (labour), and a target row needs no key of its own."""
+        first = self.catalog(hops[0].target)
+        pairs = self._join_keys(hops[0].name, prefix, table, first)
+        group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
+        ahead = {f"__j{j}": _norm(first[local]) for j, (local, _) in enumerate(_with_company(hops[1], self.catalog))}
+        current = first.select(**group, **ahead).distinct()
+        for index in range(1, len(hops) - 1):  # tables between the first hop's and the target
+            hop, following = hops[index], hops[index + 1]
+            source = self.catalog(hop.target)
+            on = [current[f"__j{j}"] == _norm(source[remote]) for j, (_, remote) in enumerate(_with_company(hop, self.catalog))]
+            ahead = {f"__j{j}": _norm(source[local]) for j, (local, _) in enumerate(_with_company(following, self.catalog))}
+            current = current.inner_join(source, on).select(*group, **ahead).distinct()
+        last = _with_company(hops[-1], self.catalog)
+        on = [current[f"__j{j}"] == _norm(filtered[remote]) for j, (_, remote) in enumerate(last)]
+        rows = current.inner_join(filtered, on).select(*group, **values)
+        return rows, pairs
 
     # -- pass 2: the expression over the widened table ----------------------------------------
     # Conditions compile to two-valued predicates (never NULL) built from IS NULL, comparisons, AND, OR
