@@ -14,7 +14,17 @@ from typing import Any
 import ibis.expr.types as ir
 
 from validator.rules.analysis import PLACEHOLDER
-from validator.rules.frame import CONDITIONS, Canonical, Catalog, Frame, is_true, local_conjuncts, never_canonical, stored
+from validator.rules.frame import (
+    CONDITIONS,
+    Canonical,
+    Catalog,
+    Frame,
+    is_true,
+    local_conjuncts,
+    never_canonical,
+    sibling_aggregates,
+    stored,
+)
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
 
@@ -67,6 +77,7 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
                   canonical: Canonical = never_canonical, prefilter: bool = False) -> CompiledTable:
     """One expression for all the checks on a table: shared joins and derived values, one flag per check."""
     frame = Frame(registry, catalog, items[0][0], table, canonical)
+    frame.siblings = sibling_aggregates(items, table, registry)
     if prefilter:
         guards = []
         for rule, check in items:

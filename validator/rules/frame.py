@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -21,7 +23,8 @@ import ibis
 import ibis.expr.types as ir
 
 from validator.errors import RuleFileError
-from validator.rules.grammar import COUNTS, Node, classify
+from validator.rules.analysis import PLACEHOLDER
+from validator.rules.grammar import COUNTS, RUN_PARAMS, Node, classify
 from validator.rules.model import Rule
 from validator.tables import COMPANY, Registry
 
@@ -58,6 +61,7 @@ class Frame:
         self.joined: set[str] = set()
         self.zero_when_blank: set[str] = set()  # counts: no related rows count 0
         self.constants: dict[str, Any] = {}  # names of let/derived values that are literals (not stored)
+        self.siblings: dict[str, list[tuple[str, Any]]] = {}  # aggregates computed together (sibling_aggregates)
 
     def column(self, name: str, table: ir.Table | None = None) -> ir.Value:
         """A value by its name in the frame: a stored column, or a literal let value."""
@@ -166,6 +170,10 @@ class Frame:
         key = f"{prefix}<{kind.kind}:{id(spec)}>"
         if key in self.names:
             return
+        group = [(kind.kind, spec)]
+        if not prefix and table == self.root:  # read at the root: computed with its siblings in one pass
+            siblings = self.siblings.get(signature(self.rule, spec), [])
+            group += [(k, s) for k, s in siblings if s is not spec and f"<{k}:{id(s)}>" not in self.names]
         hops = self.registry.path(table, spec["relation"])
         target = hops[-1].target
         inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical, view=False)
@@ -176,26 +184,35 @@ class Frame:
                 inner.ensure(guard, allow_let=False)
                 inner.expr = inner.expr.filter(inner.cond(guard, allow_let=False))
             inner.ensure(spec["where"], allow_let=False)
-        refs = {k: inner.ensure_ref(spec[k], "", target) for k in ("column", "denominator", "per", "per_month") if k in spec}
+        refs = {}
+        for index, (_, member) in enumerate(group):
+            for part in ("column", "denominator"):
+                if part in member:
+                    refs[f"__v{index}_{part}"] = inner.ensure_ref(member[part], "", target)
+        for part in ("per", "per_month"):  # the same for every sibling: part of their signature
+            if part in spec:
+                refs["__b"] = inner.ensure_ref(spec[part], "", target)
         filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
-        values = {f"__v_{k}": inner.column(name, filtered) for k, name in refs.items()}
-        if "__v_per_month" in values:
-            values["__v_per_month"] = values["__v_per_month"].truncate("M")
+        values = {name: inner.column(column, filtered) for name, column in refs.items()}
+        if "per_month" in spec:
+            values["__b"] = values["__b"].truncate("M")
         if len(hops) == 1:
             pairs = self._join_keys(hops[0].name, prefix, table, filtered)
-            group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
-            rows = filtered.select(**group, **values)
+            keys = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
+            rows = filtered.select(**keys, **values)
         else:
             rows, pairs = self._bridge(hops, prefix, table, filtered, values)
-            group = {f"__g{i}": rows[f"__g{i}"] for i in range(len(pairs))}
-        name = f"__agg{next(self._counter)}"
-        grouped = _measure(rows, list(group), spec, name)
-        grouped = grouped.rename({f"{name}{g}": g for g in group})
-        pairs = [(left, grouped[f"{name}{g}"], plain) for (left, _, plain), g in zip(pairs, group, strict=True)]
+        keys = [f"__g{i}" for i in range(len(pairs))]
+        names = [f"__agg{next(self._counter)}" for _ in group]
+        grouped = _measure(rows, keys, [member for _, member in group], names, bucket="__b" if "__b" in values else None)
+        stem = names[0]
+        grouped = grouped.rename({f"{stem}{g}": g for g in keys})
+        pairs = [(left, grouped[f"{stem}{g}"], plain) for (left, _, plain), g in zip(pairs, keys, strict=True)]
         self._attach(grouped, pairs)
-        if spec.get("across", spec.get("fn", "count")) in COUNTS:  # no related rows: a count of 0, anything else blank
-            self.zero_when_blank.add(name)
-        self.names[key] = name
+        for (member_kind, member), name in zip(group, names, strict=True):
+            if member_kind != "aggregate" or member.get("across", member.get("fn", "count")) in COUNTS:
+                self.zero_when_blank.add(name)  # no related rows: a count of 0, anything else blank
+            self.names[f"{prefix}<{member_kind}:{id(member)}>"] = name
 
     def related_value(self, kind: Node, prefix: str) -> ir.Value:
         name = self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]
@@ -355,22 +372,72 @@ def _over(values: ir.Value, fn: str) -> ir.Value:
     return getattr(values, fn)()
 
 
-def _measure(rows: ir.Table, group: list[str], spec: dict[str, Any], name: str) -> ir.Table:
-    """The aggregate per group of related rows; with per / per_month, per bucket first, then across buckets."""
-    fn = spec.get("fn", "count")
-    def one(table: ir.Table) -> ir.Value:
+def _measure(rows: ir.Table, group: list[str], specs: list[dict[str, Any]], names: list[str],
+             bucket: str | None = None) -> ir.Table:
+    """The aggregates of sibling specs (same rows, same buckets) per group of related rows, in one pass;
+    with per / per_month, per bucket first, then across buckets."""
+    def one(index: int, spec: dict[str, Any]) -> ir.Value:
+        fn = spec.get("fn", "count")
         if fn == "count":
-            return table.count()
+            return rows.count()
+        column = rows[f"__v{index}_column"]
         if fn == "ratio":
-            return table["__v_column"].sum() / table["__v_denominator"].sum().nullif(0)
-        return _over(table["__v_column"], fn)
-    bucket = next((f"__v_{k}" for k in ("per", "per_month") if k in spec), None)
+            return column.sum() / rows[f"__v{index}_denominator"].sum().nullif(0)
+        return _over(column, fn)
     if bucket is None:
-        return rows.group_by(*group).aggregate(**{name: one(rows)})
-    per_bucket = rows.group_by(*group, bucket).aggregate(__m=one(rows))
-    across = spec["across"]
-    measure = per_bucket["__m"].count() if across == "count" else _over(per_bucket["__m"], across)
-    return per_bucket.group_by(*group).aggregate(**{name: measure})
+        return rows.group_by(*group).aggregate(**{name: one(i, s) for i, (s, name) in enumerate(zip(specs, names, strict=True))})
+    per_bucket = rows.group_by(*group, bucket).aggregate(**{f"__m{i}": one(i, s) for i, s in enumerate(specs)})
+    measures = {}
+    for i, (spec, name) in enumerate(zip(specs, names, strict=True)):
+        values = per_bucket[f"__m{i}"]
+        measures[name] = values.count() if spec["across"] == "count" else _over(values, spec["across"])
+    return per_bucket.group_by(*group).aggregate(**measures)
+
+
+def signature(rule: Rule, spec: dict[str, Any]) -> str:
+    """Aggregates with the same signature read the same related rows in the same buckets: one pass computes
+    them all. A where that reads a rule's own parameter belongs to that rule alone."""
+    text = json.dumps({k: spec.get(k) for k in ("relation", "where", "per", "per_month")}, sort_keys=True, default=str)
+    own = [name for name in _PARAM.findall(text) if name not in RUN_PARAMS]
+    return f"{rule.id if own else ''}|{text}"
+
+
+_PARAM = re.compile(r'"param": "([A-Za-z_][A-Za-z0-9_]*)"')
+
+
+def sibling_aggregates(items: list[tuple[Rule, Any]], table: str, registry: Registry) -> dict[str, list[tuple[str, Any]]]:
+    """The aggregates (and exists) read at the root of a frame, through the checks' conditions, evidence,
+    messages, lets and derived values, grouped by signature."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    seen: set[int] = set()
+    visiting: set[tuple[str, str]] = set()
+
+    def walk(node: Any, rule: Rule, allow_let: bool) -> None:
+        kind = classify(node)
+        if kind.kind == "column":
+            ref = kind.args[0]
+            if "." in ref or (rule.id, ref) in visiting:
+                return
+            visiting.add((rule.id, ref))
+            if allow_let and ref in rule.let:
+                walk(rule.let[ref], rule, True)
+            elif ref in registry.tables[table].derived:
+                walk(registry.tables[table].derived[ref], rule, False)
+            visiting.discard((rule.id, ref))
+        elif kind.kind in ("aggregate", "exists", "not_exists"):
+            spec = kind.args[0]
+            if id(spec) not in seen:
+                seen.add(id(spec))
+                groups.setdefault(signature(rule, spec), []).append((kind.kind, spec))
+        elif kind.kind in ("predicate", "function", "all", "any", "not"):
+            for item in kind.args:
+                walk(item, rule, allow_let)
+
+    for rule, check in items:
+        walk(check.where, rule, True)
+        for ref in (*check.evidence, *PLACEHOLDER.findall(check.message)):
+            walk({"column": ref}, rule, True)
+    return groups
 
 
 def _all(*parts: ir.BooleanValue) -> ir.BooleanValue:
