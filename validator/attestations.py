@@ -7,7 +7,6 @@ which BFR010 judges like any other table: unanswered, answered against backflush
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from validator.errors import DataError
 from validator.rules.loader import BUILTIN_RULES
 from validator.schemas import check_document
 from validator.sources import cell_text
-from validator.yamlsource import YamlDocument
+from validator.yamlsource import YamlDocument, date_value
 
 QUESTIONNAIRE = BUILTIN_RULES / "questionnaire" / "readiness.yaml"
 DEFAULT_NAME = "attestations.yaml"
@@ -47,17 +46,6 @@ def _answer(value: object, where: str) -> str | None:
     return ANSWERS[key]
 
 
-def _date(value: object, where: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"answered_on {value!r} is not a date; write it as YYYY-MM-DD", location=where) from None
-
-
 def read_attestations(path: Path) -> pa.Table:
     """The Attestation table: one row per site of the file and question of the questionnaire; a question
     the file does not answer is a row with a blank answer. Unknown question ids are refused."""
@@ -77,10 +65,10 @@ def read_attestations(path: Path) -> pa.Table:
         for question in known.values():
             given = answers.get(question.id) or {}
             where = doc.where(["sites", plant, question.id])
+            answered_on = date_value(given.get("answered_on"), "answered_on", where, DataError)
             rows.append({"Plant": str(plant), "Question": question.id, "QuestionText": question.text,
                          "Favourable": question.favourable, "Answer": _answer(given.get("answer"), where),
-                         "AnsweredBy": given.get("answered_by"), "AnsweredOn": _date(given.get("answered_on"), where),
-                         "Note": given.get("note")})
+                         "AnsweredBy": given.get("answered_by"), "AnsweredOn": answered_on, "Note": given.get("note")})
     columns = ["Plant", "Question", "QuestionText", "Favourable", "Answer", "AnsweredBy", "AnsweredOn", "Note"]
     return pa.table({c: pa.array([cell_text(r[c]) for r in rows], pa.string()) for c in columns})
 

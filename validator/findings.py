@@ -109,7 +109,8 @@ class Verdict(NamedTuple):
                 "rules": list(self.rules), "backflushed": self.backflushed}
 
 
-def _component_key(finding: Finding) -> tuple[str, str] | None:
+def component_key(finding: Finding) -> tuple[str, str] | None:
+    """(PLANT, PART) of the part a finding is about, as SQL Server compares them; None for a site finding."""
     parts = dict(finding.component)
     if parts.get("PartNum") is None:
         return None
@@ -133,7 +134,7 @@ def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, s
             continue
         key = known.get(finding.component, ())
         if key == ():
-            key = known[finding.component] = _component_key(finding)
+            key = known[finding.component] = component_key(finding)
         if key is None:
             continue
         worst[key] = max(worst.get(key, 0), SEVERITY_RANK[finding.severity])

@@ -17,7 +17,7 @@ from validator.rules.grammar import RUN_PARAMS
 from validator.rules.loader import BUILTIN_RULES
 from validator.rules.model import Rule
 from validator.schemas import check_document
-from validator.yamlsource import YamlDocument
+from validator.yamlsource import YamlDocument, date_value
 
 PRESETS = BUILTIN_RULES / "profiles"
 DEFAULT = "default"
@@ -61,27 +61,15 @@ def _document(choice: str, base: Path) -> YamlDocument:
     return YamlDocument.read(path, ConfigError)
 
 
-def _date(value: Any, where: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"snapshot_date {value!r} is not a date; write it as YYYY-MM-DD", location=where) from None
-
-
 def _merge(profile: Profile, data: dict[str, Any], where: str) -> Profile:
     rules = {k: dict(v) for k, v in profile.rules.items()}
     for rule_id, params in (data.get("rules") or {}).items():
         rules.setdefault(rule_id, {}).update(params)
+    snapshot = date_value(data.get("snapshot_date"), "snapshot_date", where, ConfigError)
     return Profile(
         name=data.get("name", profile.name),
         window_days=data.get("window_days", profile.window_days),
-        snapshot_date=_date(data["snapshot_date"], where) if data.get("snapshot_date") is not None else profile.snapshot_date,
+        snapshot_date=snapshot or profile.snapshot_date,
         min_history=data.get("min_history", profile.min_history),
         rules=rules,
         description=data.get("description", profile.description),

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from validator.check import Report
 from validator.errors import ConfigError
-from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, Finding
+from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, component_key
 
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
 REASON_COLUMNS = [*DMT_COLUMNS, "Action", "Verdict", "Rules", "Reason"]
@@ -51,7 +51,7 @@ def recommendations(report: Report, company: str | None = None) -> list[Recommen
     """Switch-on and switch-off candidates, site by site and part by part."""
     first: dict[tuple[str, str], dict[str, str]] = {}  # (PLANT, PART) -> rule id -> its first message
     for finding in report.findings:
-        key = _part_key(finding)
+        key = component_key(finding)
         if key is not None:
             first.setdefault(key, {}).setdefault(finding.rule_id, finding.message)
     out = []
@@ -70,14 +70,6 @@ def recommendations(report: Report, company: str | None = None) -> list[Recommen
         reason = _reason(report, verdict.rules, first.get(key, {}))
         out.append(Recommendation(owner, verdict.plant or "", verdict.part, action, verdict.verdict, verdict.rules, reason))
     return out
-
-
-def _part_key(finding: Finding) -> tuple[str, str] | None:
-    component = dict(finding.component)
-    if component.get("PartNum") is None:
-        return None
-    plant = component.get("Plant")
-    return ("" if plant is None else str(plant).rstrip().upper(), str(component["PartNum"]).rstrip().upper())
 
 
 def write_dmt(items: list[Recommendation], out: TextIO) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,17 @@ class YamlDocument:
     def where(self, pointer: list[str | int]) -> str:
         json_pointer = "/" + "/".join(str(p) for p in pointer)
         return f"{self.path}:{self.line_of(pointer)} (at {json_pointer})"
+
+
+def date_value(value: object, field: str, where: str, error: type[BackflushError]) -> dt.date | None:
+    """A date written in YAML (a bare 2026-06-30 is already a date) or as ISO text; blank is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise error(f"{field} {value!r} is not a date; write it as YYYY-MM-DD", location=where) from None
