@@ -225,3 +225,19 @@ def test_recommend_needs_a_company_when_the_export_has_none(cli, site, tmp_path)
 def test_the_json_document_lists_verdicts_with_backflush_state(demo_document):
     verdict = demo_document["verdicts"][0]
     assert set(verdict) == {"company", "plant", "part_num", "verdict", "rules", "backflushed"}
+
+
+def test_without_readiness_rules_only_backflushed_parts_and_named_components_get_verdicts(tmp_path):
+    _, document = run_json(DEMO, tmp_path / "core.json", "--tag", "eligibility", "--tag", "integrity")
+    named = {(f["key"].get("Plant"), f["key"].get("PartNum")) for f in document["findings"] if f["table"] == "PartPlant"}
+    for verdict in document["verdicts"]:
+        assert verdict["backflushed"] or verdict["rules"] or (verdict["plant"], verdict["part_num"]) in named
+
+
+def test_a_switch_on_reason_notes_info_findings_such_as_low_volume(cli, tmp_path, demo_document):
+    low_volume = {(f["key"]["Plant"], f["key"]["PartNum"]) for f in demo_document["findings"] if f["rule_id"] == "BFR008"}
+    cli("recommend", DEMO, "--output", tmp_path / "dmt.csv")
+    switch_on = [r for r in _read(tmp_path / "dmt.reasons.csv")[1:] if r[4] == "switch on"]
+    noted = [r for r in switch_on if (r[1], r[2]) in low_volume]
+    assert noted and all("note: BFR008" in r[7] for r in noted)
+    assert all(r[7].startswith("no error or warning") for r in switch_on)

@@ -40,6 +40,7 @@ from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
 
 VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush", "Company"}
+READINESS = "readiness"  # the tag of the rules that judge a part as a candidate: then every component gets a verdict
 
 
 @dataclass
@@ -98,16 +99,17 @@ def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
 
 
-def _judged_parts(site: Site) -> list[tuple[str | None, str, bool, str | None]]:
-    """(Plant, PartNum, backflushed, Company) of every part at a site that gets a verdict: the backflushed ones and
-    the components (a job material at that site or a method line uses them), as far as the run read them."""
+def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, bool, str | None]]:
+    """(Plant, PartNum, backflushed, Company) of every part at a site that gets a verdict: the backflushed ones,
+    and with `candidates` (the readiness rules ran) the components too (a job material at that site or a method
+    line uses them), as far as the run read them."""
     if "PartPlant" not in site.tables or not {"Plant", "PartNum", "BackFlush"} <= set(site.tables["PartPlant"].columns):
         return []
     uses = []
-    if "JobMtl" in site.tables and {"PartNum", "Plant"} <= set(site.tables["JobMtl"].columns):
+    if candidates and "JobMtl" in site.tables and {"PartNum", "Plant"} <= set(site.tables["JobMtl"].columns):
         uses.append('EXISTS (SELECT 1 FROM "JobMtl" j WHERE upper(j.PartNum) = upper(p.PartNum) '
                     'AND upper(j.Plant) = upper(p.Plant))')
-    if "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
+    if candidates and "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
         uses.append('EXISTS (SELECT 1 FROM "PartMtl" m WHERE upper(m.MtlPartNum) = upper(p.PartNum))')
     used = " OR ".join(uses) or "FALSE"
     company = "Company" if "Company" in site.tables["PartPlant"].columns else "NULL"
@@ -226,9 +228,10 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
             needs.setdefault(table, set()).update(columns)
     if "PartPlant" in needs:
         needs["PartPlant"] |= VERDICT_COLUMNS
-        for table, columns in (("JobMtl", {"PartNum", "Plant"}), ("PartMtl", {"MtlPartNum"})):
-            if table in needs:
-                needs[table] |= columns
+        if any(READINESS in r.tags for r in rules):
+            for table, columns in (("JobMtl", {"PartNum", "Plant"}), ("PartMtl", {"MtlPartNum"})):
+                if table in needs:
+                    needs[table] |= columns
     for table, columns in needs.items():  # the default snapshot date is the latest history date read
         history = registry.tables[table].history_date
         if history:
@@ -255,10 +258,11 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     broken.update({t: site.absent[t] for t in required})
     profile = profile or Profile()
     latest = latest_history_date(site, registry)
+    parts = _judged_parts(site, candidates=any(READINESS in r.tags for r in rules))
     with _bulk_objects():
         results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
-        report = Report(str(folder), {r.id: r for r in rules}, results, findings,
-                        verdicts(findings, _judged_parts(site)), flat, engine.name, profile.to_dict(latest))
+        report = Report(str(folder), {r.id: r for r in rules}, results, findings, verdicts(findings, parts), flat,
+                        engine.name, profile.to_dict(latest))
     return report
 
 

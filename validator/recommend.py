@@ -37,13 +37,15 @@ class Recommendation:
 
 
 def _reason(report: Report, rules: tuple[str, ...], messages: dict[str, str]) -> str:
-    if not rules:
-        return "no error or warning from any rule: eligible, configured and ready by the readiness checks"
-    parts = []
-    for rule_id in rules:
+    """The rules behind the verdict with their first message; info findings (BFR008, not a best fit) follow
+    as notes, since they do not change the verdict but may change the decision."""
+    notes = [rule_id for rule_id in messages if rule_id not in rules]
+    parts = [] if rules else ["no error or warning from any rule: eligible, configured and ready by the readiness checks"]
+    for rule_id in (*rules, *notes):
         rule = report.rules.get(rule_id)
         title = rule.title if rule else rule_id
-        parts.append(f"{rule_id} {title}: {messages[rule_id]}" if rule_id in messages else f"{rule_id} {title}")
+        text = f"{rule_id} {title}: {messages[rule_id]}" if rule_id in messages else f"{rule_id} {title}"
+        parts.append(f"note: {text}" if rule_id in notes else text)
     return " | ".join(parts)
 
 
