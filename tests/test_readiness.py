@@ -241,3 +241,9 @@ def test_a_switch_on_reason_notes_info_findings_such_as_low_volume(cli, tmp_path
     noted = [r for r in switch_on if (r[1], r[2]) in low_volume]
     assert noted and all("note: BFR008" in r[7] for r in noted)
     assert all(r[7].startswith("no error or warning") for r in switch_on)
+
+
+def test_the_demo_questionnaire_both_passes_and_fails_questions(demo_document):
+    failing = {(f["key"]["Plant"], f["key"]["Question"]) for f in demo_document["findings"] if f["rule_id"] == "BFR010"}
+    every = {(plant, q.id) for plant in ("MfgSys", "Plant2") for q in questions()}
+    assert failing and every - failing
