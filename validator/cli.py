@@ -34,7 +34,7 @@ EPILOG_RECOMMEND = """examples:
   backflush recommend exports/ --output dmt/PartPlant-backflush.csv --profile strict
 
 Writes the DMT Part Plant load (Company, Plant, PartNum, BackFlush) and, beside it, the reasons
-(FILE with .reasons.csv): the action, the verdict, the rules behind it and their first messages.
+(dmt.csv: dmt.reasons.csv): the action, the verdict, the rules behind it and their first messages.
 Switch on: components that are ready and not backflushed. Switch off: backflushed parts that are not
 eligible or at risk. Exit 0 when written; 2 on bad input."""
 
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     epilog=EPILOG_RECOMMEND, formatter_class=argparse.RawDescriptionHelpFormatter)
     recommend.add_argument("path", type=Path, help="folder of exports, one file per table, named after the table")
     recommend.add_argument("--output", type=Path, default=Path("dmt-partplant-backflush.csv"), metavar="FILE",
-                           help="the DMT CSV (default: dmt-partplant-backflush.csv); reasons go to FILE.reasons.csv")
+                           help="the DMT CSV (default: dmt-partplant-backflush.csv); reasons beside it: dmt.csv, dmt.reasons.csv")
     recommend.add_argument("--company", help="Company for rows whose PartPlant export has no Company column")
     recommend.add_argument("--attestations", type=Path, metavar="FILE",
                            help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
