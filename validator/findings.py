@@ -122,11 +122,8 @@ def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, s
     """One verdict per component at a site: any error -> not eligible, any warning (a finding of too little
     history included) -> at risk, else ready. The components are the given parts at their sites (Plant,
     PartNum, backflushed) plus every component a finding names."""
-    keys = [("" if plant is None else plant.upper(), part.upper()) for plant, part, *_ in parts]
-    names: dict[tuple[str, str], tuple[str | None, str]] = {k: (p[0], p[1]) for k, p in zip(keys, parts, strict=True)}
-    flushed = {k for k, p in zip(keys, parts, strict=True) if p[2]}
-    companies = {k: p[3] for k, p in zip(keys, parts, strict=True)}
-    worst = dict.fromkeys(keys, 0)
+    given = {("" if p[0] is None else p[0].upper(), p[1].upper()): p for p in parts}  # key -> (plant, part, flushed, company)
+    worst = dict.fromkeys(given, 0)
     rules: dict[tuple[str, str], set[str]] = {}
     known: dict[tuple, tuple[str, str] | None] = {}  # many findings name the same component
     for finding in findings:
@@ -139,12 +136,15 @@ def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, s
             continue
         worst[key] = max(worst.get(key, 0), SEVERITY_RANK[finding.severity])
         rules.setdefault(key, set()).add(finding.rule_id)
-        if key not in names:
+        if key not in given:
             comp = dict(finding.component)
-            names[key] = (comp.get("Plant"), str(comp["PartNum"]))
+            given[key] = (comp.get("Plant"), str(comp["PartNum"]), False, None)
     label = {0: READY, 1: READY, 2: AT_RISK, 3: NOT_ELIGIBLE}
-    return [Verdict(*names[k], label[worst[k]], tuple(sorted(rules[k])) if k in rules else (), k in flushed,
-                    companies.get(k)) for k in sorted(worst)]
+    out = []
+    for key in sorted(worst):
+        plant, part, flushed, company = given[key]
+        out.append(Verdict(plant, part, label[worst[key]], tuple(sorted(rules[key])) if key in rules else (), flushed, company))
+    return out
 
 
 def _shares(counts: dict[str, Any]) -> dict[str, Any]:
