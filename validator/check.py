@@ -115,7 +115,8 @@ def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, b
     company = "Company" if "Company" in site.tables["PartPlant"].columns else "NULL"
     rows = site.con.execute(f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE), {company} FROM "PartPlant" p '
                             f'WHERE PartNum IS NOT NULL AND (BackFlush OR {used})').fetchall()
-    return [(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+    shared: dict[str | None, str | None] = {}  # a few plants and companies over up to millions of rows: one object each
+    return [(shared.setdefault(r[0], r[0]), r[1], bool(r[2]), shared.setdefault(r[3], r[3])) for r in rows]
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:

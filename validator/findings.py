@@ -122,7 +122,8 @@ def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, s
     """One verdict per component at a site: any error -> not eligible, any warning (a finding of too little
     history included) -> at risk, else ready. The components are the given parts at their sites (Plant,
     PartNum, backflushed) plus every component a finding names."""
-    given = {("" if p[0] is None else p[0].upper(), p[1].upper()): p for p in parts}  # key -> (plant, part, flushed, company)
+    plants: dict[str | None, str] = {}  # the few site keys, computed once
+    given = {(plants.setdefault(p[0], "" if p[0] is None else p[0].upper()), p[1].upper()): p for p in parts}
     worst = dict.fromkeys(given, 0)
     rules: dict[tuple[str, str], set[str]] = {}
     known: dict[tuple, tuple[str, str] | None] = {}  # many findings name the same component
