@@ -224,7 +224,7 @@ def test_recommend_needs_a_company_when_the_export_has_none(cli, site, tmp_path)
 
 def test_the_json_document_lists_verdicts_with_backflush_state(demo_document):
     verdict = demo_document["verdicts"][0]
-    assert set(verdict) == {"company", "plant", "part_num", "verdict", "rules", "backflushed"}
+    assert set(verdict) == {"plant", "part_num", "verdict", "rules", "backflushed"}
 
 
 def test_without_readiness_rules_only_backflushed_parts_and_named_components_get_verdicts(tmp_path):

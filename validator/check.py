@@ -39,7 +39,7 @@ from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
 
-VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush", "Company"}
+VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush"}
 READINESS = "readiness"  # the tag of the rules that judge a part as a candidate: then every component gets a verdict
 
 
@@ -99,8 +99,8 @@ def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
 
 
-def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, bool, str | None]]:
-    """(Plant, PartNum, backflushed, Company) of every part at a site that gets a verdict: the backflushed ones,
+def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, bool]]:
+    """(Plant, PartNum, backflushed) of every part at a site that gets a verdict: the backflushed ones,
     and with `candidates` (the readiness rules ran) the components too (a job material at that site or a method
     line uses them), as far as the run read them."""
     if "PartPlant" not in site.tables or not {"Plant", "PartNum", "BackFlush"} <= set(site.tables["PartPlant"].columns):
@@ -112,11 +112,10 @@ def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, b
     if candidates and "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
         uses.append('EXISTS (SELECT 1 FROM "PartMtl" m WHERE upper(m.MtlPartNum) = upper(p.PartNum))')
     used = " OR ".join(uses) or "FALSE"
-    company = "Company" if "Company" in site.tables["PartPlant"].columns else "NULL"
-    rows = site.con.execute(f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE), {company} FROM "PartPlant" p '
+    rows = site.con.execute(f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE) FROM "PartPlant" p '
                             f'WHERE PartNum IS NOT NULL AND (BackFlush OR {used})').fetchall()
-    shared: dict[str | None, str | None] = {}  # a few plants and companies over up to millions of rows: one object each
-    return [(shared.setdefault(r[0], r[0]), r[1], bool(r[2]), shared.setdefault(r[3], r[3])) for r in rows]
+    plants: dict[str | None, str | None] = {}  # a few plants over up to millions of rows: one object each
+    return [(plants.setdefault(r[0], r[0]), r[1], bool(r[2])) for r in rows]
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
@@ -259,9 +258,9 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     broken.update({t: site.absent[t] for t in required})
     profile = profile or Profile()
     latest = latest_history_date(site, registry)
-    parts = _judged_parts(site, candidates=any(READINESS in r.tags for r in rules))
     with _bulk_objects():
         results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
+        parts = _judged_parts(site, candidates=any(READINESS in r.tags for r in rules))
         report = Report(str(folder), {r.id: r for r in rules}, results, findings, verdicts(findings, parts), flat,
                         engine.name, profile.to_dict(latest))
     return report

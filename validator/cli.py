@@ -187,19 +187,17 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from validator.engines import get_engine
     from validator.errors import ConfigError
     from validator.output import write_atomically
-    from validator.readers import load_site
-    from validator.recommend import SWITCH_OFF, SWITCH_ON, recommendations, write_dmt, write_reasons
+    from validator.recommend import SWITCH_OFF, SWITCH_ON, part_companies, recommendations, write_dmt, write_reasons
     from validator.ruleset import select
 
     registry, _, profile, rules = _setup(args)
-    if not args.company:  # a DMT load needs the company of every row: say so before a long run, not after
-        part_plant = load_site(args.path, registry, {"PartPlant": {"Company", "Plant", "PartNum"}}).tables.get("PartPlant")
-        if part_plant is not None and "Company" in part_plant.absent_optional:
-            raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
-                              location=str(part_plant.source.path))
+    companies = part_companies(args.path, registry)
+    if not companies and not args.company:  # a DMT load needs the company of every row: say so before the run
+        raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
+                          location=str(args.path))
     report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
                        profile=profile, attestations=args.attestations)
-    items = recommendations(report, args.company)
+    items = recommendations(report, companies, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))
     write_atomically(reasons, lambda out: write_reasons(items, out))

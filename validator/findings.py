@@ -102,11 +102,10 @@ class Verdict(NamedTuple):
     verdict: str
     rules: tuple[str, ...]
     backflushed: bool = False
-    company: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"company": self.company, "plant": self.plant, "part_num": self.part, "verdict": self.verdict,
-                "rules": list(self.rules), "backflushed": self.backflushed}
+        return {"plant": self.plant, "part_num": self.part, "verdict": self.verdict, "rules": list(self.rules),
+                "backflushed": self.backflushed}
 
 
 def component_key(finding: Finding) -> tuple[str, str] | None:
@@ -118,7 +117,7 @@ def component_key(finding: Finding) -> tuple[str, str] | None:
     return ("" if plant is None else str(plant).rstrip().upper(), str(parts["PartNum"]).rstrip().upper())
 
 
-def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, str | None]]) -> list[Verdict]:
+def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool]]) -> list[Verdict]:
     """One verdict per component at a site: any error -> not eligible, any warning (a finding of too little
     history included) -> at risk, else ready. The components are the given parts at their sites (Plant,
     PartNum, backflushed) plus every component a finding names."""
@@ -139,12 +138,12 @@ def verdicts(findings: list[Finding], parts: list[tuple[str | None, str, bool, s
         rules.setdefault(key, set()).add(finding.rule_id)
         if key not in given:
             comp = dict(finding.component)
-            given[key] = (comp.get("Plant"), str(comp["PartNum"]), False, None)
+            given[key] = (comp.get("Plant"), str(comp["PartNum"]), False)
     label = {0: READY, 1: READY, 2: AT_RISK, 3: NOT_ELIGIBLE}
     out = []
     for key in sorted(worst):
-        plant, part, flushed, company = given[key]
-        out.append(Verdict(plant, part, label[worst[key]], tuple(sorted(rules[key])) if key in rules else (), flushed, company))
+        plant, part, flushed = given[key]
+        out.append(Verdict(plant, part, label[worst[key]], tuple(sorted(rules[key])) if key in rules else (), flushed))
     return out
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from validator.check import Report
 from validator.errors import ConfigError
 from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, component_key
+from validator.readers import load_site
+from validator.tables import Registry
 
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
 REASON_COLUMNS = [*DMT_COLUMNS, "Action", "Verdict", "Rules", "Reason"]
@@ -49,8 +52,10 @@ def _reason(report: Report, rules: tuple[str, ...], messages: dict[str, str]) ->
     return " | ".join(parts)
 
 
-def recommendations(report: Report, company: str | None = None) -> list[Recommendation]:
-    """Switch-on and switch-off candidates, site by site and part by part."""
+def recommendations(report: Report, companies: dict[tuple[str, str], str | None],
+                    company: str | None = None) -> list[Recommendation]:
+    """Switch-on and switch-off candidates, site by site and part by part. `companies` maps (PLANT, PART) to
+    PartPlant.Company; `company` fills the rows it leaves blank."""
     first: dict[tuple[str, str], dict[str, str]] = {}  # (PLANT, PART) -> rule id -> its first message
     for finding in report.findings:
         key = component_key(finding)
@@ -64,14 +69,26 @@ def recommendations(report: Report, company: str | None = None) -> list[Recommen
             action = SWITCH_OFF
         else:
             continue
-        owner = verdict.company or company
-        if not owner:
-            raise ConfigError("PartPlant has no Company column and no --company was given; a DMT load needs the "
-                              "company of every row")
         key = ((verdict.plant or "").upper(), verdict.part.upper())
+        owner = companies.get(key) or company
+        if not owner:
+            raise ConfigError(f"part {verdict.part} at {verdict.plant} has no Company in PartPlant and no --company "
+                              "was given; a DMT load needs the company of every row")
         reason = _reason(report, verdict.rules, first.get(key, {}))
         out.append(Recommendation(owner, verdict.plant or "", verdict.part, action, verdict.verdict, verdict.rules, reason))
     return out
+
+
+def part_companies(folder: Path, registry: Registry) -> dict[tuple[str, str], str | None]:
+    """(PLANT, PART) -> PartPlant.Company, read apart from the check: only the DMT load needs it.
+    A PartPlant export without the Company column is refused here, before the long run."""
+    site = load_site(folder, registry, {"PartPlant": {"Company", "Plant", "PartNum"}})
+    loaded = site.tables.get("PartPlant")
+    if loaded is None or "Company" in loaded.absent_optional:
+        return {}
+    rows = site.con.execute('SELECT upper(coalesce(Plant, \'\')), upper(PartNum), Company FROM "PartPlant" '
+                            'WHERE PartNum IS NOT NULL').fetchall()
+    return {(plant, part): company for plant, part, company in rows}
 
 
 def write_dmt(items: list[Recommendation], out: TextIO) -> None:
