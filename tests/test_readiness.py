@@ -41,9 +41,21 @@ def test_the_demo_has_parts_with_too_little_history(demo_document):
     assert all("too little history" in f["message"] for f in thin)
 
 
-def test_a_readiness_finding_carries_value_threshold_window_and_observations(demo_document):
-    finding = next(f for f in demo_document["findings"] if f["rule_id"] == "BFR002" and f["outcome"] == "fail")
-    assert {"Measured", "Threshold", "Observations", "WindowStart", "Snapshot"} <= set(finding["evidence"])
+EVIDENCE = {rule_id: {"Measured", "Threshold", "Observations", "Snapshot"} for rule_id in PER_PART[:-1]}
+EVIDENCE["BFR009"] = {"WindowStart", "Snapshot"}  # plus its measure per costing method, checked below
+
+
+@pytest.mark.parametrize("rule_id", PER_PART)
+def test_a_readiness_finding_carries_value_threshold_window_and_observations(demo_document, rule_id):
+    failed = [f for f in demo_document["findings"] if f["rule_id"] == rule_id and f["outcome"] == "fail"]
+    assert failed and all(EVIDENCE[rule_id] <= set(f["evidence"]) for f in failed)
+
+
+def test_a_costing_finding_carries_the_measure_of_its_costing_method(demo_document):
+    for finding in (f for f in demo_document["findings"] if f["rule_id"] == "BFR009" and f["outcome"] == "fail"):
+        standard = {"BomVariance", "Tolerance", "CompletedJobs"}
+        actual = {"MedianDelayHours", "MaxDelayHours", "LabourEntries"}
+        assert standard <= set(finding["evidence"]) or actual <= set(finding["evidence"])
 
 
 def test_the_snapshot_defaults_to_the_latest_history_date(demo_document):
