@@ -41,7 +41,7 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
     run = {k: v for k, v in example.params.items() if k in RUN_PARAMS}
     if "window_start" in run:
         raise AssertionError(f"{rule.id} example {example.name!r}: set snapshot_date and window_days, not window_start")
-    profile = Profile(**{k: v for k, v in run.items()})
+    profile = Profile(**run)
     rule = replace(rule, params={**rule.params, **{k: v for k, v in example.params.items() if k not in RUN_PARAMS}})
     tables, needs = _records(rule, example, registry)
     engine = get_engine("duckdb")

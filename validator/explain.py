@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import ibis
 from ibis.common.exceptions import OperationNotDefinedError, UnsupportedOperationError
@@ -12,6 +11,7 @@ from validator.check import with_run_params
 from validator.docs import reads
 from validator.errors import ConfigError
 from validator.profile import RUN_PARAMS, Profile
+from validator.rules.analysis import rule_needs
 from validator.rules.compiler import compile_check, never_canonical
 from validator.rules.model import Rule
 from validator.tables import Registry
@@ -72,7 +72,7 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
         parts += ["", "Parameters:"] + [f"  {k} = {v!r}: {rule.param_docs.get(k, '')}" for k, v in rule.params.items()]
     profile = profile or Profile()
     run = profile.run_params(None)
-    if _reads_run_params(rule, registry):
+    if rule_needs(rule, registry).params & set(RUN_PARAMS):
         parts += ["", f"History window (profile {profile.name}): {run['window_start']} .. {run['snapshot_date']} "
                   f"({profile.window_days} days, at least {profile.min_history} observations); the snapshot date is "
                   "the profile's snapshot_date, else today here and the latest history date in a check"]
@@ -80,9 +80,3 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
         parts += ["", f"-- {rule.id} on {table} ({dialect}): one row per finding", sql.strip() + ";"]
     return "\n".join(parts)
 
-
-def _reads_run_params(rule: Rule, registry: Registry) -> bool:
-    """Whether the rule (or a derived value it reads) uses the snapshot date or the window."""
-    text = json.dumps([rule.let, [c.where for c in rule.checks]], default=str)
-    text += json.dumps([t.derived for t in registry.tables.values() if t.name in reads(rule, registry)], default=str)
-    return any(f'"{name}"' in text for name in RUN_PARAMS)

@@ -23,6 +23,7 @@ class Needs:
 
     def __init__(self) -> None:
         self.columns: dict[str, set[str]] = defaultdict(set)
+        self.params: set[str] = set()  # parameters read, the run parameters (snapshot date, window) included
 
     def add(self, table: str, column: str) -> None:
         self.columns[table].add(column)
@@ -30,6 +31,7 @@ class Needs:
     def merge(self, other: Needs) -> None:
         for table, cols in other.columns.items():
             self.columns[table] |= cols
+        self.params |= other.params
 
 
 class _Walker:
@@ -69,22 +71,16 @@ class _Walker:
         """The table a relation path leads to; the keys of every hop are needed. After the first hop the
         join columns must be plain columns (the intermediate rows are only a bridge)."""
         hops = self.registry.path(table, spec["relation"], self.where)
-        self.relation_keys(table, hops[0].name)
         for hop in hops[1:]:
-            for local, remote in hop.on:
-                if local not in self.registry.tables[hop.source].columns:
+            plain = self.registry.tables[hop.source].columns
+            for local, _ in hop.on:
+                if local not in plain:
                     raise RuleFileError(f"relation path {spec['relation']!r}: {hop.source}.{hop.name} joins on {local!r}, "
                                         "which is not a plain column; only the first hop may join on derived values",
                                         location=self.where)
-                self.needs.add(hop.source, local)
-                self.needs.add(hop.target, remote)
-            for side in (hop.source, hop.target):
-                if COMPANY in self.registry.tables[side].columns:
-                    self.needs.add(side, COMPANY)
+        for hop in hops:
+            self.relation_keys(hop.source, hop.name)
         target = hops[-1].target
-        if len(hops) > 1:  # rows reached twice count once: the target's key tells them apart
-            for column in self.registry.tables[target].key:
-                self.needs.add(target, column)
         if "where" in spec:
             self.value(target, spec["where"], allow_let=False)
         return target
@@ -112,6 +108,7 @@ class _Walker:
         if kind.kind == "column":
             self.ref(table, kind.args[0], allow_let)
         elif kind.kind == "param":
+            self.needs.params.add(kind.args[0])
             if kind.args[0] not in self.rule.params and kind.args[0] not in RUN_PARAMS:
                 raise RuleFileError(
                     f"unknown parameter {kind.args[0]!r}; declared: {', '.join(self.rule.params) or 'none'}; "
