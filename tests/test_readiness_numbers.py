@@ -50,7 +50,7 @@ def test_bom_accuracy_is_issued_against_required_on_completed_jobs(builtin_rules
     evidence = evidence_of("BFR001", builtin_rules, registry)
     assert evidence["Measured"] == pytest.approx(abs(issued - required) / required)  # 31 / 750
     assert evidence["Observations"] == len(done) == 3
-    assert (evidence["WindowStart"], evidence["Snapshot"]) == (WINDOW_START, SNAPSHOT)
+    assert (evidence["WindowStart"], evidence["Snapshot"]) == (WINDOW_START.isoformat(), SNAPSHOT.isoformat())  # as JSON has them
 
 
 def test_scrap_rate_counts_each_labour_row_of_a_consuming_operation_once(builtin_rules, registry):
@@ -97,7 +97,7 @@ def test_cycle_count_age_is_days_since_the_latest_count_at_the_site(builtin_rule
     rows = CASES["cases"]["BFR006"]
     counted = [w["LastCCDate"] for w in rows["PartWhse"] if w["Plant"] == "MfgSys"]
     evidence = evidence_of("BFR006", builtin_rules, registry)
-    assert evidence["LastCounted"] == max(counted)
+    assert evidence["LastCounted"] == max(counted).isoformat()
     assert evidence["Measured"] == (SNAPSHOT - max(counted)).days == 161
     assert evidence["Observations"] == len(counted)
 

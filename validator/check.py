@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
@@ -21,21 +15,18 @@ from validator.engines import Engine
 from validator.errors import ContractError, DataError
 from validator.findings import (
     ERROR,
-    INSUFFICIENT_HISTORY_OUTCOME,
     SKIPPED,
     STATUSES,
-    Finding,
+    Findings,
     RuleResult,
-    Verdict,
-    plain,
+    Verdicts,
     rule_status,
     site_scores,
-    verdicts,
 )
 from validator.profile import Profile
 from validator.readers import Site, canonical_keys, load_site
-from validator.rules.analysis import PLACEHOLDER, check_needs
-from validator.rules.compiler import CompiledTable, compile_batches
+from validator.rules.analysis import check_needs
+from validator.rules.compiler import compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
 
@@ -48,22 +39,19 @@ class Report:
     site: str
     rules: dict[str, Rule]
     results: list[RuleResult]
-    findings: list[Finding]
-    verdicts: list[Verdict]
+    findings: Findings
+    verdicts: Verdicts
     violations: list[Violation] = field(default_factory=list)
     engine: str = "duckdb"
     profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
 
     def counts(self) -> dict[str, int]:
-        counts = {"error": 0, "warning": 0, "info": 0}
-        for finding in self.findings:
-            counts[finding.severity] += 1
-        return counts
+        return self.findings.counts()
 
     def worst_at_or_above(self, threshold: str) -> bool:
         if threshold == "never":
             return False
-        return any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold] for f in self.findings)
+        return any(n and SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold] for severity, n in self.counts().items())
 
     def summary(self) -> dict[str, Any]:
         statuses = {s: sum(r.status == s for r in self.results) for s in STATUSES}
@@ -80,31 +68,16 @@ class Report:
                 "profile": self.profile}
 
 
-class Template:
-    """A message template split once into text and placeholders, rendered per finding."""
-
-    def __init__(self, text: str) -> None:
-        parts = PLACEHOLDER.split(text)
-        self.literals, self.names = parts[0::2], parts[1::2]
-
-    def render(self, values: dict[str, Any]) -> str:
-        out = [self.literals[0]]
-        for name, literal in zip(self.names, self.literals[1:], strict=True):
-            found = plain(values.get(name))
-            out += ["(blank)" if found is None else str(found), literal]
-        return "".join(out)
-
-
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
 
 
-def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, bool]]:
-    """(Plant, PartNum, backflushed) of every part at a site that gets a verdict: the backflushed ones,
+def _judged_parts(site: Site, candidates: bool) -> str | None:
+    """SQL for (Plant, PartNum, backflushed) of every part at a site that gets a verdict: the backflushed ones,
     and with `candidates` (the readiness rules ran) the components too (a job material at that site or a method
     line uses them), as far as the run read them."""
     if "PartPlant" not in site.tables or not {"Plant", "PartNum", "BackFlush"} <= set(site.tables["PartPlant"].columns):
-        return []
+        return None
     uses = []
     if candidates and "JobMtl" in site.tables and {"PartNum", "Plant"} <= set(site.tables["JobMtl"].columns):
         uses.append('EXISTS (SELECT 1 FROM "JobMtl" j WHERE upper(j.PartNum) = upper(p.PartNum) '
@@ -112,10 +85,8 @@ def _judged_parts(site: Site, candidates: bool) -> list[tuple[str | None, str, b
     if candidates and "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
         uses.append('EXISTS (SELECT 1 FROM "PartMtl" m WHERE upper(m.MtlPartNum) = upper(p.PartNum))')
     used = " OR ".join(uses) or "FALSE"
-    rows = site.con.execute(f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE) FROM "PartPlant" p '
-                            f'WHERE PartNum IS NOT NULL AND (BackFlush OR {used})').fetchall()
-    plants: dict[str | None, str | None] = {}  # a few plants over up to millions of rows: one object each
-    return [(plants.setdefault(r[0], r[0]), r[1], bool(r[2])) for r in rows]
+    return (f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE) AS backflushed FROM "PartPlant" p '
+            f'WHERE PartNum IS NOT NULL AND (BackFlush OR {used})')
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
@@ -135,35 +106,10 @@ def with_run_params(rules: list[Rule], params: dict[str, Any]) -> list[Rule]:
     return [replace(r, params={**params, **r.params}) for r in rules]
 
 
-def _findings(compiled: CompiledTable, rows: pa.Table) -> dict[tuple[str, int], list[Finding]]:
-    """Findings per (rule id, check index): for each check, only the result rows its flag marks."""
-    out: dict[tuple[str, int], list[Finding]] = {}
-    for compiled_check in compiled.checks:
-        rule, check = compiled_check.rule, compiled_check.check
-        hits = rows.filter(pc.fill_null(rows[compiled_check.hit], False))
-        if not hits.num_rows:
-            continue
-        column = {name: hits[name].to_pylist() for name in
-                  {*compiled.key, *(n for _, n in compiled_check.evidence), *(n for _, n in compiled.component)}}
-        template, index, found = Template(check.message), rule.checks.index(check), {}
-        for i in range(hits.num_rows):
-            key = tuple((c, column[c][i]) for c in compiled.key)
-            evidence = tuple((ref, column[name][i]) for ref, name in compiled_check.evidence)
-            component = tuple((role, column[name][i]) for role, name in compiled.component)
-            finding = Finding.make(rule.id, rule.severity, check.table, key, template.render({**dict(key), **dict(evidence)}),
-                                   evidence, component, check.outcome)
-            if finding.fingerprint in found:
-                raise AssertionError(f"{rule.id} on {check.table} returned key {dict(key)} twice: a relation it "
-                                     "follows is not to-one; this is a defect of the rule or the table registry")
-            found[finding.fingerprint] = finding
-        out[(rule.id, index)] = list(found.values())
-    return out
-
-
 def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
               broken: dict[str, str] | None = None,
               needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
-              run_params: dict[str, Any] | None = None) -> tuple[list[RuleResult], list[Finding]]:
+              run_params: dict[str, Any] | None = None) -> tuple[list[RuleResult], Findings]:
     """Run every check whose tables are there, all checks on one table in one engine pass. `run_params`
     (snapshot date, window) default to the default profile's on this site's history."""
     broken = broken or {}
@@ -189,21 +135,15 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
                 runnable.setdefault(check.table, []).append((rule, check))
     catalog = engine.catalog(site)
     canonical = canonical_keys(site, registry)
-    found: dict[tuple[str, int], list[Finding]] = {}
     for table, items in sorted(runnable.items()):
         for compiled in compile_batches(table, items, registry, catalog, lambda t, c: (t, c) in canonical):
-            found.update(_findings(compiled, engine.findings(compiled)))
-    results, findings = [], []
+            engine.collect(site, compiled)
+    findings = engine.findings(site)
+    per_rule = findings.per_rule()
+    results = []
     for rule in rules:
-        unique: dict[str, Finding] = {}
-        checked = 0
-        for index, check in enumerate(rule.checks):
-            if (rule, check) in runnable.get(check.table, []):
-                checked += engine.count(site, check.table)
-                for finding in found.get((rule.id, index), []):
-                    unique.setdefault(finding.fingerprint, finding)
-        rule_findings = sorted(unique.values())
-        findings.extend(rule_findings)
+        checked = sum(engine.count(site, check.table) for check in rule.checks if (rule, check) in runnable.get(check.table, []))
+        failed, insufficient = per_rule.get(rule.id, (0, 0))
         errors = [reason for kind, reason in notes[rule.id] if kind == ERROR]
         skipped = [reason for kind, reason in notes[rule.id] if kind == SKIPPED]
         if errors:
@@ -211,11 +151,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
         elif len(skipped) == len(rule.checks):
             status = SKIPPED
         else:
-            status = rule_status(rule_findings)
-        insufficient = sum(f.outcome == INSUFFICIENT_HISTORY_OUTCOME for f in rule_findings)
-        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, len(rule_findings) - insufficient,
+            status = rule_status(failed, insufficient)
+        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, failed - insufficient,
                                   "; ".join(dict.fromkeys(errors + skipped)), insufficient))
-    return results, sorted(findings)
+    return results, findings
 
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
@@ -258,23 +197,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     broken.update({t: site.absent[t] for t in required})
     profile = profile or Profile()
     latest = latest_history_date(site, registry)
-    with _bulk_objects():
-        results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
-        parts = _judged_parts(site, candidates=any(READINESS in r.tags for r in rules))
-        report = Report(str(folder), {r.id: r for r in rules}, results, findings, verdicts(findings, parts), flat,
-                        engine.name, profile.to_dict(latest))
-    return report
-
-
-@contextmanager
-def _bulk_objects() -> Iterator[None]:
-    """Hundreds of thousands of findings and verdicts are tuples of text with no reference cycles; the
-    cyclic collector would scan them again and again while they are built (measured: 40% of the time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
+    results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
+    judged = engine.verdicts(site, _judged_parts(site, candidates=any(READINESS in r.tags for r in rules)))
+    return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
+                  profile.to_dict(latest))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Protocol
 
-import pyarrow as pa
-
 from validator.errors import ConfigError
+from validator.findings import Findings, Verdicts
 from validator.readers import Site
 from validator.rules.compiler import Catalog, CompiledTable
 
@@ -19,7 +18,16 @@ class Engine(Protocol):
 
     def catalog(self, site: Site) -> Catalog: ...
 
-    def findings(self, compiled: CompiledTable) -> pa.Table: ...
+    def collect(self, site: Site, compiled: CompiledTable) -> None:
+        """Run one compiled pass; its flagged rows become findings kept in the engine (the engine, not the
+        rule, stamps rule id, severity, key, message, evidence and fingerprint)."""
+
+    def findings(self, site: Site) -> Findings:
+        """Every finding collected, once per rule and key, sorted."""
+
+    def verdicts(self, site: Site, judged_sql: str | None) -> Verdicts:
+        """One verdict per component: the parts `judged_sql` selects (Plant, PartNum, backflushed) and every
+        component a finding names."""
 
     def count(self, site: Site, table: str) -> int: ...
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import duckdb
 import ibis
-import pyarrow as pa
 
+from validator.engines import duckdb_findings
+from validator.findings import Findings, Verdicts
 from validator.readers import Site
 from validator.rules.compiler import Catalog, CompiledTable
 
@@ -31,8 +32,14 @@ class DuckDBEngine:
         backend = ibis.duckdb.from_connection(site.con)
         return backend.table
 
-    def findings(self, compiled: CompiledTable) -> pa.Table:
-        return compiled.query.to_pyarrow()
+    def collect(self, site: Site, compiled: CompiledTable) -> None:
+        duckdb_findings.collect(site.con, compiled, str(ibis.to_sql(compiled.query, dialect="duckdb")))
+
+    def findings(self, site: Site) -> Findings:
+        return duckdb_findings.unique_findings(site.con)
+
+    def verdicts(self, site: Site, judged_sql: str | None) -> Verdicts:
+        return duckdb_findings.verdicts(site.con, judged_sql)
 
     def count(self, site: Site, table: str) -> int:
         return site.tables[table].rows

@@ -10,29 +10,26 @@ import orjson
 from validator.check import Report
 
 
-def sections(report: Report) -> dict[str, Any]:
-    """The document's top-level keys; the lists are generators, so a large report streams."""
-    return {
-        "tool": report.tool(),
-        "findings": (f.to_dict() for f in report.findings),
-        "rules": (r.to_dict() for r in report.results),
-        "verdicts": (v.to_dict() for v in report.verdicts),
-        "contract_violations": (str(v) for v in report.violations),
-        "summary": report.summary(),
-    }
-
-
-def document(report: Report) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, Iterator) else v for k, v in sections(report).items()}
-
-
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def sections(report: Report) -> dict[str, Any]:
+    """The document's top-level keys. Lists are generators of JSON text, so a large report streams: findings
+    and verdicts as the engine wrote them, the rest dumped with orjson (about ten times faster than json
+    per item, measured: 1.0 vs 11.6 us)."""
+    return {
+        "tool": report.tool(),
+        "findings": report.findings.json_lines(),
+        "rules": (_dumps(r.to_dict()) for r in report.results),
+        "verdicts": report.verdicts.json_lines(),
+        "contract_violations": (_dumps(str(v)) for v in report.violations),
+        "summary": report.summary(),
+    }
+
+
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
-    """One top-level key per line and one list item per line: readable and diffable; streamed item by
-    item with orjson (about ten times faster than json per finding, measured: 1.0 vs 11.6 us)."""
+    """One top-level key per line and one list item per line: readable and diffable."""
     out.write("{")
     for index, (key, value) in enumerate(sections(report).items()):
         out.write(f'{"," if index else ""}\n  {_dumps(key)}: ')
@@ -40,7 +37,7 @@ def write(report: Report, out: TextIO, *, color: bool = False) -> None:
             out.write("[")
             empty = True
             for item in value:
-                out.write(f'{"" if empty else ","}\n    {_dumps(item)}')
+                out.write(f'{"" if empty else ","}\n    {item}')
                 empty = False
             out.write("]" if empty else "\n  ]")
         else:

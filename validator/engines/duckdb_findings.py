@@ -1,0 +1,166 @@
+"""Findings made inside DuckDB: the flagged rows of a compiled pass become finding rows in bulk.
+
+For each check, one INSERT turns the rows its flag marks into the finding's key, message, evidence and
+fingerprint, and the whole finding as one JSON document; no Python runs per row. Values are written as a
+reader expects them in JSON and in text: dates as ISO text, whole numbers without a decimal point, NaN as
+blank, booleans as True/False in messages. The fingerprint is the SHA-256 of rule id, table and the key as
+SQL Server compares it (trailing spaces cut, upper case), so it is stable across row order and runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+
+from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, Findings, Verdicts
+from validator.readers import quote
+from validator.rules.analysis import PLACEHOLDER
+from validator.rules.compiler import CompiledCheck, CompiledTable
+from validator.rules.model import SEVERITY_RANK
+
+FOUND = "__found"  # every finding row of the run, as the passes insert them
+FLAGGED = "__flagged"  # one pass's flagged rows, while its findings are made
+CREATE_FOUND = f"""CREATE TEMP TABLE IF NOT EXISTS {FOUND} (rank TINYINT, rule_id VARCHAR, check_index INTEGER,
+    tbl VARCHAR, severity VARCHAR, outcome VARCHAR, sort_key VARCHAR[], fingerprint VARCHAR, plant VARCHAR,
+    part VARCHAR, site_plant VARCHAR, component VARCHAR, line VARCHAR)"""
+WHOLE_LIMIT = 1e15  # a whole number below this prints as an integer; larger ones keep their float form
+BLANK = "(blank)"
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _numeric(sql_type: str) -> bool:
+    return sql_type.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL"))
+
+
+def text_of(column: str, sql_type: str) -> str:
+    """A value as a message shows it (NULL when blank)."""
+    col = quote(column)
+    if _numeric(sql_type):
+        x = f"CAST({col} AS DOUBLE)"
+        return (f"CASE WHEN isnan({x}) THEN NULL WHEN {x} = trunc({x}) AND abs({x}) < {WHOLE_LIMIT} "
+                f"THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) ELSE CAST(round({x}, 10) AS VARCHAR) END")
+    if sql_type == "BOOLEAN":
+        return f"CASE WHEN {col} THEN 'True' WHEN NOT {col} THEN 'False' END"
+    if sql_type == "DATE":
+        return f"strftime({col}, '%Y-%m-%d')"
+    if sql_type.startswith("TIMESTAMP"):
+        return f"strftime(CAST({col} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S')"
+    return f"CAST({col} AS VARCHAR)"
+
+
+def json_of(column: str, sql_type: str) -> str:
+    """A value as JSON: the same text rules as messages, numbers and booleans as JSON numbers and booleans."""
+    col = quote(column)
+    if _numeric(sql_type):
+        x = f"CAST({col} AS DOUBLE)"
+        return (f"CASE WHEN isnan({x}) THEN NULL WHEN {x} = trunc({x}) AND abs({x}) < {WHOLE_LIMIT} "
+                f"THEN to_json(CAST({x} AS BIGINT)) ELSE to_json(round({x}, 10)) END")
+    if sql_type == "DATE" or sql_type.startswith("TIMESTAMP"):
+        return f"to_json({text_of(column, sql_type)})"
+    return f"to_json({col})"
+
+
+def _object(pairs: Iterable[tuple[str, str]]) -> str:
+    items = [f"{literal(name)}, {value}" for name, value in pairs]
+    return f"json_object({', '.join(items)})" if items else "json_object()"
+
+
+def _message(check: CompiledCheck, compiled: CompiledTable, types: dict[str, str]) -> str:
+    columns = {**{c: c for c in compiled.key}, **dict(check.evidence)}
+    parts = PLACEHOLDER.split(check.check.message)
+    out = [literal(parts[0])]
+    for name, text in zip(parts[1::2], parts[2::2], strict=True):
+        value = text_of(columns[name], types[columns[name]]) if name in columns else "NULL"
+        out += [f"coalesce({value}, {literal(BLANK)})", literal(text)]
+    return f"concat({', '.join(out)})"
+
+
+def _key_text(column: str, sql_type: str) -> str:
+    """The key value as text for sorting and the fingerprint: blank for null."""
+    return f"coalesce({text_of(column, sql_type) if sql_type == 'BOOLEAN' else f'CAST({quote(column)} AS VARCHAR)'}, '')"
+
+
+def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> str:
+    """One INSERT: the rows of FLAGGED flagged by check `index` become finding rows of FOUND."""
+    check = compiled.checks[index]
+    rule = check.rule
+    check_index = rule.checks.index(check.check)
+    table = compiled.table
+    key_json = _object((c, f"CASE WHEN {quote(c)} IS NULL THEN to_json('') ELSE {json_of(c, types[c])} END")
+                       for c in compiled.key)
+    canonical = ", chr(31), ".join(f"{literal(c)}, chr(30), upper(rtrim({_key_text(c, types[c])}))" for c in compiled.key)
+    fingerprint = f"left(sha256(concat({literal(rule.id)}, chr(29), {literal(table)}, chr(29), {canonical or literal('')})), 32)"
+    roles = dict(compiled.component)
+    plant = f"CAST({quote(roles['Plant'])} AS VARCHAR)" if "Plant" in roles else "NULL"
+    part = f"CAST({quote(roles['PartNum'])} AS VARCHAR)" if "PartNum" in roles else "NULL"
+    site_plant = plant if "Plant" in roles and "PartNum" not in roles else "NULL"
+    component = _object((role, f"to_json({quote(column)})") for role, column in compiled.component)
+    evidence = _object((ref, json_of(column, types[column])) for ref, column in check.evidence)
+    sort_key = f"[{', '.join(_key_text(c, types[c]) for c in compiled.key)}]"
+    line = _object([("rule_id", literal(rule.id)), ("severity", literal(rule.severity)), ("table", literal(table)),
+                    ("key", "key_json"), ("message", "message"), ("evidence", "evidence"),
+                    ("outcome", literal(check.check.outcome)), ("fingerprint", "fingerprint")])
+    return f"""INSERT INTO {FOUND}
+        SELECT {-SEVERITY_RANK[rule.severity]}, {literal(rule.id)}, {check_index}, {literal(table)},
+            {literal(rule.severity)}, {literal(check.check.outcome)}, sort_key, fingerprint, plant, part, site_plant,
+            component, CAST({line} AS VARCHAR)
+        FROM (SELECT {key_json} AS key_json, {_message(check, compiled, types)} AS message, {evidence} AS evidence,
+                {fingerprint} AS fingerprint, {sort_key} AS sort_key, {plant} AS plant, {part} AS part,
+                {site_plant} AS site_plant, CAST({component} AS VARCHAR) AS component
+              FROM {FLAGGED} WHERE {quote(check.hit)})"""
+
+
+def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: str) -> None:
+    """Run one compiled pass and keep its findings in FOUND."""
+    con.execute(CREATE_FOUND)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FLAGGED} AS {query_sql}")
+    try:
+        types = {name: str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {FLAGGED}").fetchall()}
+        for index in range(len(compiled.checks)):
+            con.execute(insert_sql(compiled, index, types))
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {FLAGGED}")
+
+
+def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
+    """Every finding kept, once per rule and key (a rule's first check that found it wins), sorted."""
+    con.execute(CREATE_FOUND)
+    twice = con.execute(f"SELECT rule_id, tbl, any_value(line) FROM {FOUND} GROUP BY rule_id, tbl, check_index, fingerprint "
+                        "HAVING count(*) > 1 LIMIT 1").fetchone()
+    if twice:
+        raise AssertionError(f"{twice[0]} on {twice[1]} returned one key twice ({twice[2]}): a relation it follows is "
+                             "not to-one; this is a defect of the rule or the table registry")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __findings AS SELECT * FROM {FOUND}
+        QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1""")
+    con.execute(f"DROP TABLE {FOUND}")
+    table = con.execute("SELECT rule_id, severity, outcome, site_plant, component, line FROM __findings "
+                        "ORDER BY rank, rule_id, tbl, sort_key").to_arrow_table()
+    return Findings(table)
+
+
+def verdicts(con: duckdb.DuckDBPyConnection, judged_sql: str | None) -> Verdicts:
+    """One verdict per component: the judged parts (rows of Plant, PartNum, backflushed) and every component
+    a finding names; its worst error or warning decides (info findings do not)."""
+    judged = judged_sql or "SELECT NULL::VARCHAR AS Plant, NULL::VARCHAR AS PartNum, FALSE AS backflushed WHERE FALSE"
+    label = (f"CASE coalesce(n.worst, 0) WHEN 3 THEN {literal(NOT_ELIGIBLE)} WHEN 2 THEN {literal(AT_RISK)} "
+             f"ELSE {literal(READY)} END")
+    table = con.execute(f"""
+        WITH given AS (SELECT upper(coalesce(Plant, '')) AS p, upper(PartNum) AS k, min(Plant) AS plant,
+                min(PartNum) AS part, bool_or(backflushed) AS backflushed FROM ({judged}) WHERE PartNum IS NOT NULL
+                GROUP BY ALL),
+            named AS (SELECT upper(coalesce(rtrim(plant), '')) AS p, upper(rtrim(part)) AS k, min(plant) AS plant,
+                min(part) AS part, max(-rank) AS worst, list_sort(list(DISTINCT rule_id)) AS rules
+                FROM __findings WHERE severity <> 'info' AND part IS NOT NULL GROUP BY ALL),
+            judged AS (SELECT coalesce(g.plant, n.plant) AS plant, coalesce(g.part, n.part) AS part_num,
+                {label} AS verdict, coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules,
+                coalesce(g.backflushed, FALSE) AS backflushed, coalesce(g.p, n.p) AS p, coalesce(g.k, n.k) AS k
+                FROM given g FULL JOIN named n ON g.p = n.p AND g.k = n.k)
+        SELECT plant, part_num, verdict, rules, backflushed,
+            CAST(json_object('plant', plant, 'part_num', part_num, 'verdict', verdict, 'rules', rules,
+                'backflushed', backflushed) AS VARCHAR) AS line
+        FROM judged ORDER BY p, k""").to_arrow_table()
+    return Verdicts(table)
