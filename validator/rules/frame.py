@@ -36,6 +36,9 @@ def never_canonical(table: str, column: str) -> bool:
     return False
 
 
+MATCHED = "__matched"  # the column a to-one join adds: 1 where the related row was found
+
+
 def _norm(value: ir.Value) -> ir.Value:
     """Keys as SQL Server compares them; a blank key (AltMethod '') matches a blank one."""
     return value.upper().fill_null("") if value.type().is_string() else value
@@ -151,11 +154,14 @@ class Frame:
         path = prefix + relation_name
         if path in self.joined:
             return
-        target_table = self.registry.relation(table, relation_name).target
+        relation = self.registry.relation(table, relation_name)
+        target_table = relation.target
         target = self.catalog(target_table).view()
         pairs = self._join_keys(relation_name, prefix, table, target)
         stem = path.replace(".", "__")
         renamed = target.rename({f"{stem}__{c}": c for c in target.columns})
+        if relation.to_one:  # 1 on a row that found its related row: `exists` reads it instead of counting again
+            renamed = renamed.mutate(**{f"{stem}{MATCHED}": ibis.literal(1)})
         pairs = [(name, renamed[f"{stem}__{value.get_name()}"], plain) for name, value, plain in pairs]
         self._attach(renamed, pairs)
         for column in target.columns:
@@ -169,6 +175,11 @@ class Frame:
         spec = kind.args[0]
         key = f"{prefix}<{kind.kind}:{id(spec)}>"
         if key in self.names:
+            return
+        relation = self.registry.relation(table, spec["relation"]) if "." not in spec["relation"] else None
+        if kind.kind != "aggregate" and set(spec) == {"relation"} and relation is not None and relation.to_one:
+            self.ensure_join(relation.name, prefix, table)  # at most one related row: the join tells
+            self.names[key] = (prefix + relation.name).replace(".", "__") + MATCHED
             return
         group = [(kind.kind, spec)]
         if not prefix and table == self.root:  # read at the root: computed with its siblings in one pass
@@ -217,6 +228,8 @@ class Frame:
     def related_value(self, kind: Node, prefix: str) -> ir.Value:
         name = self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]
         value = self.expr[name]
+        if name.endswith(MATCHED):  # exists through a to-one join: whether it found its row
+            return value.notnull() if kind.kind == "exists" else value.isnull()
         return value.fill_null(0) if name in self.zero_when_blank else value
 
     def _bridge(self, hops: list[Any], prefix: str, table: str, filtered: ir.Table,
@@ -260,6 +273,8 @@ class Frame:
             case "exists" | "not_exists":
                 self.ensure_related(kind, prefix, table)
                 count = self.related_value(kind, prefix)
+                if count.type().is_boolean():  # found through a to-one join
+                    return count
                 return count > 0 if kind.kind == "exists" else count == 0
             case "predicate":
                 return self._predicate(kind, prefix, table, allow_let)
