@@ -42,7 +42,7 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
         # spaces: its query joins keys as they are. Other databases get UPPER(...) on both sides.
         canonical = (lambda table, column: True) if dialect == "tsql" else never_canonical
         compiled = compile_check(rule, check, registry, catalog, canonical)
-        query = compiled.query.drop(compiled.checks[0].hit)
+        query = compiled.rows
         try:
             out.append((check.table, ibis.to_sql(query, dialect=DIALECTS[dialect])))
         except (OperationNotDefinedError, UnsupportedOperationError) as exc:

@@ -19,11 +19,9 @@ from validator.rules.frame import (
     Canonical,
     Catalog,
     Frame,
-    is_true,
     local_conjuncts,
     never_canonical,
     sibling_aggregates,
-    stored,
 )
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
@@ -49,6 +47,7 @@ class CompiledTable:
     key: tuple[str, ...]  # key columns, named as in the query and in Epicor
     checks: tuple[CompiledCheck, ...]
     component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
+    rows: ir.Table  # the query without the flags: the rows any check flags (what `explain` prints)
 
 
 
@@ -99,12 +98,15 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     hits = {}
     for compiled, (rule, check) in zip(checks, items, strict=True):  # pass 2: one flag per check
         frame.rule = rule
-        hits[compiled.hit] = stored(frame.cond(check.where))
+        hits[compiled.hit] = frame.cond(check.where)
     key = tuple(c for c in spec.key if c in frame.expr.columns)
     columns = dict.fromkeys((*key, *(name for c in checks for _, name in c.evidence), *component.values()))
-    flagged = frame.expr.select(*(frame.column(c) for c in columns), **hits)  # each condition evaluated once, here
-    query = flagged.filter(functools.reduce(operator.or_, (is_true(flagged[h]) for h in hits)))
-    return CompiledTable(table, query, key, tuple(checks), tuple(component.items()))
+    # The rows any check flags, then the flags as output columns: a two-valued predicate is a plain boolean
+    # column there (ibis writes it as a bit for T-SQL), and each is evaluated once on the kept rows only.
+    kept = frame.expr.filter(functools.reduce(operator.or_, hits.values()))
+    values = [frame.column(c, kept) for c in columns]
+    return CompiledTable(table, kept.select(*values, **hits), key, tuple(checks), tuple(component.items()),
+                         kept.select(*values))
 
 
 def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog,
