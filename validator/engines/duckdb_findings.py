@@ -80,8 +80,9 @@ def _message(check: CompiledCheck, compiled: CompiledTable, types: dict[str, str
 
 
 def _key_text(column: str, sql_type: str) -> str:
-    """The key value as text for sorting and the fingerprint: blank for null."""
-    return f"coalesce({text_of(column, sql_type) if sql_type == 'BOOLEAN' else f'CAST({quote(column)} AS VARCHAR)'}, '')"
+    """The key value as text for sorting and the fingerprint, as it is (2.0 stays 2.0): blank for null."""
+    text = text_of(column, sql_type) if sql_type == "BOOLEAN" else f"CAST({quote(column)} AS VARCHAR)"
+    return f"coalesce({text}, '')"
 
 
 def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> str:

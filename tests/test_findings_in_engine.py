@@ -1,0 +1,50 @@
+"""Findings are made inside the engine: how values read in messages and JSON, and what a fingerprint is."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import duckdb
+import pytest
+
+from validator.engines.duckdb_findings import json_of, text_of
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
+        (2.0::DOUBLE, 0.30000000000000004::DOUBLE, TRUE, DATE '2026-01-02', 'MAIN', 10::BIGINT),
+        ('NaN'::DOUBLE, NULL::DOUBLE, FALSE, NULL::DATE, NULL, NULL::BIGINT)) t(QtyPer, Rate, Flag, Day, Whse, Seq)""")
+    return con
+
+
+TYPES = {"QtyPer": "DOUBLE", "Rate": "DOUBLE", "Flag": "BOOLEAN", "Day": "DATE", "Whse": "VARCHAR", "Seq": "BIGINT"}
+
+
+def _rendered(con, render) -> list[tuple]:
+    select = ", ".join(render(c, t) for c, t in TYPES.items())
+    return con.execute(f"SELECT {select} FROM v ORDER BY Seq NULLS LAST").fetchall()
+
+
+def test_messages_show_whole_decimals_as_integers_booleans_as_words_and_dates_as_iso_text(con):
+    assert _rendered(con, text_of)[0] == ("2", "0.3", "True", "2026-01-02", "MAIN", "10")
+
+
+def test_messages_leave_nan_and_nulls_blank(con):
+    assert _rendered(con, text_of)[1] == (None, None, "False", None, None, None)
+
+
+def test_json_evidence_keeps_numbers_and_booleans_as_json_values(con):
+    first = [json.loads(v) for v in _rendered(con, json_of)[0]]
+    assert first == [2, 0.3, True, "2026-01-02", "MAIN", 10]
+    assert isinstance(first[0], int)
+
+
+def test_the_fingerprint_is_sha256_of_rule_table_and_the_key_as_sql_server_compares_it(demo_document):
+    finding = next(f for f in demo_document["findings"] if f["rule_id"] == "BFE001" and f["table"] == "JobMtl")
+    canonical = "\x1f".join(f"{c}\x1e{str(v).rstrip().upper()}" for c, v in finding["key"].items())
+    text = f"BFE001\x1dJobMtl\x1d{canonical}"
+    assert finding["fingerprint"] == hashlib.sha256(text.encode()).hexdigest()[:32]
+
