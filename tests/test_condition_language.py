@@ -63,3 +63,15 @@ def test_not_in_is_false_for_a_blank_value(tmp_path, registry):
 def test_in_refuses_a_column_reference(tmp_path, registry):
     with pytest.raises(RuleFileError, match="'in' takes a list of values"):
         matched(tmp_path, registry, "{column: WarehouseCode, in: {column: PartNum}}")
+
+
+def test_a_row_two_checks_of_one_rule_flag_is_one_finding_from_the_first_check(tmp_path, registry):
+    text = RULE.format(where="{column: WarehouseCode, ne: MAIN}").replace(
+        "checks:\n", "checks:\n  - table: JobMtl\n    where: {column: PartNum, in: [B, C]}\n    "
+                     "message: \"Job {JobNum} material {MtlSeq}: part {PartNum}\"\n")
+    path = tmp_path / "SITE001.yaml"
+    path.write_text(text, encoding="utf-8")
+    rule = load_rule_file(path, registry)
+    findings = list(run_example(rule, rule.examples[0], registry))
+    assert sorted(int(dict(f.key)["MtlSeq"]) for f in findings) == [20, 30]
+    assert all("part" in f.message for f in findings)  # line 20 is flagged by both checks: the first one's message

@@ -130,22 +130,27 @@ def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: 
 def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
     """Every finding kept, once per rule and key (a rule's first check that found it wins), sorted."""
     con.execute(CREATE_FOUND)
-    twice = con.execute(f"SELECT rule_id, tbl, any_value(line) FROM {FOUND} GROUP BY rule_id, tbl, check_index, fingerprint "
+    twice = con.execute(f"SELECT rule_id, tbl, fingerprint FROM {FOUND} GROUP BY rule_id, tbl, check_index, fingerprint "
                         "HAVING count(*) > 1 LIMIT 1").fetchone()
     if twice:
-        raise AssertionError(f"{twice[0]} on {twice[1]} returned one key twice ({twice[2]}): a relation it follows is "
+        (line,) = con.execute(f"SELECT line FROM {FOUND} WHERE fingerprint = ? LIMIT 1", [twice[2]]).fetchone()
+        raise AssertionError(f"{twice[0]} on {twice[1]} returned one key twice ({line}): a relation it follows is "
                              "not to-one; this is a defect of the rule or the table registry")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE __findings AS SELECT * FROM {FOUND}
-        QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1""")
-    con.execute(f"DROP TABLE {FOUND}")
-    table = con.execute("SELECT rule_id, severity, outcome, site_plant, component, line FROM __findings "
+    # a key found by two checks of one rule (two checks on one table) is one finding; most rules have one check
+    # per table, and then the window that keeps the first is not needed
+    repeated = con.execute(f"SELECT 1 FROM (SELECT DISTINCT rule_id, tbl, check_index FROM {FOUND}) "
+                           "GROUP BY rule_id, tbl HAVING count(*) > 1 LIMIT 1").fetchone()
+    first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if repeated else ""
+    table = con.execute(f"SELECT rule_id, severity, outcome, site_plant, component, line FROM {FOUND} {first} "
                         "ORDER BY rank, rule_id, tbl, sort_key").to_arrow_table()
     return Findings(table)
 
 
 def verdicts(con: duckdb.DuckDBPyConnection, judged_sql: str | None) -> Verdicts:
     """One verdict per component: the judged parts (rows of Plant, PartNum, backflushed) and every component
-    a finding names; its worst error or warning decides (info findings do not)."""
+    a finding names; its worst error or warning decides (info findings do not). A key two checks of one rule
+    found is read twice here, which changes neither the worst severity nor the rules."""
+    con.execute(CREATE_FOUND)
     judged = judged_sql or "SELECT NULL::VARCHAR AS Plant, NULL::VARCHAR AS PartNum, FALSE AS backflushed WHERE FALSE"
     label = (f"CASE coalesce(n.worst, 0) WHEN 3 THEN {literal(NOT_ELIGIBLE)} WHEN 2 THEN {literal(AT_RISK)} "
              f"ELSE {literal(READY)} END")
@@ -155,7 +160,7 @@ def verdicts(con: duckdb.DuckDBPyConnection, judged_sql: str | None) -> Verdicts
                 GROUP BY ALL),
             named AS (SELECT upper(coalesce(rtrim(plant), '')) AS p, upper(rtrim(part)) AS k, min(plant) AS plant,
                 min(part) AS part, max(-rank) AS worst, list_sort(list(DISTINCT rule_id)) AS rules
-                FROM __findings WHERE severity <> 'info' AND part IS NOT NULL GROUP BY ALL),
+                FROM {FOUND} WHERE severity <> 'info' AND part IS NOT NULL GROUP BY ALL),
             judged AS (SELECT coalesce(g.plant, n.plant) AS plant, coalesce(g.part, n.part) AS part_num,
                 {label} AS verdict, coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules,
                 coalesce(g.backflushed, FALSE) AS backflushed, coalesce(g.p, n.p) AS p, coalesce(g.k, n.k) AS k
