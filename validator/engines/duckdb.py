@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import ibis
 
@@ -30,7 +32,7 @@ class DuckDBEngine:
 
     def catalog(self, site: Site) -> Catalog:
         backend = ibis.duckdb.from_connection(site.con)
-        return backend.table
+        return functools.cache(backend.table)  # each lookup asks DuckDB for the schema; a pass looks up often
 
     def collect(self, site: Site, compiled: CompiledTable) -> None:
         duckdb_findings.collect(site.con, compiled, str(ibis.to_sql(compiled.query, dialect="duckdb")))
