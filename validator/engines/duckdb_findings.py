@@ -36,13 +36,19 @@ def _numeric(sql_type: str) -> bool:
     return sql_type.startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL"))
 
 
+def _number(column: str, wrap: str) -> str:
+    """A number: NaN as NULL, a whole number (below WHOLE_LIMIT) as an integer, others rounded to 10 places;
+    `wrap` names the function that writes either (CAST ... AS VARCHAR for text, to_json for JSON)."""
+    x = f"CAST({quote(column)} AS DOUBLE)"
+    return (f"CASE WHEN isnan({x}) THEN NULL WHEN {x} = trunc({x}) AND abs({x}) < {WHOLE_LIMIT} "
+            f"THEN {wrap.format(f'CAST({x} AS BIGINT)')} ELSE {wrap.format(f'round({x}, 10)')} END")
+
+
 def text_of(column: str, sql_type: str) -> str:
     """A value as a message shows it (NULL when blank)."""
     col = quote(column)
     if _numeric(sql_type):
-        x = f"CAST({col} AS DOUBLE)"
-        return (f"CASE WHEN isnan({x}) THEN NULL WHEN {x} = trunc({x}) AND abs({x}) < {WHOLE_LIMIT} "
-                f"THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) ELSE CAST(round({x}, 10) AS VARCHAR) END")
+        return _number(column, "CAST({} AS VARCHAR)")
     if sql_type == "BOOLEAN":
         return f"CASE WHEN {col} THEN 'True' WHEN NOT {col} THEN 'False' END"
     if sql_type == "DATE":
@@ -54,14 +60,11 @@ def text_of(column: str, sql_type: str) -> str:
 
 def json_of(column: str, sql_type: str) -> str:
     """A value as JSON: the same text rules as messages, numbers and booleans as JSON numbers and booleans."""
-    col = quote(column)
     if _numeric(sql_type):
-        x = f"CAST({col} AS DOUBLE)"
-        return (f"CASE WHEN isnan({x}) THEN NULL WHEN {x} = trunc({x}) AND abs({x}) < {WHOLE_LIMIT} "
-                f"THEN to_json(CAST({x} AS BIGINT)) ELSE to_json(round({x}, 10)) END")
+        return _number(column, "to_json({})")
     if sql_type == "DATE" or sql_type.startswith("TIMESTAMP"):
         return f"to_json({text_of(column, sql_type)})"
-    return f"to_json({col})"
+    return f"to_json({quote(column)})"
 
 
 def _object(pairs: Iterable[tuple[str, str]]) -> str:
