@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 
@@ -102,3 +104,33 @@ def test_json_goes_to_stdout_without_output(cli):
     document = json.loads(out)
     assert [f["rule_id"] for f in document["findings"]] == ["BFE004"]
     assert code == 1
+
+
+def _add_second_company(site) -> None:
+    """Every part again under company EPIC07, none of them lot or serial tracked (an export of two companies)."""
+    path = site / "Part.csv"
+    header, *rows = list(csv.reader(io.StringIO(path.read_bytes().decode("cp1252"), newline="")))
+    flags = {header.index("Part_TrackLots"), header.index("Part_TrackSerialNum")}
+    others = [["EPIC07", *(("False" if i in flags else v) for i, v in enumerate(row) if i)] for row in rows]
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows, *others])
+    path.write_bytes(out.getvalue().encode("cp1252"))
+
+
+def test_joins_keep_company_apart_when_an_export_holds_two_companies(demo_document, site, tmp_path):
+    _add_second_company(site)
+    _, both = run_json(site, tmp_path / "two-companies.json")
+    epic06 = {k for k in finding_keys(both) if dict(k[2]).get("Company", "EPIC06") == "EPIC06"}  # site findings: none
+    assert epic06 == finding_keys(demo_document)  # EPIC07's untracked twins change nothing for EPIC06
+
+
+def test_a_one_company_export_joins_without_company_and_a_two_company_one_with_it(site, registry):
+    from validator.engines.duckdb import DuckDBEngine
+    from validator.readers import join_keys, load_site
+
+    needs = {"Part": {"Company", "PartNum"}, "JobMtl": {"Company", "JobNum", "PartNum"}}
+    one = load_site(site, registry, needs, DuckDBEngine().connect())
+    assert join_keys(one, registry).one_company
+    _add_second_company(site)
+    two = load_site(site, registry, needs, DuckDBEngine().connect())
+    assert not join_keys(two, registry).one_company

@@ -24,7 +24,7 @@ from validator.findings import (
     site_scores,
 )
 from validator.profile import Profile
-from validator.readers import Site, canonical_keys, load_site
+from validator.readers import Site, join_keys, load_site
 from validator.rules.analysis import check_needs
 from validator.rules.compiler import compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
@@ -134,9 +134,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             else:
                 runnable.setdefault(check.table, []).append((rule, check))
     catalog = engine.catalog(site)
-    canonical = canonical_keys(site, registry)
+    keys = join_keys(site, registry)
     for table, items in sorted(runnable.items()):
-        for compiled in compile_batches(table, items, registry, catalog, lambda t, c: (t, c) in canonical):
+        for compiled in compile_batches(table, items, registry, catalog, lambda t, c: (t, c) in keys.canonical,
+                                        keys.one_company):
             engine.collect(site, compiled)
     findings = engine.findings(site)
     per_rule = findings.per_rule()

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from validator.errors import DataError
 from validator.sources import SourceFile, discover, read_csv, read_xlsx
-from validator.tables import Registry, Table
+from validator.tables import COMPANY, Registry, Table
 
 TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
@@ -178,24 +178,42 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
     return site
 
 
-def canonical_keys(site: Site, registry: Registry) -> set[tuple[str, str]]:
-    """The text join columns whose every value is present and already upper case (trailing spaces are cut
-    by the view): joins between two such columns need no UPPER per row. One aggregate scan per table."""
+@dataclass(frozen=True)
+class JoinKeys:
+    """What one scan of the join columns tells the compiler. `canonical`: the text join columns whose every
+    value is present and already upper case (trailing spaces are cut by the view), so joins between two
+    such columns need no UPPER per row. `one_company`: every row of every table read has one and the same
+    Company (most exports are of one company), so joining on Company is always true and is left out."""
+
+    canonical: frozenset[tuple[str, str]]
+    one_company: bool
+
+
+def join_keys(site: Site, registry: Registry) -> JoinKeys:
+    """One aggregate scan per table of its join columns."""
     wanted: dict[str, set[str]] = {}
     for table in registry.tables.values():
         for relation in table.relations.values():
-            for local, remote in (*relation.on, ("Company", "Company")):
+            for local, remote in (*relation.on, (COMPANY, COMPANY)):
                 if "." not in local:
                     wanted.setdefault(table.name, set()).add(local)
                 wanted.setdefault(relation.target, set()).add(remote)
-    found = set()
+    found, companies, blank_company = set(), set(), False
     for name, loaded in site.tables.items():
         columns = sorted(c for c in wanted.get(name, ()) if c in loaded.table.columns
                          and loaded.table.columns[c].type == "string" and c in loaded.columns)
-        if not columns:
+        company = COMPANY in loaded.columns and bool(loaded.rows)
+        if not columns and not company:
             continue
         # a blank (null) key must stay normalised: NULL = NULL is not true, '' = '' is
-        tests = ", ".join(f"bool_and({quote(c)} IS NOT NULL AND {quote(c)} = upper({quote(c)}))" for c in columns)
-        row = site.con.execute(f"SELECT {tests} FROM {quote(name)}").fetchone()
-        found |= {(name, c) for c, ok in zip(columns, row, strict=True) if ok is not False}
-    return found
+        tests = [f"bool_and({quote(c)} IS NOT NULL AND {quote(c)} = upper({quote(c)}))" for c in columns]
+        if company:
+            tests += [f"count(DISTINCT upper({quote(COMPANY)}))", f"count(*) > count({quote(COMPANY)})",
+                      f"min(upper({quote(COMPANY)}))"]
+        row = site.con.execute(f"SELECT {', '.join(tests)} FROM {quote(name)}").fetchone()
+        found |= {(name, c) for c, ok in zip(columns, row, strict=False) if ok is not False}
+        if company:
+            distinct, blank, value = row[len(columns):]
+            blank_company = blank_company or blank or distinct > 1
+            companies.add(value)
+    return JoinKeys(frozenset(found), len(companies) == 1 and not blank_company)

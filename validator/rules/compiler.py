@@ -57,8 +57,8 @@ def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
     return local_conjuncts(check.where, rule, check.table, registry)
 
 
-def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry,
-                    catalog: Catalog, canonical: Canonical = never_canonical) -> list[CompiledTable]:
+def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
+                    canonical: Canonical = never_canonical, one_company: bool = False) -> list[CompiledTable]:
     """The checks on a table in as few passes as pay: those with a join-free guard share one pass that
     drops, before any join, the rows no guard admits; the others share a second pass."""
     guarded, unguarded = [], []
@@ -66,16 +66,17 @@ def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Regis
         (unguarded if local_guard(rule, check, registry) is None else guarded).append((rule, check))
     batches = []
     if guarded:
-        batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True))
+        batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True, one_company=one_company))
     if unguarded:
-        batches.append(compile_table(table, unguarded, registry, catalog, canonical))
+        batches.append(compile_table(table, unguarded, registry, catalog, canonical, one_company=one_company))
     return batches
 
 
 def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
-                  canonical: Canonical = never_canonical, prefilter: bool = False) -> CompiledTable:
-    """One expression for all the checks on a table: shared joins and derived values, one flag per check."""
-    frame = Frame(registry, catalog, items[0][0], table, canonical)
+                  canonical: Canonical = never_canonical, prefilter: bool = False, one_company: bool = False) -> CompiledTable:
+    """One expression for all the checks on a table: shared joins and derived values, one flag per check.
+    `one_company`: every row read has the same Company, so joins leave it out (never so for printed SQL)."""
+    frame = Frame(registry, catalog, items[0][0], table, canonical, one_company=one_company)
     frame.siblings = sibling_aggregates(items, table, registry)
     if prefilter:
         guards = []

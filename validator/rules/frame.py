@@ -50,10 +50,11 @@ class Frame:
     _counter = itertools.count()
 
     def __init__(self, registry: Registry, catalog: Catalog, rule: Rule, table: str,
-                 canonical: Canonical = never_canonical, view: bool = True) -> None:
+                 canonical: Canonical = never_canonical, view: bool = True, one_company: bool = False) -> None:
         self.registry = registry
         self.catalog = catalog
         self.canonical = canonical
+        self.one_company = one_company  # every row read has the same Company: joins leave it out
         self.rule = rule
         self.root = table
         # a view of its own, so self-relations do not alias; the rows under an aggregate need none (they are
@@ -123,7 +124,7 @@ class Frame:
         text), so they compare as they are, without UPPER on every row."""
         relation = self.registry.relation(table, relation_name)
         columns = [(self.ensure_ref(local, prefix, table), remote) for local, remote in relation.on]
-        if self._has(prefix + COMPANY) and COMPANY in target.columns:
+        if not self.one_company and self._has(prefix + COMPANY) and COMPANY in target.columns:
             columns.append((self.names[prefix + COMPANY], COMPANY))
         out = []
         for name, remote in columns:
@@ -131,6 +132,13 @@ class Frame:
             plain = origin is not None and self.canonical(*origin) and self.canonical(relation.target, remote)
             out.append((name, target[remote], plain))
         return out
+
+    def _on(self, relation: Any) -> list[tuple[str, str]]:
+        """A relation's join columns, with Company when both of its tables have one (and the site has several)."""
+        on = list(relation.on)
+        if not self.one_company and all(COMPANY in self.catalog(t).columns for t in (relation.source, relation.target)):
+            on.append((COMPANY, COMPANY))
+        return on
 
     def _has(self, full: str) -> bool:
         return full in self.names
@@ -187,7 +195,8 @@ class Frame:
             group += [(k, s) for k, s in siblings if s is not spec and f"<{k}:{id(s)}>" not in self.names]
         hops = self.registry.path(table, spec["relation"])
         target = hops[-1].target
-        inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical, view=False)
+        inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical, view=False,
+                      one_company=self.one_company)
         inner.rule = replace(self.rule, let={})
         if "where" in spec:
             guard = local_conjuncts(spec["where"], inner.rule, target, self.registry)
@@ -242,15 +251,15 @@ class Frame:
         first = self.catalog(hops[0].target)
         pairs = self._join_keys(hops[0].name, prefix, table, first)
         group = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
-        ahead = {f"__j{j}": _norm(first[local]) for j, (local, _) in enumerate(_with_company(hops[1], self.catalog))}
+        ahead = {f"__j{j}": _norm(first[local]) for j, (local, _) in enumerate(self._on(hops[1]))}
         current = first.select(**group, **ahead).distinct()
         for index in range(1, len(hops) - 1):  # tables between the first hop's and the target
             hop, following = hops[index], hops[index + 1]
             source = self.catalog(hop.target)
-            on = [current[f"__j{j}"] == _norm(source[remote]) for j, (_, remote) in enumerate(_with_company(hop, self.catalog))]
-            ahead = {f"__j{j}": _norm(source[local]) for j, (local, _) in enumerate(_with_company(following, self.catalog))}
+            on = [current[f"__j{j}"] == _norm(source[remote]) for j, (_, remote) in enumerate(self._on(hop))]
+            ahead = {f"__j{j}": _norm(source[local]) for j, (local, _) in enumerate(self._on(following))}
             current = current.inner_join(source, on).select(*group, **ahead).distinct()
-        last = _with_company(hops[-1], self.catalog)
+        last = self._on(hops[-1])
         on = [current[f"__j{j}"] == _norm(filtered[remote]) for j, (_, remote) in enumerate(last)]
         rows = current.inner_join(filtered, on).select(*group, **values)
         return rows, pairs
@@ -366,14 +375,6 @@ class Frame:
         compare = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
                    "le": operator.le, "gt": operator.gt, "ge": operator.ge}[kind.op](left, right)
         return _all(known, compare)
-
-
-def _with_company(relation: Any, catalog: Catalog) -> list[tuple[str, str]]:
-    """A relation's join columns, with Company when both of its tables have one."""
-    on = list(relation.on)
-    if COMPANY in catalog(relation.source).columns and COMPANY in catalog(relation.target).columns:
-        on.append((COMPANY, COMPANY))
-    return on
 
 
 def _over(values: ir.Value, fn: str) -> ir.Value:
