@@ -11,7 +11,8 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
   readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped).
-It prints each phase's figures and the ratios.
+It prints each phase's figures and the ratios. With --repeat N the phases run N times, taking turns,
+and the median wall time of each is reported (with every run's time).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -286,6 +288,19 @@ def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
     return {"seconds": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1), "output": out.strip()}
 
 
+def _interleaved(phases: dict[str, tuple[list[str], tuple[int, ...]]], repeat: int) -> dict[str, dict]:
+    """Each phase `repeat` times, taking turns (a slow spell of the machine then hits every phase alike):
+    the median wall time, the largest peak memory, and every run's time."""
+    runs: dict[str, list[dict]] = {name: [] for name in phases}
+    for _ in range(repeat):
+        for name, (args, ok) in phases.items():
+            runs[name].append(_run(args, ok))
+    return {name: {"seconds": statistics.median(r["seconds"] for r in results),
+                   "peak_mib": max(r["peak_mib"] for r in results), "output": results[-1]["output"],
+                   "runs": [r["seconds"] for r in results]}
+            for name, results in runs.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m validator.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -297,9 +312,14 @@ def main(argv: list[str] | None = None) -> int:
                              "time the readiness rules against a hand-written query (e.g. 10000000)")
     parser.add_argument("--dir", type=Path, help="where to write the site (default: a temporary folder, removed after)")
     parser.add_argument("--memory-limit", help="passed to backflush check --memory-limit")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run the phases N times, taking turns, and report the median (default 1); on a "
+                             "machine with noisy neighbours 3 or more gives steadier ratios")
     parser.add_argument("--phase", choices=["read", "handwritten", "readiness-handwritten"], help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
     if args.phase:
         result = {"read": phase_read, "handwritten": phase_handwritten,
                   "readiness-handwritten": phase_readiness_handwritten}[args.phase](args.dir)
@@ -316,20 +336,22 @@ def main(argv: list[str] | None = None) -> int:
         check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),
                  "--fail-on", "never", *(["--memory-limit", args.memory_limit] if args.memory_limit else [])]
         core = [arg for tag in CORE_TAGS for arg in ("--tag", tag)]
-        figures = {"read": _run([*me, "read"]), "handwritten": _run([*me, "handwritten"]),
-                   "check": _run([*check, *core], ok=(0, 1))}
+        phases = {"read": ([*me, "read"], (0,)), "handwritten": ([*me, "handwritten"], (0,)),
+                  "check": ([*check, *core], (0, 1))}
+        figures = _interleaved(phases, args.repeat)
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
         ratios = {"check/handwritten": round(figures["check"]["seconds"] / figures["handwritten"]["seconds"], 2),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
         if args.labor_dtl:
-            figures["readiness-handwritten"] = _run([*me, "readiness-handwritten"])
-            figures["readiness-check"] = _run([*check, "--tag", "readiness"], ok=(0, 1))
+            figures.update(_interleaved({"readiness-handwritten": ([*me, "readiness-handwritten"], (0,)),
+                                         "readiness-check": ([*check, "--tag", "readiness"], (0, 1))}, args.repeat))
             ratios["readiness-check/readiness-handwritten"] = round(
                 figures["readiness-check"]["seconds"] / figures["readiness-handwritten"]["seconds"], 2)
             readiness = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
             print(f"readiness findings written: {readiness:,}")
         for name, figure in figures.items():
-            print(f"{name:22} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB")
+            spread = f"   (runs: {', '.join(f'{t:.2f}' for t in figure['runs'])} s)" if len(figure["runs"]) > 1 else ""
+            print(f"{name:22} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB{spread}")
         print(f"eligibility/integrity findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
         if args.json:
             args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))
