@@ -73,6 +73,15 @@ def test_text_in_a_numeric_column_names_row_and_value(cli, site):
     assert "JobOper.csv, column RunQty" in err and "'twenty-five'" in err
 
 
+def test_every_column_with_unparsable_text_in_one_table_is_named(cli, site):
+    rewrite(site / "JobMtl.csv", ",Y,False,False,MAIN,", ",Maybe,False,False,MAIN,")
+    rewrite(site / "JobMtl.csv", "EPIC06,005001,0,10,", "EPIC06,005001,zero,10,")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobMtl.csv, column BackFlush" in err and "'Maybe'" in err
+    assert "JobMtl.csv, column AssemblySeq: not a whole number" in err and "'ZERO'" in err.upper()
+
+
 def test_an_unknown_labour_entry_code_is_a_contract_violation(cli, site):
     rewrite(site / "PartOpr.csv", ",Q,False,False", ",Z,False,False")
     code, _, err = check(cli, site)
