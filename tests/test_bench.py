@@ -1,0 +1,29 @@
+"""The benchmark command: phases in their own processes, figures and ratios, medians over repeated runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from validator.bench import main
+
+
+def test_the_benchmark_reports_each_phase_with_every_run_and_the_median(tmp_path, capsys):
+    figures = tmp_path / "figures.json"
+    assert main(["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000", "--repeat", "2",
+                 "--dir", str(tmp_path / "site"), "--json", str(figures)]) == 0
+    result = json.loads(figures.read_text(encoding="utf-8"))
+    for phase in ("read", "handwritten", "check"):
+        runs = result["figures"][phase]["runs"]
+        assert len(runs) == 2 and result["figures"][phase]["seconds"] == pytest.approx(sum(runs) / 2)
+    assert result["findings"] > 0
+    assert result["ratios"]["check/handwritten"] > 0
+    assert "(runs: " in capsys.readouterr().out
+
+
+def test_repeat_must_be_at_least_one(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--repeat", "0"])
+    assert stopped.value.code == 2
+    assert "--repeat must be 1 or more" in capsys.readouterr().err
