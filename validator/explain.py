@@ -12,7 +12,7 @@ from validator.docs import reads
 from validator.errors import ConfigError
 from validator.profile import RUN_PARAMS, Profile
 from validator.rules.analysis import rule_needs
-from validator.rules.compiler import compile_check, never_canonical
+from validator.rules.compiler import CANONICAL, compile_check, never_canonical
 from validator.rules.model import Rule
 from validator.tables import Registry
 
@@ -40,7 +40,7 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
     for check in rule.checks:
         # SQL Server's default collation already compares keys case-insensitively, ignoring trailing
         # spaces: its query joins keys as they are. Other databases get UPPER(...) on both sides.
-        canonical = (lambda table, column: True) if dialect == "tsql" else never_canonical
+        canonical = (lambda table, column: CANONICAL) if dialect == "tsql" else never_canonical
         compiled = compile_check(rule, check, registry, catalog, canonical)
         query = compiled.rows
         try:

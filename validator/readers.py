@@ -180,13 +180,21 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
 
 @dataclass(frozen=True)
 class JoinKeys:
-    """What one scan of the join columns tells the compiler. `canonical`: the text join columns whose every
-    value is present and already upper case (trailing spaces are cut by the view), so joins between two
-    such columns need no UPPER per row. `one_company`: every row of every table read has one and the same
-    Company (most exports are of one company), so joining on Company is always true and is left out."""
+    """What one scan of the join columns tells the compiler. `upper`: text join columns whose every value
+    present is upper case (trailing spaces are cut by the view); `complete`: those never blank. A join on an
+    upper-case column against a complete one needs no UPPER per row. `one_company`: every row of every
+    table read has one and the same Company (most exports are of one company), so joining on Company is
+    always true and is left out."""
 
-    canonical: frozenset[tuple[str, str]]
+    upper: frozenset[tuple[str, str]]
+    complete: frozenset[tuple[str, str]]
     one_company: bool
+
+    def level(self, table: str, column: str) -> int:
+        """The compiler's Canonical: 2 upper case and never blank, 1 upper case, 0 neither (or not text)."""
+        if (table, column) not in self.upper:
+            return 0
+        return 2 if (table, column) in self.complete else 1
 
 
 def join_keys(site: Site, registry: Registry) -> JoinKeys:
@@ -198,22 +206,27 @@ def join_keys(site: Site, registry: Registry) -> JoinKeys:
                 if "." not in local:
                     wanted.setdefault(table.name, set()).add(local)
                 wanted.setdefault(relation.target, set()).add(remote)
-    found, companies, blank_company = set(), set(), False
+    upper, complete, companies, blank_company = set(), set(), set(), False
     for name, loaded in site.tables.items():
         columns = sorted(c for c in wanted.get(name, ()) if c in loaded.table.columns
                          and loaded.table.columns[c].type == "string" and c in loaded.columns)
         company = COMPANY in loaded.columns and bool(loaded.rows)
         if not columns and not company:
             continue
-        # a blank (null) key must stay normalised: NULL = NULL is not true, '' = '' is
-        tests = [f"bool_and({quote(c)} IS NOT NULL AND {quote(c)} = upper({quote(c)}))" for c in columns]
+        tests = [test for c in columns for test in (f"bool_and({quote(c)} = upper({quote(c)}))",
+                                                     f"count(*) = count({quote(c)})")]
         if company:
             tests += [f"count(DISTINCT upper({quote(COMPANY)}))", f"count(*) > count({quote(COMPANY)})",
                       f"min(upper({quote(COMPANY)}))"]
         row = site.con.execute(f"SELECT {', '.join(tests)} FROM {quote(name)}").fetchone()
-        found |= {(name, c) for c, ok in zip(columns, row, strict=False) if ok is not False}
+        for index, column in enumerate(columns):
+            is_upper, is_complete = row[2 * index], row[2 * index + 1]
+            if is_upper is not False:  # None: no value at all
+                upper.add((name, column))
+                if is_complete:
+                    complete.add((name, column))
         if company:
-            distinct, blank, value = row[len(columns):]
+            distinct, blank, value = row[2 * len(columns):]
             blank_company = blank_company or blank or distinct > 1
             companies.add(value)
-    return JoinKeys(frozenset(found), len(companies) == 1 and not blank_company)
+    return JoinKeys(frozenset(upper), frozenset(complete), len(companies) == 1 and not blank_company)

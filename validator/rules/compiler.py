@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 
 from validator.rules.analysis import PLACEHOLDER
 from validator.rules.frame import (
+    CANONICAL,
     CONDITIONS,
     Canonical,
     Catalog,
@@ -26,8 +27,8 @@ from validator.rules.frame import (
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
 
-__all__ = ["CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "compile_batches", "compile_check",
-           "compile_table", "local_guard", "never_canonical"]
+__all__ = ["CANONICAL", "CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "compile_batches",
+           "compile_check", "compile_table", "local_guard", "never_canonical"]
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,14 @@ from validator.rules.model import Rule
 from validator.tables import COMPANY, Registry
 
 Catalog = Callable[[str], ir.Table]
-Canonical = Callable[[str, str], bool]  # (table, column) -> its text is already as SQL Server compares it
+# (table, column) -> how far its text is already as SQL Server compares it: 0 not known, UPPER_CASE every value
+# present is upper case (blanks may be null), CANONICAL upper case and never blank
+Canonical = Callable[[str, str], int]
+UPPER_CASE, CANONICAL = 1, 2
 
 
-def never_canonical(table: str, column: str) -> bool:
-    return False
+def never_canonical(table: str, column: str) -> int:
+    return 0
 
 
 MATCHED = "__matched"  # the column a to-one join adds: 1 where the related row was found
@@ -120,8 +123,9 @@ class Frame:
 
     def _join_keys(self, relation_name: str, prefix: str, table: str,
                    target: ir.Table) -> list[tuple[str, ir.Value, bool]]:
-        """(left column, right value, plain) per join column; plain: both sides are canonical text (or not
-        text), so they compare as they are, without UPPER on every row."""
+        """(left column, right value, plain) per join column; plain: they compare as they are, without UPPER on
+        every row: both sides upper case and the related table's column never blank (then a blank on the left,
+        which an outer join before may also make, matches nothing either way)."""
         relation = self.registry.relation(table, relation_name)
         columns = [(self.ensure_ref(local, prefix, table), remote) for local, remote in relation.on]
         if not self.one_company and self._has(prefix + COMPANY) and COMPANY in target.columns:
@@ -129,7 +133,8 @@ class Frame:
         out = []
         for name, remote in columns:
             origin = self.origin.get(name)
-            plain = origin is not None and self.canonical(*origin) and self.canonical(relation.target, remote)
+            plain = (origin is not None and self.canonical(*origin) >= UPPER_CASE
+                     and self.canonical(relation.target, remote) == CANONICAL)
             out.append((name, target[remote], plain))
         return out
 
