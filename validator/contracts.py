@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 
-from validator.readers import LoadedTable, Site, quote
+from validator.readers import LoadedTable, Site, literal, quote
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
@@ -24,6 +24,7 @@ DATE_TEXT = (r"^\s*(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
              r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$")
 WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number",
         "decimal": "a number", "date": "a date (YYYY-MM-DD or M/D/YYYY)"}
+TYPE_TEXT = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT, "date": DATE_TEXT}
 EXAMPLES = 3
 
 
@@ -60,9 +61,8 @@ def _patterns(loaded: LoadedTable) -> dict[str, tuple[str, str]]:
             continue
         if spec.codes:
             out[column] = (rf"^\s*(?i:{'|'.join(spec.codes)})?\s*$", f"not one of the codes {', '.join(spec.codes)}")
-        elif spec.type in WHAT:
-            pattern = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT, "date": DATE_TEXT}[spec.type]
-            out[column] = (rf"^\s*$|{pattern}", f"not {WHAT[spec.type]}")
+        elif spec.type in TYPE_TEXT:
+            out[column] = (rf"^\s*$|{TYPE_TEXT[spec.type]}", f"not {WHAT[spec.type]}")
     return out
 
 
@@ -149,10 +149,9 @@ def _unparsed(site: Site, loaded: LoadedTable, patterns: dict[str, tuple[str, st
     """The columns whose text does not parse, each with its first rows and values."""
     out = []
     for column, (pattern, problem) in patterns.items():
-        sql_pattern = pattern.replace("'", "''")
         found = site.con.execute(
             f"SELECT __row, {quote(column)} FROM {quote('raw_' + loaded.table.name)} WHERE {quote(column)} IS NOT NULL "
-            f"AND NOT regexp_matches({quote(column)}, '{sql_pattern}') ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+            f"AND NOT regexp_matches({quote(column)}, {literal(pattern)}) ORDER BY __row LIMIT {EXAMPLES}").fetchall()
         if found:
             out.append(Violation(loaded.table.name, str(loaded.source.path), column, problem,
                                  tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))

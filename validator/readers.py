@@ -47,6 +47,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def match_columns(table: Table, headers: list[str]) -> dict[str, str]:
     """Epicor column -> export header; a header prefixed with this table's name wins over a bare one."""
     by_lower = {c.lower(): c for c in table.columns}
@@ -104,8 +109,7 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
                   wanted: set[str]) -> tuple[dict[str, str], int]:
     raw = quote(f"raw_{table.name}")
     if source.format == "parquet":
-        path = str(source.path).replace("'", "''")
-        scan = f"read_parquet('{path}', file_row_number = true)"
+        scan = f"read_parquet({literal(str(source.path))}, file_row_number = true)"
         try:
             headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
         except duckdb.Error as exc:

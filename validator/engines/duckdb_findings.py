@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import duckdb
 
 from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, Findings, Verdicts
-from validator.readers import quote
+from validator.readers import literal, quote
 from validator.rules.analysis import PLACEHOLDER
 from validator.rules.compiler import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
@@ -26,10 +26,6 @@ CREATE_FOUND = f"""CREATE TEMP TABLE IF NOT EXISTS {FOUND} (rank TINYINT, rule_i
     part VARCHAR, site_plant VARCHAR, component VARCHAR, line VARCHAR)"""
 WHOLE_LIMIT = 1e15  # a whole number below this prints as an integer; larger ones keep their float form
 BLANK = "(blank)"
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _numeric(sql_type: str) -> bool:
