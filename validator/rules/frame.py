@@ -175,6 +175,7 @@ class Frame:
         renamed = target.rename({f"{stem}__{c}": c for c in target.columns})
         if relation.to_one:  # 1 on a row that found its related row: `exists` reads it instead of counting again
             renamed = renamed.mutate(**{f"{stem}{MATCHED}": ibis.literal(1)})
+            self.names[f"{path}.{MATCHED}"] = f"{stem}{MATCHED}"
         pairs = [(name, renamed[f"{stem}__{value.get_name()}"], plain) for name, value, plain in pairs]
         self._attach(renamed, pairs)
         for column in target.columns:
@@ -192,7 +193,7 @@ class Frame:
         relation = self.registry.relation(table, spec["relation"]) if "." not in spec["relation"] else None
         if kind.kind != "aggregate" and set(spec) == {"relation"} and relation is not None and relation.to_one:
             self.ensure_join(relation.name, prefix, table)  # at most one related row: the join tells
-            self.names[key] = (prefix + relation.name).replace(".", "__") + MATCHED
+            self.names[key] = self.names[f"{prefix}{relation.name}.{MATCHED}"]
             return
         group = [(kind.kind, spec)]
         if not prefix and table == self.root:  # read at the root: computed with its siblings in one pass
