@@ -130,10 +130,10 @@ def test_a_one_company_export_joins_without_company_and_a_two_company_one_with_i
 
     needs = {"Part": {"Company", "PartNum"}, "JobMtl": {"Company", "JobNum", "PartNum"}}
     one = load_site(site, registry, needs, DuckDBEngine().connect())
-    assert join_keys(one, registry).one_company
+    assert join_keys(one).one_company
     _add_second_company(site)
     two = load_site(site, registry, needs, DuckDBEngine().connect())
-    assert not join_keys(two, registry).one_company
+    assert not join_keys(two).one_company
 
 
 def test_the_join_key_scan_tells_upper_case_keys_from_complete_ones(site, registry):
@@ -141,7 +141,7 @@ def test_the_join_key_scan_tells_upper_case_keys_from_complete_ones(site, regist
     from validator.readers import join_keys, load_site
 
     needs = {"PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"}, "Part": {"Company", "PartNum"}}
-    keys = join_keys(load_site(site, registry, needs, DuckDBEngine().connect()), registry)
+    keys = join_keys(load_site(site, registry, needs, DuckDBEngine().connect()))
     assert keys.level("Part", "PartNum") == 2  # upper case, never blank: joined as it is
     assert keys.level("PartRev", "AltMethod") == 1  # the blank main method: upper case where present
     assert keys.level("PartRev", "Plant") == 0  # 'MfgSys': compared with UPPER

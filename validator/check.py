@@ -134,7 +134,7 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             else:
                 runnable.setdefault(check.table, []).append((rule, check))
     catalog = engine.catalog(site)
-    keys = join_keys(site, registry)
+    keys = join_keys(site)
     for table, items in sorted(runnable.items()):
         for compiled in compile_batches(table, items, registry, catalog, keys.level, keys.one_company):
             engine.collect(site, compiled)

@@ -15,7 +15,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 
-from validator.readers import LoadedTable, Site, literal, quote
+from validator.readers import LoadedTable, Site, is_text
+from validator.sql_text import literal, quote
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
@@ -47,17 +48,13 @@ class Violation:
         return f"{where}: {self.problem}{sample}"
 
 
-def _is_text(raw_type: str) -> bool:
-    return raw_type.upper().startswith("VARCHAR")
-
-
 def _patterns(loaded: LoadedTable) -> dict[str, tuple[str, str]]:
     """Column -> (the pattern its exported text must match, what a mismatch means), for the text columns of
     typed Epicor columns (a Parquet column already typed needs none). A blank always matches."""
     out = {}
     for column in loaded.columns:
         spec = loaded.table.columns[column]
-        if not _is_text(loaded.raw_types[column]):
+        if not is_text(loaded.raw_types[column]):
             continue
         if spec.codes:
             out[column] = (rf"^\s*(?i:{'|'.join(spec.codes)})?\s*$", f"not one of the codes {', '.join(spec.codes)}")
@@ -99,6 +96,16 @@ def _no_duplicates(table: ibis.Table, key: list[str]) -> ibis.BooleanValue:
     return _hash(ibis.struct({c: table[c] for c in key})).nunique() == table.count()
 
 
+def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool) -> ibis.StringValue:
+    """A key as SQL Server compares it (trailing spaces cut, any case), a blank as null, or as '' where a blank
+    key is allowed. What the table's text scan found already true is not done again per row."""
+    value = value if clean else value.rstrip()
+    value = value if upper else value.upper()
+    if blank_key:
+        return value.fill_null("")
+    return value if clean else value.nullif("")
+
+
 def _example_rows(site: Site, loaded: LoadedTable, where: str) -> tuple[int, ...]:
     raw = quote(f"raw_{loaded.table.name}")
     rows = site.con.execute(f"SELECT __row FROM {raw} WHERE {where} ORDER BY __row LIMIT {EXAMPLES}").fetchall()
@@ -113,9 +120,8 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     raw = backend.table(f"raw_{name}")
     key = [c for c in loaded.table.key if c in loaded.columns]
     columns = loaded.table.columns
-    normalised = raw.mutate(**{  # keys as SQL Server compares them; a blank required key is a null
-        c: raw[c].rstrip().upper().fill_null("") if columns[c].blank_key else raw[c].rstrip().upper().nullif("")
-        for c in key if raw[c].type().is_string()})
+    normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
+                                             c in loaded.facts.upper) for c in key if raw[c].type().is_string()})
     patterns = _patterns(loaded)
     try:
         _schema(loaded, patterns).validate(normalised, lazy=True)

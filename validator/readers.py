@@ -17,7 +17,9 @@ import pyarrow as pa
 
 from validator.errors import DataError
 from validator.sources import SourceFile, discover, read_csv, read_xlsx
+from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
+from validator.text_facts import TextFacts, scan_text
 
 TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
@@ -31,6 +33,7 @@ class LoadedTable:
     absent_optional: tuple[str, ...]
     rows: int
     raw_types: dict[str, str] = field(default_factory=dict)
+    facts: TextFacts = field(default_factory=TextFacts)
 
 
 @dataclass
@@ -41,15 +44,6 @@ class Site:
     folder: Path
     tables: dict[str, LoadedTable] = field(default_factory=dict)
     absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def match_columns(table: Table, headers: list[str]) -> dict[str, str]:
@@ -75,16 +69,22 @@ def _text_table(source: SourceFile) -> pa.Table:
     return read_xlsx(source.path, source.table)
 
 
-def _typed(column: str, kind: str, raw_type: str | None) -> str:
-    """SQL for one typed column of the view; invalid text becomes null (contracts report it first)."""
+def is_text(raw_type: str) -> bool:
+    """Whether an export holds a column as text (every CSV/XLSX column, a Parquet string column)."""
+    return raw_type.upper() == "STRING" or raw_type.upper().startswith("VARCHAR")
+
+
+def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False) -> str:
+    """SQL for one typed column of the view; invalid text becomes null (contracts report it first). A `clean`
+    text column (never blank, no trailing space) is read as it is."""
     if raw_type is None:
         sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
         return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
     col = quote(column)
-    text = raw_type.upper() in ("VARCHAR", "STRING") or raw_type.upper().startswith("VARCHAR")
+    text = is_text(raw_type)
     blank = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
     if kind == "string":
-        expr = f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
+        expr = col if clean and text else f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
     elif kind == "boolean":
         if raw_type.upper() == "BOOLEAN":
             expr = col
@@ -134,7 +134,7 @@ def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table,
 
 
 def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
-                rows: int) -> None:
+                rows: int, asked: set[str]) -> None:
     name = table.name
     missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional and not table.columns[c].history)
     if missing:
@@ -148,9 +148,11 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     described = site.con.execute(f"DESCRIBE {quote('raw_' + name)}").fetchall()
     raw_types = {r[0]: r[1] for r in described}
     absent = tuple(sorted(c for c in columns if c not in mapping))
-    select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c)) for c in sorted(columns))
+    text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
+    facts = scan_text(site.con, f"raw_{name}", text, asked | ({COMPANY} & set(text)))
+    select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean) for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
-    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types)
+    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts)
 
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
@@ -168,6 +170,7 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
     for name, (path, rows) in (documents or {}).items():
         sources[name] = SourceFile(name, path, "records")
         records = {**records, name: rows}
+    asked = join_columns(registry)
     for name, columns in sorted(needs.items()):
         table = registry.tables[name]
         source = sources.get(name)
@@ -178,14 +181,14 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
             mapping, rows = _register_raw(site.con, source, table, columns)
         else:
             mapping, rows = _register_text(site.con, table, records[name], columns), records[name].num_rows
-        _typed_view(site, table, source, columns, mapping, rows)
+        _typed_view(site, table, source, columns, mapping, rows, asked.get(name, set()) | set(table.key))
     return site
 
 
 @dataclass(frozen=True)
 class JoinKeys:
-    """What one scan of the join columns tells the compiler. `upper`: text join columns whose every value
-    present is upper case (trailing spaces are cut by the view); `complete`: those never blank. A join on an
+    """What the text scans of the tables read tell the compiler. `upper`: text join columns whose every value
+    present is upper case (trailing spaces are cut by the view); `complete`: those never null nor blank. A join on an
     upper-case column against a complete one needs no UPPER per row. `one_company`: every row of every
     table read has one and the same Company (most exports are of one company), so joining on Company is
     always true and is left out."""
@@ -201,8 +204,8 @@ class JoinKeys:
         return 2 if (table, column) in self.complete else 1
 
 
-def join_keys(site: Site, registry: Registry) -> JoinKeys:
-    """One aggregate scan per table of its join columns."""
+def join_columns(registry: Registry) -> dict[str, set[str]]:
+    """Table -> the columns some relation joins on (Company always among them)."""
     wanted: dict[str, set[str]] = {}
     for table in registry.tables.values():
         for relation in table.relations.values():
@@ -210,27 +213,12 @@ def join_keys(site: Site, registry: Registry) -> JoinKeys:
                 if "." not in local:
                     wanted.setdefault(table.name, set()).add(local)
                 wanted.setdefault(relation.target, set()).add(remote)
-    upper, complete, companies, blank_company = set(), set(), set(), False
-    for name, loaded in site.tables.items():
-        columns = sorted(c for c in wanted.get(name, ()) if c in loaded.table.columns
-                         and loaded.table.columns[c].type == "string" and c in loaded.columns)
-        company = COMPANY in loaded.columns and bool(loaded.rows)
-        if not columns and not company:
-            continue
-        tests = [test for c in columns for test in (f"bool_and({quote(c)} = upper({quote(c)}))",
-                                                     f"count(*) = count({quote(c)})")]
-        if company:
-            tests += [f"count(DISTINCT upper({quote(COMPANY)}))", f"count(*) > count({quote(COMPANY)})",
-                      f"min(upper({quote(COMPANY)}))"]
-        row = site.con.execute(f"SELECT {', '.join(tests)} FROM {quote(name)}").fetchone()
-        for index, column in enumerate(columns):
-            is_upper, is_complete = row[2 * index], row[2 * index + 1]
-            if is_upper is not False:  # None: no value at all
-                upper.add((name, column))
-                if is_complete:
-                    complete.add((name, column))
-        if company:
-            distinct, blank, value = row[2 * len(columns):]
-            blank_company = blank_company or blank or distinct > 1
-            companies.add(value)
-    return JoinKeys(frozenset(upper), frozenset(complete), len(companies) == 1 and not blank_company)
+    return wanted
+
+
+def join_keys(site: Site) -> JoinKeys:
+    """The join facts of every table read, from the scan each got when it was loaded."""
+    upper = {(name, c) for name, loaded in site.tables.items() for c in loaded.facts.upper}
+    complete = {(name, c) for name, loaded in site.tables.items() for c in loaded.facts.complete}
+    companies = {loaded.facts.company for loaded in site.tables.values() if COMPANY in loaded.columns and loaded.rows}
+    return JoinKeys(frozenset(upper), frozenset(complete), len(companies) == 1 and None not in companies)

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 import duckdb
 
 from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, Findings, Verdicts
-from validator.readers import literal, quote
 from validator.rules.analysis import PLACEHOLDER
 from validator.rules.compiler import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
+from validator.sql_text import literal, quote
 
 FOUND = "__found"  # every finding row of the run, as the passes insert them
 FLAGGED = "__flagged"  # one pass's flagged rows, while its findings are made

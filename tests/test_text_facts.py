@@ -1,0 +1,78 @@
+"""One scan per export finds which text needs trimming and upper-casing; what it finds changes speed, never results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from validator.contracts import check_table
+from validator.readers import load_site
+from validator.tables import builtin_registry
+
+REGISTRY = builtin_registry()
+JOB_MTL = {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum", "WarehouseCode", "EstScrapType"}
+
+
+def job_mtl(folder: Path, *rows: str):
+    folder.mkdir(exist_ok=True)
+    header = "Company,JobNum,AssemblySeq,MtlSeq,PartNum,WarehouseCode,EstScrapType\n"
+    (folder / "JobMtl.csv").write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    site = load_site(folder, REGISTRY, {"JobMtl": JOB_MTL})
+    return site, site.tables["JobMtl"]
+
+
+def test_text_without_blanks_or_trailing_spaces_is_clean_and_upper_case_keys_are_known(tmp_path):
+    _, loaded = job_mtl(tmp_path, "EPIC06,005001,0,10,SCR-1,MAIN,%", "EPIC06,005001,0,20,SCR-2,MAIN,%")
+    assert {"Company", "JobNum", "PartNum", "WarehouseCode", "EstScrapType"} <= loaded.facts.clean
+    assert {"Company", "JobNum", "PartNum", "WarehouseCode"} <= loaded.facts.upper
+    assert {"Company", "JobNum", "PartNum", "WarehouseCode"} <= loaded.facts.complete
+    assert loaded.facts.company == "EPIC06"
+
+
+def test_a_trailing_space_makes_a_column_unclean_and_a_blank_key_incomplete(tmp_path):
+    _, loaded = job_mtl(tmp_path, "EPIC06,005001,0,10,SCR-1 ,,%", "EPIC06,005001,0,20,SCR-2,MAIN,%")
+    assert "PartNum" not in loaded.facts.clean
+    assert "PartNum" in loaded.facts.complete  # a trailing space is cut, the value is still there
+    assert "WarehouseCode" not in loaded.facts.complete
+    assert "WarehouseCode" in loaded.facts.upper  # upper case wherever there is a value
+
+
+def test_a_value_of_spaces_only_is_blank(tmp_path):
+    site, loaded = job_mtl(tmp_path, "EPIC06,005001,0,10,SCR-1,   ,%")
+    assert "WarehouseCode" not in loaded.facts.clean and "WarehouseCode" not in loaded.facts.complete
+    assert site.con.execute('SELECT WarehouseCode FROM "JobMtl"').fetchall() == [(None,)]
+
+
+def test_a_lower_case_key_is_not_upper_case_and_two_companies_are_no_one_company(tmp_path):
+    _, loaded = job_mtl(tmp_path, "EPIC06,005001,0,10,scr-1,MAIN,%", "epic07,005001,0,20,SCR-2,MAIN,%")
+    assert "PartNum" not in loaded.facts.upper
+    assert loaded.facts.company is None
+
+
+def test_unclean_text_is_still_trimmed_and_blank_text_read_as_null(tmp_path):
+    site, _ = job_mtl(tmp_path, "EPIC06,005001,0,10,SCR-1   ,,%", "EPIC06,005001,0,20,SCR-2,MAIN,%")
+    rows = site.con.execute('SELECT PartNum, WarehouseCode FROM "JobMtl" ORDER BY MtlSeq').fetchall()
+    assert rows == [("SCR-1", None), ("SCR-2", "MAIN")]
+
+
+def test_a_duplicate_key_differing_only_in_case_is_found_in_otherwise_clean_text(tmp_path):
+    site, loaded = job_mtl(tmp_path, "EPIC06,J-5001,0,10,SCR-1,MAIN,%", "EPIC06,j-5001,0,10,SCR-1,MAIN,%")
+    assert "JobNum" in loaded.facts.clean and "JobNum" not in loaded.facts.upper
+    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
+
+
+def test_a_duplicate_key_differing_only_in_a_trailing_space_is_found_in_upper_case_text(tmp_path):
+    site, loaded = job_mtl(tmp_path, "EPIC06,J-5001,0,10,SCR-1,MAIN,%", "EPIC06,J-5001 ,0,10,SCR-1,MAIN,%")
+    assert "JobNum" in loaded.facts.upper and "JobNum" not in loaded.facts.clean
+    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
+
+
+def test_a_key_exported_as_a_number_is_clean_text(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    duckdb.sql("SELECT 'EPIC06' AS Company, 5001 AS JobNum, 0 AS AssemblySeq, 10 AS MtlSeq, 'SCR-1' AS PartNum "
+               "UNION ALL SELECT 'EPIC06', 5002, 0, 10, 'SCR-2'").write_parquet(str(tmp_path / "JobMtl.parquet"))
+    site = load_site(tmp_path, REGISTRY, {"JobMtl": {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum"}})
+    loaded = site.tables["JobMtl"]
+    assert {"JobNum", "PartNum"} <= loaded.facts.upper & loaded.facts.complete
+    assert site.con.execute('SELECT JobNum FROM "JobMtl" ORDER BY 1').fetchall() == [("5001",), ("5002",)]

@@ -1,0 +1,60 @@
+"""What one aggregate scan of an export's text columns tells the reader, the contracts and the compiler.
+
+SQL Server ignores trailing spaces and (by the usual collation) case when it compares keys, so the typed
+view cuts trailing spaces and turns blanks into null, and joins compare keys in upper case. Most exports
+have neither trailing spaces nor lower case keys: one scan finds out, and then the view reads such a
+column as it is and a join compares it as it is. On 10M JobMtl rows that is ~0.85 s less per scan of the
+table, for ~1 s of scanning once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from validator.sql_text import quote
+from validator.tables import COMPANY
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """`clean`: text columns never '' and never ending in a space (the typed view reads them as they are).
+    Of the columns asked about: `upper`, every value present is upper case; `complete`, never null and never
+    blank. `company`: the one Company of every row (upper case, trailing spaces cut), when there is exactly
+    one and no row lacks it."""
+
+    clean: frozenset[str] = frozenset()
+    upper: frozenset[str] = frozenset()
+    complete: frozenset[str] = frozenset()
+    company: str | None = None
+
+
+def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str]) -> TextFacts:
+    """One scan of `relation`. `text`: column -> whether the export holds it as text (VARCHAR); a column held
+    as a number or date has neither trailing spaces nor blanks. `asked`: the key and join columns whose case
+    and completeness matter."""
+    values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
+    tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
+    for column, value in values.items():
+        if text[column]:
+            tests.append(("clean", column, f"coalesce(bool_and({value} <> '' AND NOT suffix({value}, ' ')), TRUE)"))
+        if column in asked:
+            tests.append(("upper", column, f"coalesce(bool_and({value} = upper({value})), TRUE)"))
+            blank = f"({value} = '' OR (suffix({value}, ' ') AND rtrim({value}) = ''))" if text[column] else "FALSE"
+            tests.append(("complete", column, f"count(*) = count({value}) AND NOT coalesce(bool_or({blank}), FALSE)"))
+    if COMPANY in values:
+        company = f"upper(rtrim({values[COMPANY]}))"
+        tests += [("company_min", COMPANY, f"min({company})"), ("company_max", COMPANY, f"max({company})")]
+    if not tests:
+        return TextFacts()
+    row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
+    found: dict[str, set[str]] = {"clean": set(), "upper": set(), "complete": set()}
+    for (fact, column, _), value in zip(tests, row, strict=True):
+        if fact in found and value:
+            found[fact].add(column)
+    if COMPANY not in values:
+        return TextFacts(frozenset(found["clean"]), frozenset(found["upper"]), frozenset(found["complete"]))
+    low, high = row[-2:]
+    one = low if low is not None and low == high and low != "" and (COMPANY in found["complete"]) else None
+    return TextFacts(frozenset(found["clean"]), frozenset(found["upper"]), frozenset(found["complete"]), one)
