@@ -31,9 +31,10 @@ class TextFacts:
 
 
 def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str]) -> TextFacts:
-    """One scan of `relation`. `text`: column -> whether the export holds it as text (VARCHAR); a column held
-    as a number or date has neither trailing spaces nor blanks. `asked`: the key and join columns whose case
-    and completeness matter."""
+    """One scan of `relation` (a second, of the few columns concerned, only when a key column has trailing
+    spaces and no null: whether a value is spaces only). `text`: column -> whether the export holds it as text
+    (VARCHAR); a column held as a number or date has neither trailing spaces nor blanks. `asked`: the key and
+    join columns whose case and completeness matter."""
     values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
     for column, value in values.items():
@@ -41,20 +42,28 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
             tests.append(("clean", column, f"coalesce(bool_and({value} <> '' AND NOT suffix({value}, ' ')), TRUE)"))
         if column in asked:
             tests.append(("upper", column, f"coalesce(bool_and({value} = upper({value})), TRUE)"))
-            blank = f"({value} = '' OR (suffix({value}, ' ') AND rtrim({value}) = ''))" if text[column] else "FALSE"
-            tests.append(("complete", column, f"count(*) = count({value}) AND NOT coalesce(bool_or({blank}), FALSE)"))
+            tests.append(("present", column, f"count(*) = count({value})"))
+            if text[column]:
+                tests.append(("empty", column, f"coalesce(bool_or({value} = ''), FALSE)"))
     if COMPANY in values:
         company = f"upper(rtrim({values[COMPANY]}))"
         tests += [("company_min", COMPANY, f"min({company})"), ("company_max", COMPANY, f"max({company})")]
     if not tests:
         return TextFacts()
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
-    found: dict[str, set[str]] = {"clean": set(), "upper": set(), "complete": set()}
+    found: dict[str, set[str]] = {"clean": set(), "upper": set(), "present": set(), "empty": set()}
     for (fact, column, _), value in zip(tests, row, strict=True):
         if fact in found and value:
             found[fact].add(column)
-    if COMPANY not in values:
-        return TextFacts(frozenset(found["clean"]), frozenset(found["upper"]), frozenset(found["complete"]))
-    low, high = row[-2:]
-    one = low if low is not None and low == high and low != "" and (COMPANY in found["complete"]) else None
-    return TextFacts(frozenset(found["clean"]), frozenset(found["upper"]), frozenset(found["complete"]), one)
+    clean = found["clean"] | {c for c in values if not text[c]}
+    complete = found["present"] & clean
+    untrimmed = sorted(found["present"] - clean - found["empty"])  # trailing spaces: is a value only spaces?
+    if untrimmed:
+        blanks = con.execute(f"SELECT {', '.join(f'bool_or(rtrim({values[c]}) = {chr(39) * 2})' for c in untrimmed)} "
+                             f"FROM {quote(relation)}").fetchone()
+        complete |= {c for c, blank in zip(untrimmed, blanks, strict=True) if not blank}
+    one = None
+    if COMPANY in values:
+        low, high = row[-2:]
+        one = low if low and low == high and COMPANY in complete else None
+    return TextFacts(frozenset(found["clean"]), frozenset(found["upper"]), frozenset(complete), one)
