@@ -19,6 +19,9 @@ def test_the_benchmark_reports_each_phase_with_every_run_and_the_median(tmp_path
         assert len(runs) == 2 and result["figures"][phase]["seconds"] == pytest.approx(sum(runs) / 2)
     assert result["findings"] > 0
     assert result["ratios"]["check/handwritten"] > 0
+    assert result["figures"]["check"]["cpu_seconds"] > 0  # the child's own CPU time, not this process's
+    assert result["ratios"]["check/handwritten (CPU)"] == pytest.approx(
+        result["figures"]["check"]["cpu_seconds"] / result["figures"]["handwritten"]["cpu_seconds"], abs=0.01)
     assert "(runs: " in capsys.readouterr().out
 
 

@@ -276,7 +276,8 @@ def phase_readiness_handwritten(folder: Path) -> dict:
 
 
 def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
-    """Run one phase in a child process: wall seconds and its own peak RSS in MiB."""
+    """Run one phase in a child process: wall seconds, CPU seconds (user + system, all its threads: steadier
+    than wall time when neighbours share the machine) and its own peak RSS in MiB."""
     start = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)
@@ -285,20 +286,28 @@ def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
     code = os.waitstatus_to_exitcode(status)
     if code not in ok:
         raise SystemExit(f"phase failed ({code}): {' '.join(args)}\n{err}")
-    return {"seconds": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1), "output": out.strip()}
+    return {"seconds": round(wall, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_mib": round(usage.ru_maxrss / 1024, 1), "output": out.strip()}
 
 
 def _interleaved(phases: dict[str, tuple[list[str], tuple[int, ...]]], repeat: int) -> dict[str, dict]:
     """Each phase `repeat` times, taking turns (a slow spell of the machine then hits every phase alike):
-    the median wall time, the largest peak memory, and every run's time."""
+    the median wall and CPU time, the largest peak memory, and every run's wall time."""
     runs: dict[str, list[dict]] = {name: [] for name in phases}
     for _ in range(repeat):
         for name, (args, ok) in phases.items():
             runs[name].append(_run(args, ok))
     return {name: {"seconds": statistics.median(r["seconds"] for r in results),
+                   "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
                    "peak_mib": max(r["peak_mib"] for r in results), "output": results[-1]["output"],
                    "runs": [r["seconds"] for r in results]}
             for name, results in runs.items()}
+
+
+def _ratios(figures: dict[str, dict], phase: str, baseline: str) -> dict[str, float]:
+    """Wall and CPU time of a phase as multiples of its baseline's."""
+    return {f"{phase}/{baseline}": round(figures[phase]["seconds"] / figures[baseline]["seconds"], 2),
+            f"{phase}/{baseline} (CPU)": round(figures[phase]["cpu_seconds"] / figures[baseline]["cpu_seconds"], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,18 +349,18 @@ def main(argv: list[str] | None = None) -> int:
                   "check": ([*check, *core], (0, 1))}
         figures = _interleaved(phases, args.repeat)
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
-        ratios = {"check/handwritten": round(figures["check"]["seconds"] / figures["handwritten"]["seconds"], 2),
+        ratios = {**_ratios(figures, "check", "handwritten"),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
         if args.labor_dtl:
             figures.update(_interleaved({"readiness-handwritten": ([*me, "readiness-handwritten"], (0,)),
                                          "readiness-check": ([*check, "--tag", "readiness"], (0, 1))}, args.repeat))
-            ratios["readiness-check/readiness-handwritten"] = round(
-                figures["readiness-check"]["seconds"] / figures["readiness-handwritten"]["seconds"], 2)
+            ratios.update(_ratios(figures, "readiness-check", "readiness-handwritten"))
             readiness = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
             print(f"readiness findings written: {readiness:,}")
         for name, figure in figures.items():
             spread = f"   (runs: {', '.join(f'{t:.2f}' for t in figure['runs'])} s)" if len(figure["runs"]) > 1 else ""
-            print(f"{name:22} {figure['seconds']:8.2f} s   peak {figure['peak_mib']:8.1f} MiB{spread}")
+            print(f"{name:22} {figure['seconds']:8.2f} s   CPU {figure['cpu_seconds']:8.2f} s   "
+                  f"peak {figure['peak_mib']:8.1f} MiB{spread}")
         print(f"eligibility/integrity findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
         if args.json:
             args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))
