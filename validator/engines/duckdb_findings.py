@@ -64,8 +64,13 @@ def json_of(column: str, sql_type: str) -> str:
 
 
 def _object(pairs: Iterable[tuple[str, str]]) -> str:
-    items = [f"{literal(name)}, {value}" for name, value in pairs]
-    return f"json_object({', '.join(items)})" if items else "json_object()"
+    """A JSON object written as text from values that are JSON text already (NULL written as null): the same
+    text json_object() writes, at a third of its cost (it parses each JSON value again)."""
+    pieces = []
+    for index, (name, value) in enumerate(pairs):
+        pieces += [literal("," if index else "{"), f"to_json({literal(name)})", "':'",
+                   f"coalesce(CAST({value} AS VARCHAR), 'null')"]
+    return f"concat({', '.join(pieces)}, '}}')" if pieces else "'{}'"
 
 
 def _message(check: CompiledCheck, compiled: CompiledTable, types: dict[str, str]) -> str:
@@ -101,9 +106,10 @@ def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> st
     component = _object((role, f"to_json({quote(column)})") for role, column in compiled.component)
     evidence = _object((ref, json_of(column, types[column])) for ref, column in check.evidence)
     sort_key = f"[{', '.join(_key_text(c, types[c]) for c in compiled.key)}]"
-    line = _object([("rule_id", literal(rule.id)), ("severity", literal(rule.severity)), ("table", literal(table)),
-                    ("key", "key_json"), ("message", "message"), ("evidence", "evidence"),
-                    ("outcome", literal(check.check.outcome)), ("fingerprint", "fingerprint")])
+    line = _object([("rule_id", f"to_json({literal(rule.id)})"), ("severity", f"to_json({literal(rule.severity)})"),
+                    ("table", f"to_json({literal(table)})"), ("key", "key_json"), ("message", "to_json(message)"),
+                    ("evidence", "evidence"), ("outcome", f"to_json({literal(check.check.outcome)})"),
+                    ("fingerprint", "to_json(fingerprint)")])
     return f"""INSERT INTO {FOUND}
         SELECT {-SEVERITY_RANK[rule.severity]}, {literal(rule.id)}, {check_index}, {literal(table)},
             {literal(rule.severity)}, {literal(check.check.outcome)}, sort_key, fingerprint, plant, part, site_plant,
@@ -165,7 +171,6 @@ def verdicts(con: duckdb.DuckDBPyConnection, judged_sql: str | None) -> Verdicts
                 coalesce(g.backflushed, FALSE) AS backflushed, coalesce(g.p, n.p) AS p, coalesce(g.k, n.k) AS k
                 FROM given g FULL JOIN named n ON g.p = n.p AND g.k = n.k)
         SELECT plant, part_num, verdict, rules, backflushed,
-            CAST(json_object('plant', plant, 'part_num', part_num, 'verdict', verdict, 'rules', rules,
-                'backflushed', backflushed) AS VARCHAR) AS line
+            {_object((name, f"to_json({name})") for name in ("plant", "part_num", "verdict", "rules", "backflushed"))} AS line
         FROM judged ORDER BY p, k""").to_arrow_table()
     return Verdicts(table)
