@@ -32,9 +32,9 @@ class TextFacts:
 
 def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str]) -> TextFacts:
     """One scan of `relation` (a second, of the few columns concerned, only when a key column has trailing
-    spaces and no null: whether a value is spaces only). `text`: column -> whether the export holds it as text
-    (VARCHAR); a column held as a number or date has neither trailing spaces nor blanks. `asked`: the key and
-    join columns whose case and completeness matter."""
+    spaces but no null and no empty value: whether some value is nothing but spaces). `text`: column ->
+    whether the export holds it as text (VARCHAR); a column held as a number or date has neither trailing
+    spaces nor blanks. `asked`: the key and join columns whose case and completeness matter."""
     values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
     for column, value in values.items():
