@@ -113,10 +113,10 @@ def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> st
     return f"""INSERT INTO {FOUND}
         SELECT {-SEVERITY_RANK[rule.severity]}, {literal(rule.id)}, {check_index}, {literal(table)},
             {literal(rule.severity)}, {literal(check.check.outcome)}, sort_key, fingerprint, plant, part, site_plant,
-            component, CAST({line} AS VARCHAR)
+            component, {line}
         FROM (SELECT {key_json} AS key_json, {_message(check, compiled, types)} AS message, {evidence} AS evidence,
                 {fingerprint} AS fingerprint, {sort_key} AS sort_key, {plant} AS plant, {part} AS part,
-                {site_plant} AS site_plant, CAST({component} AS VARCHAR) AS component
+                {site_plant} AS site_plant, {component} AS component
               FROM {FLAGGED} WHERE {quote(check.hit)})"""
 
 
