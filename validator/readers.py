@@ -149,7 +149,7 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     raw_types = {r[0]: r[1] for r in described}
     absent = tuple(sorted(c for c in columns if c not in mapping))
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
-    facts = scan_text(site.con, f"raw_{name}", text, asked | ({COMPANY} & set(text)))
+    facts = scan_text(site.con, f"raw_{name}", text, asked)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean) for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
     site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import duckdb
 
-from validator.sql_text import quote
+from validator.sql_text import literal, quote
 from validator.tables import COMPANY
 
 
 @dataclass(frozen=True)
 class TextFacts:
-    """`clean`: text columns never '' and never ending in a space (the typed view reads them as they are).
+    """`clean`: columns never '' and never ending in a space (the typed view reads such text as it is; a column
+    exported as a number or date is clean).
     Of the columns asked about: `upper`, every value present is upper case; `complete`, never null and never
     blank. `company`: the one Company of every row (upper case, trailing spaces cut), when there is exactly
     one and no row lacks it."""
@@ -34,7 +35,9 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     """One scan of `relation` (a second, of the few columns concerned, only when a key column has trailing
     spaces but no null and no empty value: whether some value is nothing but spaces). `text`: column ->
     whether the export holds it as text (VARCHAR); a column held as a number or date has neither trailing
-    spaces nor blanks. `asked`: the key and join columns whose case and completeness matter."""
+    spaces nor blanks. `asked`: the key and join columns whose case and completeness matter (Company always:
+    the one company needs it complete)."""
+    asked = asked | {COMPANY}
     values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
     for column, value in values.items():
@@ -59,11 +62,11 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     complete = found["present"] & clean
     untrimmed = sorted(found["present"] - clean - found["empty"])  # trailing spaces: is a value only spaces?
     if untrimmed:
-        blanks = con.execute(f"SELECT {', '.join(f'bool_or(rtrim({values[c]}) = {chr(39) * 2})' for c in untrimmed)} "
-                             f"FROM {quote(relation)}").fetchone()
+        spaces_only = [f"bool_or(rtrim({values[c]}) = {literal('')})" for c in untrimmed]
+        blanks = con.execute(f"SELECT {', '.join(spaces_only)} FROM {quote(relation)}").fetchone()
         complete |= {c for c, blank in zip(untrimmed, blanks, strict=True) if not blank}
     one = None
     if COMPANY in values:
         low, high = row[-2:]
         one = low if low and low == high and COMPANY in complete else None
-    return TextFacts(frozenset(found["clean"]), frozenset(found["upper"]), frozenset(complete), one)
+    return TextFacts(frozenset(clean), frozenset(found["upper"]), frozenset(complete), one)
