@@ -91,12 +91,13 @@ def _hash(value) -> dt.uint64:  # noqa: ANN001 - DuckDB's own hash of any value,
 
 def _no_duplicates(table: ibis.Table, key: list[str]) -> ibis.BooleanValue:
     """No key hash shared by two rows: one 64-bit hash per row keeps memory small on 10M-row tables
-    (measured at 10M JobMtl rows: 2.7 s for a hash of the key columns, 5.4 s for a hash of their text), and a
-    GROUP BY of the hashes costs ~25% less than COUNT(DISTINCT) of them (1.3 s vs 1.75 s).
+    (measured at 10M JobMtl rows: 2.7 s for a hash of the key columns, 5.4 s for a hash of their text). Sorted,
+    equal hashes are neighbours: comparing each with the next costs ~40% less than grouping 10M distinct hashes
+    (0.8-1.0 s vs 1.4-1.8 s), which cost less than COUNT(DISTINCT) of them (1.75 s).
     A hash collision can only report a duplicate that is not there; check_table confirms it exactly."""
     hashes = table.select(__key=_hash(ibis.struct({c: table[c] for c in key})))
-    shared = hashes.group_by("__key").aggregate(__rows=hashes.count()).filter(ibis._["__rows"] > 1)
-    return shared.count() == 0
+    following = hashes["__key"].lead().over(ibis.window(order_by=hashes["__key"]))
+    return hashes.mutate(__next=following).filter(ibis._["__key"] == ibis._["__next"]).count() == 0
 
 
 def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool) -> ibis.StringValue:
