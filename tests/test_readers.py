@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from validator.errors import DataError
 from validator.readers import load_site
 from validator.tables import builtin_registry
 
@@ -92,3 +93,23 @@ def test_a_table_file_may_carry_the_erp_schema_prefix_and_any_case(tmp_path):
     write(tmp_path, "erp.part.CSV", b"PartNum\nC-1\n")
     rows, _ = load(tmp_path, "Part", {"PartNum"})
     assert rows == [("C-1",)]
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ";", "|"])
+def test_tab_semicolon_and_pipe_separated_exports(tmp_path, delimiter):
+    lines = [["Plant", "PartNum", "BackFlush", "NonStock"], ["MfgSys", "SCR-1", "Yes", "0"], ["MfgSys", "C-0050", "No", "1"]]
+    write(tmp_path, "PartPlant.csv", "\r\n".join(delimiter.join(line) for line in lines).encode() + b"\r\n")
+    rows, _ = load(tmp_path, "PartPlant", {"Plant", "PartNum", "BackFlush", "NonStock"})
+    assert rows == [(False, True, "C-0050", "MfgSys"), (True, False, "SCR-1", "MfgSys")]
+
+
+def test_a_semicolon_export_keeps_commas_and_quoted_semicolons_inside_its_fields(tmp_path):
+    write(tmp_path, "Part.csv", b'PartNum;PartDescription\nC-1;Screw, M4 zinc\nC-2;"Nut; M4"\n')
+    rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
+    assert rows == [("Nut; M4", "C-2"), ("Screw, M4 zinc", "C-1")]
+
+
+def test_a_ragged_semicolon_export_names_its_line_and_separator(tmp_path):
+    write(tmp_path, "Part.csv", b"PartNum;PartDescription\nC-1;Screw;zinc\n")
+    with pytest.raises(DataError, match="semicolon-separated.*line 2 has 3 field"):
+        load(tmp_path, "Part", {"PartNum", "PartDescription"})

@@ -1,8 +1,9 @@
 """Finding the export of each Epicor table in a folder and reading it as text columns.
 
-Real exports are messy: CSV in UTF-8, UTF-8 with BOM or Windows-1252, quoted fields holding commas,
-quotes and newlines; Parquet with native types; XLSX from Excel. Every reader returns an Arrow table
-(or, for Parquet, a lazy DuckDB scan) and names the file and line of anything it cannot read.
+Real exports are messy: CSV in UTF-8, UTF-8 with BOM or Windows-1252, separated by commas, tabs, semicolons
+or pipes, quoted fields holding the separator, quotes and newlines; Parquet with native types; XLSX from Excel.
+Every reader returns an Arrow table (or, for Parquet, a lazy DuckDB scan) and names the file and line of
+anything it cannot read.
 """
 
 from __future__ import annotations
@@ -65,10 +66,21 @@ def _encoding(path: Path) -> str:
     return "utf-8"
 
 
-def _bad_csv_line(path: Path, encoding: str) -> str:
+DELIMITERS = (",", "\t", ";", "|")  # comma first: it wins a tie
+
+
+def delimiter_of(header_line: str) -> str:
+    """The delimiter that splits the header into the most column names: comma, or the tab of a tab-separated
+    export, or the semicolon Excel writes where the decimal separator is a comma, or a pipe."""
+    def width(delimiter: str) -> int:
+        return len(next(csv.reader([header_line], delimiter=delimiter), []))
+    return max(DELIMITERS, key=width)
+
+
+def _bad_csv_line(path: Path, encoding: str, delimiter: str) -> str:
     """Find the first record whose field count differs from the header's (error path only)."""
     with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, [])
         for row in reader:
             if len(row) != len(header):
@@ -81,21 +93,25 @@ def read_csv(path: Path) -> pa.Table:
         raise DataError("the file is empty (0 bytes): export the table again with its header row", location=str(path))
     encoding = _encoding(path)
     with path.open(encoding=encoding, newline="") as handle:
-        header = next(csv.reader(io.StringIO(handle.readline().lstrip("\ufeff"))), [])
+        first_line = handle.readline().lstrip("\ufeff")
+    delimiter = delimiter_of(first_line)
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     if not any(h.strip() for h in header):
         raise DataError("the first line holds no column names", location=str(path))
     try:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, strings_can_be_null=True, quoted_strings_can_be_null=True
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        detail = _bad_csv_line(path, encoding)
-        raise DataError(f"cannot read as CSV ({encoding}): {detail} ({exc})", location=str(path)) from None
+        detail = _bad_csv_line(path, encoding, delimiter)
+        separated = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}[delimiter]
+        raise DataError(f"cannot read as CSV ({encoding}, {separated}-separated): {detail} ({exc})",
+                        location=str(path)) from None
 
 
 def cell_text(value: object) -> str | None:
