@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import run_json
+from tests.conftest import CASES, run_json
 
 
 def rewrite(path: Path, old: str, new: str, count: int = 1, encoding: str = "utf-8") -> None:
@@ -154,3 +154,35 @@ def test_debug_shows_the_traceback(cli, site, capsys):
     code, _, err = check(cli, site, "--debug")
     assert code == 2
     assert "Traceback" in err
+
+
+def test_a_date_column_mixing_day_first_and_month_first_dates_is_a_contract_violation(cli, site):
+    rewrite(site / "PartTran.csv", ",04/06/2026,005003", ",31/12/2025,005003")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartTran.csv, column TranDate: mixes dates written day first" in err and "'31/12/2025'" in err
+
+
+def test_a_date_impossible_in_the_given_order_is_a_contract_violation_not_a_blank(cli, site):
+    code, _, err = check(cli, site, "--date-order", "day-first")
+    assert code == 2
+    assert "PartTran.csv, column TranDate: not a date (YYYY-MM-DD or D/M/YYYY" in err
+
+
+def test_the_date_order_may_be_set_in_the_config(cli, site):
+    code, _, err = check(cli, site, "--config", CASES / "configs" / "day_first.yaml")
+    assert code == 2
+    assert "column TranDate: not a date (YYYY-MM-DD or D/M/YYYY" in err
+
+
+def test_a_config_with_an_unknown_date_order_is_rejected(cli, site):
+    code, _, err = check(cli, site, "--config", CASES / "configs" / "bad_date_order.yaml")
+    assert code == 2
+    assert "bad_date_order.yaml:2" in err and "day-first" in err
+
+
+def test_an_iso_date_with_month_13_is_a_contract_violation_not_a_blank(cli, site):
+    rewrite(site / "PartWhse.csv", ",2026-08-12", ",2026-13-12")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartWhse.csv, column LastCCDate: not a date" in err and "'2026-13-12'" in err

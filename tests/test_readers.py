@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from validator.contracts import check_site
 from validator.errors import DataError
 from validator.readers import load_site
 from validator.tables import builtin_registry
@@ -113,3 +115,56 @@ def test_a_ragged_semicolon_export_names_its_line_and_separator(tmp_path):
     write(tmp_path, "Part.csv", b"PartNum;PartDescription\nC-1;Screw;zinc\n")
     with pytest.raises(DataError, match="semicolon-separated.*line 2 has 3 field"):
         load(tmp_path, "Part", {"PartNum", "PartDescription"})
+
+
+def write_counts(folder: Path, *dates: str) -> None:
+    lines = [f"EPIC06,C-{i},MAIN,MfgSys,{date}" for i, date in enumerate(dates, 1)]
+    write(folder, "PartWhse.csv", ("Company,PartNum,WarehouseCode,Plant,LastCCDate\n" + "\n".join(lines) + "\n").encode())
+
+
+PART_WHSE = {"Company", "PartNum", "WarehouseCode", "Plant", "LastCCDate"}
+
+
+def counted(folder: Path, **options) -> list:
+    site = load_site(folder, REGISTRY, {"PartWhse": PART_WHSE}, **options)
+    return [r[0] for r in site.con.execute('SELECT LastCCDate FROM "PartWhse" ORDER BY PartNum').fetchall()]
+
+
+def test_dates_written_day_first_are_read_day_first_when_a_value_says_so(tmp_path):
+    write_counts(tmp_path, "31/12/2025", "05/01/2026", "2026-02-03")
+    assert counted(tmp_path) == [dt.date(2025, 12, 31), dt.date(2026, 1, 5), dt.date(2026, 2, 3)]
+
+
+def test_dates_written_month_first_are_read_month_first(tmp_path):
+    write_counts(tmp_path, "12/31/2025", "01/05/2026 10:30 PM")
+    assert counted(tmp_path) == [dt.date(2025, 12, 31), dt.date(2026, 1, 5)]
+
+
+def test_a_date_column_that_does_not_tell_takes_the_order_the_sites_other_dates_tell(tmp_path):
+    write_counts(tmp_path, "05/01/2026")
+    write(tmp_path, "PartRev.csv", b"PartNum,RevisionNum,AltMethod,EffectiveDate\nFG-1,A,,28/02/2025\n")
+    site = load_site(tmp_path, REGISTRY, {"PartWhse": PART_WHSE, "PartRev": {"PartNum", "RevisionNum", "AltMethod",
+                                                                             "EffectiveDate"}})
+    assert site.con.execute('SELECT LastCCDate FROM "PartWhse"').fetchall() == [(dt.date(2026, 1, 5),)]
+
+
+def test_a_site_whose_dates_never_tell_reads_them_month_first(tmp_path):
+    write_counts(tmp_path, "05/01/2026", "12/12/2025")
+    assert counted(tmp_path) == [dt.date(2026, 5, 1), dt.date(2025, 12, 12)]
+
+
+def test_a_given_date_order_is_used_for_every_column(tmp_path):
+    write_counts(tmp_path, "05/01/2026")
+    assert counted(tmp_path, date_order="day-first") == [dt.date(2026, 1, 5)]
+
+
+@pytest.mark.parametrize("order", ["month-first", "day-first"])
+@pytest.mark.parametrize("written", ["{m}/{d}/2026", "{m:02}/{d:02}/2026 22:30", "{m}/{d}/2026 22:30:15", "{m}/{d}/2026 10:30 PM",
+                                     "{m}/{d}/2026 10:30:15 pm", "{m}/{d}/2026 10:30PM", "2026-01-05", "2026-01-05T22:30:00",
+                                     "2026-01-05 22:30:15.123"])
+def test_every_date_form_the_contract_accepts_is_read(tmp_path, order, written):
+    month, day = (1, 5) if order == "month-first" else (5, 1)  # 5 January either way
+    write_counts(tmp_path, written.format(m=month, d=day))
+    site = load_site(tmp_path, REGISTRY, {"PartWhse": PART_WHSE}, date_order=order)
+    assert check_site(site) == {}
+    assert site.con.execute('SELECT LastCCDate FROM "PartWhse"').fetchall() == [(dt.date(2026, 1, 5),)]

@@ -11,6 +11,7 @@ from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.attestations import read_attestations
 from validator.contracts import Violation, check_site
+from validator.date_order import AUTO
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
 from validator.findings import (
@@ -158,8 +159,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
 
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
-              keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None) -> Report:
-    """Check a folder of exports; contract violations stop the run unless keep_going."""
+              keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
+              date_order: str = AUTO) -> Report:
+    """Check a folder of exports; contract violations stop the run unless keep_going. `date_order`: of dates
+    exported with slashes (validator/date_order.py)."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
@@ -180,7 +183,8 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         path = attestations or folder / ATTESTATIONS
         if attestations is not None or path.is_file():
             documents["Attestation"] = (path, read_attestations(path))
-    site = load_site(folder, registry, needs, engine.connect(), documents=documents)  # type: ignore[attr-defined]
+    site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
+                     date_order=date_order)
     if "Attestation" in site.absent:
         site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
                                       "or give --attestations FILE)")

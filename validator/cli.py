@@ -8,10 +8,14 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from validator import __version__
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
 from validator.formats import FORMATS
+
+if TYPE_CHECKING:
+    from validator.config import Config
 
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
@@ -61,6 +65,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
 
 
+def _reading(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that read a site's exports."""
+    parser.add_argument("--date-order", choices=["auto", "month-first", "day-first"],
+                        help="dates exported with slashes: 12/31/2025 (month-first) or 31/12/2025 (day-first); "
+                             "default: date_order in the config, else auto (found from the values, e.g. a 31 "
+                             "first means day-first; month-first where no value tells)")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="on a contract violation, end the rules that need the broken table as ERROR and go on")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backflush",
@@ -83,13 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID", help="run only this rule (repeatable)")
     check.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
                        help="run only rules with this tag (repeatable)")
-    check.add_argument("--keep-going", action="store_true",
-                       help="on a contract violation, end the rules that need the broken table as ERROR and go on")
     check.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
     check.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")
     check.add_argument("--color", action="store_true", help="colour the console report")
     check.add_argument("--attestations", type=Path, metavar="FILE",
                        help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
+    _reading(check)
     _common(check)
 
     recommend = commands.add_parser("recommend", help="list the parts to switch backflush on and off, as a DMT load",
@@ -103,9 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--company", help="Company for rows whose PartPlant export has no Company column")
     recommend.add_argument("--attestations", type=Path, metavar="FILE",
                            help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
-    recommend.add_argument("--keep-going", action="store_true",
-                           help="on a contract violation, end the rules that need the broken table as ERROR and go on")
     recommend.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
+    _reading(recommend)
     _common(recommend)
 
     init = commands.add_parser("init", help="write the blank readiness questionnaire for a site",
@@ -162,6 +174,10 @@ def _setup(args: argparse.Namespace):  # noqa: ANN202
     return registry, config, profile, rules_in_force(registry, config, args.rule_dirs, profile)
 
 
+def _date_order(args: argparse.Namespace, config: Config) -> str:
+    return args.date_order or config.date_order or "auto"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from validator.check import run_check
     from validator.engines import get_engine
@@ -172,7 +188,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
     report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations)
+                       profile=profile, attestations=args.attestations, date_order=_date_order(args, config))
     _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts = report.counts()
@@ -190,13 +206,13 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from validator.recommend import SWITCH_OFF, SWITCH_ON, part_companies, recommendations, write_dmt, write_reasons
     from validator.ruleset import select
 
-    registry, _, profile, rules = _setup(args)
+    registry, config, profile, rules = _setup(args)
     companies = part_companies(args.path, registry)
     if not companies and not args.company:  # a DMT load needs the company of every row: say so before the run
         raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                           location=str(args.path))
     report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations)
+                       profile=profile, attestations=args.attestations, date_order=_date_order(args, config))
     items = recommendations(report, companies, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))

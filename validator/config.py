@@ -22,6 +22,7 @@ class Config:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     document: YamlDocument | None = None
     profile: Any = None  # a preset name, a profile file, or the profile itself (validator/profile.py)
+    date_order: str | None = None  # of dates exported with slashes (validator/date_order.py); None: found out
 
 
 def load_config(path: Path | None) -> Config:
@@ -45,6 +46,7 @@ def load_config(path: Path | None) -> Config:
         overrides=data.get("rules", {}),
         document=doc,
         profile=data.get("profile"),
+        date_order=data.get("date_order"),
     )
 
 

@@ -15,17 +15,15 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 
+from validator.date_order import DAY_FIRST, MIXED, MONTH_FIRST, SHOWN, date_text
 from validator.readers import LoadedTable, Site, is_text
 from validator.sql_text import literal, quote
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
 DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-DATE_TEXT = (r"^\s*(\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
-             r"|\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$")
-WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number",
-        "decimal": "a number", "date": "a date (YYYY-MM-DD or M/D/YYYY)"}
-TYPE_TEXT = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT, "date": DATE_TEXT}
+WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number", "decimal": "a number"}
+TYPE_TEXT = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT}
 EXAMPLES = 3
 
 
@@ -60,7 +58,19 @@ def _patterns(loaded: LoadedTable) -> dict[str, tuple[str, str]]:
             out[column] = (rf"^\s*(?i:{'|'.join(spec.codes)})?\s*$", f"not one of the codes {', '.join(spec.codes)}")
         elif spec.type in TYPE_TEXT:
             out[column] = (rf"^\s*$|{TYPE_TEXT[spec.type]}", f"not {WHAT[spec.type]}")
+        elif spec.type == "date":
+            order = loaded.date_orders.get(column, MONTH_FIRST)
+            out[column] = (rf"^\s*$|{date_text(order)}", _not_a_date(order))
     return out
+
+
+def _not_a_date(order: str) -> str:
+    if order == MIXED:
+        return ("mixes dates written day first (31/12/2025) and month first (12/31/2025): one of them cannot be "
+                "read; export the column in one form, or as YYYY-MM-DD")
+    other = SHOWN[DAY_FIRST if order == MONTH_FIRST else MONTH_FIRST]
+    return (f"not a date (YYYY-MM-DD or {SHOWN[order]}, the order this site's dates are read in; "
+            f"--date-order sets it if they are {other})")
 
 
 def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> pa.DataFrameSchema:

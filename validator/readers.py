@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from validator.date_order import AUTO, FORMATS, MIXED, MONTH_FIRST, decide, evidence
 from validator.errors import DataError
 from validator.sources import SourceFile, discover, read_csv, read_xlsx
 from validator.sql_text import literal, quote
@@ -34,6 +35,7 @@ class LoadedTable:
     rows: int
     raw_types: dict[str, str] = field(default_factory=dict)
     facts: TextFacts = field(default_factory=TextFacts)
+    date_orders: dict[str, str] = field(default_factory=dict)  # text date column -> MONTH_FIRST, DAY_FIRST or MIXED
 
 
 @dataclass
@@ -74,9 +76,9 @@ def is_text(raw_type: str) -> bool:
     return raw_type.upper() == "STRING" or raw_type.upper().startswith("VARCHAR")
 
 
-def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False) -> str:
+def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, order: str = MONTH_FIRST) -> str:
     """SQL for one typed column of the view; invalid text becomes null (contracts report it first). A `clean`
-    text column (never blank, no trailing space) is read as it is."""
+    text column (never blank, no trailing space) is read as it is; `order`: of a date written with slashes."""
     if raw_type is None:
         sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
         return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
@@ -99,9 +101,9 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False) ->
     elif kind == "decimal":
         expr = f"TRY_CAST({blank} AS DOUBLE)" if text else f"CAST({col} AS DOUBLE)"
     else:  # date
+        formats = ", ".join(literal(f) for f in FORMATS[MONTH_FIRST if order == MIXED else order])
         expr = (f"COALESCE(TRY_CAST(TRY_CAST({blank} AS TIMESTAMP) AS DATE), "
-                f"TRY_CAST(TRY_STRPTIME({blank}, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p']) AS DATE))"
-                if text else f"CAST({col} AS DATE)")
+                f"TRY_CAST(TRY_STRPTIME({blank}, [{formats}]) AS DATE))" if text else f"CAST({col} AS DATE)")
     return f"{expr} AS {col}"
 
 
@@ -133,8 +135,16 @@ def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table,
     return mapping
 
 
+def _raw_types(site: Site, name: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in site.con.execute(f"DESCRIBE {quote('raw_' + name)}").fetchall()}
+
+
+def _text_dates(table: Table, mapping: dict[str, str], raw_types: dict[str, str]) -> list[str]:
+    return sorted(c for c in mapping if table.columns[c].type == "date" and is_text(raw_types[c]))
+
+
 def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
-                rows: int, asked: set[str]) -> None:
+                rows: int, asked: set[str], raw_types: dict[str, str], date_orders: dict[str, str]) -> None:
     name = table.name
     missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional and not table.columns[c].history)
     if missing:
@@ -145,22 +155,22 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
             "if the export cannot carry it",
             location=str(source.path),
         )
-    described = site.con.execute(f"DESCRIBE {quote('raw_' + name)}").fetchall()
-    raw_types = {r[0]: r[1] for r in described}
     absent = tuple(sorted(c for c in columns if c not in mapping))
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
     facts = scan_text(site.con, f"raw_{name}", text, asked)
-    select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean) for c in sorted(columns))
+    select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
+                              date_orders.get(c, MONTH_FIRST)) for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
-    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts)
+    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders)
 
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
               con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None,
-              documents: dict[str, tuple[Path, pa.Table]] | None = None) -> Site:
+              documents: dict[str, tuple[Path, pa.Table]] | None = None, date_order: str = AUTO) -> Site:
     """Load the needed columns of the needed tables; a needed column missing from an export is an error.
     `records` gives the tables in memory as text columns instead (rule examples, tests); `documents`
-    adds tables read from other files as text columns (the site's attestations)."""
+    adds tables read from other files as text columns (the site's attestations). `date_order`: of dates
+    written with slashes (validator/date_order.py), found from the values unless given."""
     site = Site(con or duckdb.connect(), folder)
     if records is None:
         sources = discover(folder, [n for n in needs if n not in (documents or {})])
@@ -170,7 +180,7 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
     for name, (path, rows) in (documents or {}).items():
         sources[name] = SourceFile(name, path, "records")
         records = {**records, name: rows}
-    asked = join_columns(registry)
+    registered = {}
     for name, columns in sorted(needs.items()):
         table = registry.tables[name]
         source = sources.get(name)
@@ -181,7 +191,15 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
             mapping, rows = _register_raw(site.con, source, table, columns)
         else:
             mapping, rows = _register_text(site.con, table, records[name], columns), records[name].num_rows
-        _typed_view(site, table, source, columns, mapping, rows, asked.get(name, set()) | set(table.key))
+        registered[name] = (table, source, columns, mapping, rows, _raw_types(site, name))
+    told = {(name, column): orders for name, (table, _, _, mapping, _, raw_types) in registered.items()
+            for column, orders in evidence(site.con, f"raw_{name}", _text_dates(table, mapping, raw_types)).items()}
+    orders = decide(told, date_order)
+    asked = join_columns(registry)
+    for name, (table, source, columns, mapping, rows, raw_types) in registered.items():
+        date_orders = {column: order for (owner, column), order in orders.items() if owner == name}
+        _typed_view(site, table, source, columns, mapping, rows, asked.get(name, set()) | set(table.key), raw_types,
+                    date_orders)
     return site
 
 
