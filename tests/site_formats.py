@@ -30,7 +30,8 @@ def _typed_value(text: str | None, kind: str | None) -> object:
 def _columns(path: Path, registry: Registry) -> tuple[pa.Table, dict[str, str | None]]:
     data = read_csv(path)
     table = registry.tables[path.stem]
-    kinds = {header: table.columns[column].type for column, header in match_columns(table, data.column_names).items()}
+    kinds = {header: table.columns[column].type for column, headers in match_columns(table, data.column_names).items()
+             for header in headers}
     return data, {h: kinds.get(h) for h in data.column_names}
 
 

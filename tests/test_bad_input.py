@@ -186,3 +186,11 @@ def test_an_iso_date_with_month_13_is_a_contract_violation_not_a_blank(cli, site
     code, _, err = check(cli, site)
     assert code == 2
     assert "PartWhse.csv, column LastCCDate: not a date" in err and "'2026-13-12'" in err
+
+
+def test_a_column_exported_twice_stops_the_run_with_exit_2(cli, site):
+    rewrite(site / "PartPlant.csv", "BackFlush,NonStock,", "BackFlush,backflush,")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartPlant.csv: column BackFlush is exported more than once ('BackFlush' in column 4, 'backflush' in column 5)" in err
+    assert "Traceback" not in err

@@ -168,3 +168,39 @@ def test_every_date_form_the_contract_accepts_is_read(tmp_path, order, written):
     site = load_site(tmp_path, REGISTRY, {"PartWhse": PART_WHSE}, date_order=order)
     assert check_site(site) == {}
     assert site.con.execute('SELECT LastCCDate FROM "PartWhse"').fetchall() == [(dt.date(2026, 1, 5),)]
+
+
+def test_a_column_exported_twice_is_an_error_naming_both_places(tmp_path):
+    write(tmp_path, "Part.csv", b"Part_Company,Part_PartNum,Part_PartNum,Part_PartDescription\nEPIC06,C-1,C-1,x\n")
+    with pytest.raises(DataError, match=r"column PartNum is exported more than once \('Part_PartNum' in column 2, "
+                                        r"'Part_PartNum' in column 3\)"):
+        load(tmp_path, "Part", {"PartNum", "PartDescription"})
+
+
+def test_a_column_exported_in_two_cases_is_an_error(tmp_path):
+    write(tmp_path, "Part.csv", b"PartNum,partnum,PartDescription\nC-1,C-2,x\n")
+    with pytest.raises(DataError, match="column PartNum is exported more than once"):
+        load(tmp_path, "Part", {"PartNum", "PartDescription"})
+
+
+def test_a_column_exported_twice_in_a_workbook_is_an_error(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["PartNum", "PartDescription", "PartNum"])
+    book.active.append(["C-1", "x", "C-2"])
+    book.save(tmp_path / "Part.xlsx")
+    with pytest.raises(DataError, match="column PartNum is exported more than once"):
+        load(tmp_path, "Part", {"PartNum", "PartDescription"})
+
+
+def test_a_column_the_rules_do_not_read_may_be_exported_twice(tmp_path):
+    write(tmp_path, "Part.csv", b"PartNum,SysRowID,SysRowID,PartDescription\nC-1,a,a,x\n")
+    rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
+    assert rows == [("x", "C-1")]
+
+
+def test_a_header_prefixed_with_the_table_wins_over_the_bare_one(tmp_path):
+    write(tmp_path, "Part.csv", b"PartNum,Part_PartNum,PartDescription\nWRONG,RIGHT,x\n")
+    rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
+    assert rows == [("x", "RIGHT")]

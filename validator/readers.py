@@ -48,11 +48,12 @@ class Site:
     absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
 
 
-def match_columns(table: Table, headers: list[str]) -> dict[str, str]:
-    """Epicor column -> export header; a header prefixed with this table's name wins over a bare one."""
+def match_columns(table: Table, headers: list[str]) -> dict[str, list[str]]:
+    """Epicor column -> its export header(s): a header prefixed with this table's name wins over a bare one;
+    two headers of one rank (the same name twice, or in two cases) are both returned: the caller reports them."""
     by_lower = {c.lower(): c for c in table.columns}
     prefixes = (f"{table.name.lower()}_", f"{table.name.lower()}.")
-    chosen: dict[str, tuple[int, str]] = {}
+    chosen: dict[str, tuple[int, list[str]]] = {}
     for header in headers:
         text = header.strip().lstrip("\ufeff").lower()
         rank, bare = 1, text
@@ -60,9 +61,24 @@ def match_columns(table: Table, headers: list[str]) -> dict[str, str]:
             if text.startswith(prefix):
                 rank, bare = 2, text[len(prefix):]
         column = by_lower.get(bare)
-        if column and rank > chosen.get(column, (0, ""))[0]:
-            chosen[column] = (rank, header)
-    return {column: header for column, (_, header) in chosen.items()}
+        if column is None:
+            continue
+        best = chosen.get(column, (0, []))[0]
+        if rank > best:
+            chosen[column] = (rank, [header])
+        elif rank == best:
+            chosen[column][1].append(header)
+    return {column: found for column, (_, found) in chosen.items()}
+
+
+def _wanted_columns(table: Table, headers: list[str], wanted: set[str], where: str) -> dict[str, str]:
+    """Epicor column -> export header, for the wanted columns; a wanted column exported twice is an error."""
+    mapping = {c: found for c, found in match_columns(table, headers).items() if c in wanted}
+    for column, found in sorted(mapping.items()):
+        if len(found) > 1:
+            places = ", ".join(f"{h!r} in column {i + 1}" for i, h in enumerate(headers) if h in found)
+            raise DataError(f"column {column} is exported more than once ({places}); keep one", location=where)
+    return {c: found[0] for c, found in mapping.items()}
 
 
 def _text_table(source: SourceFile) -> pa.Table:
@@ -116,19 +132,20 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
             headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
         except duckdb.Error as exc:
             raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
-        mapping = {c: h for c, h in match_columns(table, headers).items() if c in wanted}
+        mapping = _wanted_columns(table, headers, wanted, str(source.path))
         select = ", ".join(f"{quote(h)} AS {quote(c)}" for c, h in mapping.items())
         columns = ", ".join(["file_row_number + 1 AS __row", *([select] if select else [])])
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows
     data = _text_table(source)
-    return _register_text(con, table, data, wanted), data.num_rows
+    return _register_text(con, table, data, wanted, str(source.path)), data.num_rows
 
 
-def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str]) -> dict[str, str]:
+def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str],
+                   where: str) -> dict[str, str]:
     """Register an Arrow table of text as `raw_<Table>` with Epicor's column names and `__row`."""
-    mapping = {c: h for c, h in match_columns(table, data.column_names).items() if c in wanted}
+    mapping = _wanted_columns(table, data.column_names, wanted, where)
     arrays = {"__row": pa.array(range(1, data.num_rows + 1), pa.int64())}
     arrays.update({c: data.column(h) for c, h in mapping.items()})
     con.register(f"raw_{table.name}", pa.table(arrays))
@@ -190,7 +207,7 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
         if source.format != "records":
             mapping, rows = _register_raw(site.con, source, table, columns)
         else:
-            mapping, rows = _register_text(site.con, table, records[name], columns), records[name].num_rows
+            mapping, rows = _register_text(site.con, table, records[name], columns, str(source.path)), records[name].num_rows
         registered[name] = (table, source, columns, mapping, rows, _raw_types(site, name))
     told = {(name, column): orders for name, (table, _, _, mapping, _, raw_types) in registered.items()
             for column, orders in evidence(site.con, f"raw_{name}", _text_dates(table, mapping, raw_types)).items()}

@@ -155,5 +155,5 @@ def read_xlsx(path: Path, table: str) -> pa.Table:
         book.close()
     if not any(names_row):
         raise DataError("the first row holds no column names", location=str(path))
-    pairs = enumerate(zip(names_row, columns, strict=True))
-    return pa.table({name or f"column{i + 1}": pa.array(values, pa.string()) for i, (name, values) in pairs})
+    names = [name or f"column{i + 1}" for i, name in enumerate(names_row)]  # a name twice stays twice: reported
+    return pa.Table.from_arrays([pa.array(values, pa.string()) for values in columns], names=names)
