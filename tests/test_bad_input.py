@@ -194,3 +194,28 @@ def test_a_column_exported_twice_stops_the_run_with_exit_2(cli, site):
     assert code == 2
     assert "PartPlant.csv: column BackFlush is exported more than once ('BackFlush' in column 4, 'backflush' in column 5)" in err
     assert "Traceback" not in err
+
+
+def store_count_dates_as_numbers(site: Path) -> None:
+    """PartWhse as Parquet whose LastCCDate holds 20260812 (an integer), as some warehouse extracts write it."""
+    import duckdb
+
+    path = site / "PartWhse.csv"
+    duckdb.sql(f"COPY (SELECT * REPLACE (CAST(strftime(CAST(LastCCDate AS DATE), '%Y%m%d') AS INTEGER) AS LastCCDate) "
+               f"FROM read_csv('{path}')) TO '{site / 'PartWhse.parquet'}'")
+    path.unlink()
+
+
+def test_a_parquet_date_stored_as_a_number_is_a_contract_violation_not_a_crash(cli, site):
+    store_count_dates_as_numbers(site)
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "PartWhse.parquet, column LastCCDate: stored as INTEGER, which does not read as date" in err
+    assert "Traceback" not in err
+
+
+def test_a_broken_stored_type_with_keep_going_ends_the_rules_that_read_it_as_error(cli, site, tmp_path):
+    store_count_dates_as_numbers(site)
+    _, document = run_json(site, tmp_path / "out.json", "--keep-going")
+    statuses = {r["rule_id"]: r["status"] for r in document["rules"]}
+    assert statuses["BFR006"] == "ERROR" and statuses["BFC011"] == "ERROR"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from validator.contracts import check_site
@@ -204,3 +206,31 @@ def test_a_header_prefixed_with_the_table_wins_over_the_bare_one(tmp_path):
     write(tmp_path, "Part.csv", b"PartNum,Part_PartNum,PartDescription\nWRONG,RIGHT,x\n")
     rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
     assert rows == [("x", "RIGHT")]
+
+
+def write_parquet(folder: Path, name: str, columns: dict[str, list]) -> None:
+    folder.mkdir(exist_ok=True)
+    pq.write_table(pa.table(columns), folder / f"{name}.parquet")
+
+
+def test_a_float_nan_reads_as_blank_as_pandas_writes_a_missing_number(tmp_path):
+    write_parquet(tmp_path, "JobMtl", {"JobNum": ["001", "001"], "AssemblySeq": [0.0, 0.0], "MtlSeq": [10.0, 20.0],
+                                       "QtyPer": [float("nan"), 2.5], "BackFlush": [1.0, float("nan")]})
+    rows, site = load(tmp_path, "JobMtl", {"JobNum", "AssemblySeq", "MtlSeq", "QtyPer", "BackFlush"})
+    assert rows == [(0, True, "001", 10, None), (0, None, "001", 20, 2.5)]
+    assert check_site(site) == {}
+
+
+def test_a_whole_number_stored_as_a_float_with_a_fraction_breaks_the_contract(tmp_path):
+    write_parquet(tmp_path, "JobMtl", {"JobNum": ["001", "001"], "AssemblySeq": [0, 0], "MtlSeq": [10.0, 20.5]})
+    _, site = load(tmp_path, "JobMtl", {"JobNum", "AssemblySeq", "MtlSeq"})
+    assert [str(v) for v in check_site(site)["JobMtl"]] == [
+        f"{tmp_path / 'JobMtl.parquet'}, column MtlSeq: not a whole number (e.g. row 2: '20.5')"]
+
+
+def test_a_column_stored_as_a_type_that_does_not_read_breaks_the_contract_and_reads_as_blank(tmp_path):
+    write_parquet(tmp_path, "PartWhse", {"PartNum": ["C-1"], "WarehouseCode": ["MAIN"], "LastCCDate": [20260812]})
+    rows, site = load(tmp_path, "PartWhse", {"PartNum", "WarehouseCode", "LastCCDate"})
+    assert rows == [(None, "C-1", "MAIN")]
+    assert [v.problem for v in check_site(site)["PartWhse"]] == [
+        "stored as BIGINT, which does not read as date: expected a date, a timestamp or text (such as 2025-12-31)"]

@@ -16,13 +16,15 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 
 from validator.date_order import DAY_FIRST, MIXED, MONTH_FIRST, SHOWN, date_text
-from validator.readers import LoadedTable, Site, is_text
+from validator.readers import LoadedTable, Site, is_text, readable, stored_as
 from validator.sql_text import literal, quote
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
 DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number", "decimal": "a number"}
+STORED = {"boolean": "a boolean, a number or text", "integer": "an integer, a decimal or text",
+          "decimal": "a number or text", "date": "a date, a timestamp or text (such as 2025-12-31)"}
 TYPE_TEXT = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT}
 EXAMPLES = 3
 
@@ -73,16 +75,31 @@ def _not_a_date(order: str) -> str:
             f"--date-order sets it if they are {other})")
 
 
+def _fractional(loaded: LoadedTable) -> list[str]:
+    """Whole-number columns that the export stores as decimals or floats (a Parquet file written by pandas)."""
+    return [c for c in loaded.columns
+            if loaded.table.columns[c].type == "integer" and stored_as(loaded.raw_types[c]) == "decimal"]
+
+
+def _whole(table: ibis.Table, columns: list[str]) -> ibis.BooleanValue:
+    """Every value of the columns whole (NaN, a float's blank, passes)."""
+    tests = [table[c].isnull() | table[c].cast("float64").isnan() | (table[c] == table[c].floor()) for c in columns]
+    return functools.reduce(operator.and_, tests).all()
+
+
 def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> pa.DataFrameSchema:
-    """Key columns may not be blank (per column); every text value parses as its type and the key is unique
-    (one query each for the whole table: one pandera check per column costs a query and an ibis compile per
-    column, ~100 on a CSV site)."""
+    """Key columns may not be blank (per column); every text value parses as its type, every whole number
+    stored as a decimal is whole, and the key is unique (one query each for the whole table: one pandera check
+    per column costs a query and an ibis compile per column, ~100 on a CSV site)."""
     key = [c for c in loaded.table.key if c in loaded.columns]
     columns = {c: pa.Column(None, nullable=not (c in key and not loaded.table.columns[c].blank_key), coerce=False)
                for c in loaded.columns}
     checks = []
     if patterns:
         checks.append(pa.Check(lambda data: _values_parse(data.table, patterns), name="values_parse"))
+    fractional = _fractional(loaded)
+    if fractional:
+        checks.append(pa.Check(lambda data: _whole(data.table, fractional), name="whole_numbers"))
     if key:
         checks.append(pa.Check(lambda data: _no_duplicates(data.table, key), name="unique_key"))
     return pa.DataFrameSchema(columns, checks=checks)
@@ -130,16 +147,19 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     name, file = loaded.table.name, str(loaded.source.path)
     if loaded.rows == 0:
         return [Violation(name, file, None, "the export has a header but no data rows")]
+    columns = loaded.table.columns
+    stored = [Violation(name, file, c, f"stored as {loaded.raw_types[c]}, which does not read as "
+                                       f"{columns[c].type}: expected {STORED[columns[c].type]}")
+              for c in loaded.columns if not readable(columns[c].type, loaded.raw_types[c])]
     backend = ibis.duckdb.from_connection(site.con)
     raw = backend.table(f"raw_{name}")
     key = [c for c in loaded.table.key if c in loaded.columns]
-    columns = loaded.table.columns
     normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
                                              c in loaded.facts.upper) for c in key if raw[c].type().is_string()})
     patterns = _patterns(loaded)
     try:
         _schema(loaded, patterns).validate(normalised, lazy=True)
-        return []
+        return stored
     except pa.errors.SchemaErrors as errors:
         failures = errors.schema_errors
     violations = []
@@ -157,12 +177,17 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
                                             tuple(r[0] for r in rows)))
         elif "values_parse" in check:
             violations += _unparsed(site, loaded, patterns)
+        elif "whole_numbers" in check:
+            violations += _fractions(site, loaded)
         elif "nullable" in check:
-            rows = _example_rows(site, loaded, f"{quote(column)} IS NULL OR TRIM(CAST({quote(column)} AS VARCHAR)) = ''")
+            blank = f"{quote(column)} IS NULL OR TRIM(CAST({quote(column)} AS VARCHAR)) = ''"
+            if stored_as(loaded.raw_types[column]) == "decimal":  # a float's NaN is a blank too
+                blank += f" OR isnan(CAST({quote(column)} AS DOUBLE))"
+            rows = _example_rows(site, loaded, blank)
             violations.append(Violation(name, file, column, "key column is blank", rows))
         else:
             violations.append(Violation(name, file, column, str(failure)))
-    return violations
+    return stored + violations
 
 
 def _unparsed(site: Site, loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> list[Violation]:
@@ -174,6 +199,20 @@ def _unparsed(site: Site, loaded: LoadedTable, patterns: dict[str, tuple[str, st
             f"AND NOT regexp_matches({quote(column)}, {literal(pattern)}) ORDER BY __row LIMIT {EXAMPLES}").fetchall()
         if found:
             out.append(Violation(loaded.table.name, str(loaded.source.path), column, problem,
+                                 tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))
+    return out
+
+
+def _fractions(site: Site, loaded: LoadedTable) -> list[Violation]:
+    """The whole-number columns stored as decimals that hold a fraction, each with its first rows and values."""
+    out = []
+    for column in _fractional(loaded):
+        value = f"CAST({quote(column)} AS DOUBLE)"
+        found = site.con.execute(
+            f"SELECT __row, {quote(column)} FROM {quote('raw_' + loaded.table.name)} WHERE NOT isnan({value}) "
+            f"AND {value} <> floor({value}) ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+        if found:
+            out.append(Violation(loaded.table.name, str(loaded.source.path), column, f"not {WHAT['integer']}",
                                  tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))
     return out
 

@@ -92,30 +92,61 @@ def is_text(raw_type: str) -> bool:
     return raw_type.upper() == "STRING" or raw_type.upper().startswith("VARCHAR")
 
 
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+                  "UHUGEINT"}
+# Epicor type -> how an export may store it besides text (every column may be text)
+READABLE = {"boolean": {"boolean", "integer", "decimal"}, "integer": {"integer", "decimal"},
+            "decimal": {"integer", "decimal"}, "date": {"date"}}
+
+
+def stored_as(raw_type: str) -> str:
+    """The family of an export's column type: text, boolean, integer, decimal, date, or other (a list, a blob)."""
+    upper = raw_type.upper()
+    if is_text(upper):
+        return "text"
+    if upper in _INTEGER_TYPES:
+        return "integer"
+    if upper.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL")):
+        return "decimal"
+    if upper.startswith(("DATE", "TIMESTAMP")):
+        return "date"
+    return "boolean" if upper == "BOOLEAN" else "other"
+
+
+def readable(kind: str, raw_type: str) -> bool:
+    """Whether a column stored as `raw_type` reads as the Epicor type `kind` (else the contract reports it)."""
+    family = stored_as(raw_type)
+    return family == "text" or kind == "string" or family in READABLE[kind]
+
+
 def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, order: str = MONTH_FIRST) -> str:
     """SQL for one typed column of the view; invalid text becomes null (contracts report it first). A `clean`
     text column (never blank, no trailing space) is read as it is; `order`: of a date written with slashes."""
-    if raw_type is None:
+    if raw_type is None or not readable(kind, raw_type):  # absent, or stored as a type that does not read
         sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
         return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
     col = quote(column)
     text = is_text(raw_type)
     blank = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
+    number = col  # a number stored as a float: NaN is a blank (pandas writes a missing number so)
+    if raw_type.upper().startswith(("DOUBLE", "FLOAT", "REAL")):
+        number = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
     if kind == "string":
         expr = col if clean and text else f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
     elif kind == "boolean":
         if raw_type.upper() == "BOOLEAN":
             expr = col
         elif not text:
-            expr = f"({col} <> 0)"
+            expr = f"({number} <> 0)"
         else:
             words = lambda ws: ", ".join(f"'{w}'" for w in ws)  # noqa: E731
             expr = (f"CASE WHEN UPPER({blank}) IN ({words(TRUE_WORDS)}) THEN TRUE "
                     f"WHEN UPPER({blank}) IN ({words(FALSE_WORDS)}) THEN FALSE END")
     elif kind == "integer":
-        expr = f"TRY_CAST(TRY_CAST({blank} AS DECIMAL(38, 10)) AS BIGINT)" if text else f"CAST({col} AS BIGINT)"
+        # a fraction stored as a decimal is reported by the contract (whole_numbers) before any rule reads it
+        expr = f"TRY_CAST(TRY_CAST({blank} AS DECIMAL(38, 10)) AS BIGINT)" if text else f"TRY_CAST({number} AS BIGINT)"
     elif kind == "decimal":
-        expr = f"TRY_CAST({blank} AS DOUBLE)" if text else f"CAST({col} AS DOUBLE)"
+        expr = f"TRY_CAST({blank} AS DOUBLE)" if text else f"CAST({number} AS DOUBLE)"
     else:  # date
         formats = ", ".join(literal(f) for f in FORMATS[MONTH_FIRST if order == MIXED else order])
         expr = (f"COALESCE(TRY_CAST(TRY_CAST({blank} AS TIMESTAMP) AS DATE), "
