@@ -145,3 +145,8 @@ def test_the_join_key_scan_tells_upper_case_keys_from_complete_ones(site, regist
     assert keys.level("Part", "PartNum") == 2  # upper case, never blank: joined as it is
     assert keys.level("PartRev", "AltMethod") == 1  # the blank main method: upper case where present
     assert keys.level("PartRev", "Plant") == 0  # 'MfgSys': compared with UPPER
+
+
+def test_the_report_says_how_the_dates_written_with_slashes_were_read(demo_document):
+    assert demo_document["tool"]["date_orders"] == {"JobHead.JobCompletionDate": "month-first",
+                                                    "PartTran.SysDate": "month-first", "PartTran.TranDate": "month-first"}

@@ -234,3 +234,11 @@ def test_a_column_stored_as_a_type_that_does_not_read_breaks_the_contract_and_re
     assert rows == [(None, "C-1", "MAIN")]
     assert [v.problem for v in check_site(site)["PartWhse"]] == [
         "stored as BIGINT, which does not read as date: expected a date, a timestamp or text (such as 2025-12-31)"]
+
+
+def test_a_column_of_iso_dates_only_has_no_date_order(tmp_path):
+    write_counts(tmp_path, "2026-01-05", "31/12/2025")
+    write(tmp_path, "PartRev.csv", b"PartNum,RevisionNum,AltMethod,EffectiveDate\nFG-1,A,,2025-02-28\n")
+    site = load_site(tmp_path, REGISTRY, {"PartWhse": PART_WHSE, "PartRev": {"PartNum", "RevisionNum", "AltMethod",
+                                                                             "EffectiveDate"}})
+    assert (site.tables["PartWhse"].date_orders, site.tables["PartRev"].date_orders) == ({"LastCCDate": "day-first"}, {})

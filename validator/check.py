@@ -45,6 +45,7 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     engine: str = "duckdb"
     profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
+    date_orders: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> order its slashed dates read in
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
@@ -66,7 +67,7 @@ class Report:
 
     def tool(self) -> dict[str, Any]:
         return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
-                "profile": self.profile}
+                "profile": self.profile, "date_orders": self.date_orders}
 
 
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
@@ -203,5 +204,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     latest = latest_history_date(site, registry)
     results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
     judged = engine.verdicts(site, _judged_parts(site, candidates=any(READINESS in r.tags for r in rules)))
+    date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
+                   for column, order in sorted(loaded.date_orders.items())}
     return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
-                  profile.to_dict(latest))
+                  profile.to_dict(latest), date_orders)

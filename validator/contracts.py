@@ -48,7 +48,7 @@ class Violation:
         return f"{where}: {self.problem}{sample}"
 
 
-def _patterns(loaded: LoadedTable) -> dict[str, tuple[str, str]]:
+def _patterns(loaded: LoadedTable, date_order: str) -> dict[str, tuple[str, str]]:
     """Column -> (the pattern its exported text must match, what a mismatch means), for the text columns of
     typed Epicor columns (a Parquet column already typed needs none). A blank always matches."""
     out = {}
@@ -61,7 +61,7 @@ def _patterns(loaded: LoadedTable) -> dict[str, tuple[str, str]]:
         elif spec.type in TYPE_TEXT:
             out[column] = (rf"^\s*$|{TYPE_TEXT[spec.type]}", f"not {WHAT[spec.type]}")
         elif spec.type == "date":
-            order = loaded.date_orders.get(column, MONTH_FIRST)
+            order = loaded.date_orders.get(column, date_order)
             out[column] = (rf"^\s*$|{date_text(order)}", _not_a_date(order))
     return out
 
@@ -156,7 +156,7 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     key = [c for c in loaded.table.key if c in loaded.columns]
     normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
                                              c in loaded.facts.upper) for c in key if raw[c].type().is_string()})
-    patterns = _patterns(loaded)
+    patterns = _patterns(loaded, site.date_order)
     try:
         _schema(loaded, patterns).validate(normalised, lazy=True)
         return stored

@@ -15,6 +15,7 @@ import duckdb
 from validator.sql_text import literal, quote
 
 AUTO, MONTH_FIRST, DAY_FIRST, MIXED = "auto", "month-first", "day-first", "mixed"
+SLASHED = "slashed"  # evidence's own mark: the column holds a date written with slashes
 CHOICES = (AUTO, MONTH_FIRST, DAY_FIRST)
 SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"
 _TIMES = ("", " %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", " %I:%M:%S%p", " %I:%M%p")
@@ -33,26 +34,36 @@ def date_text(order: str) -> str:
 
 
 def evidence(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, frozenset[str]]:
-    """Column -> the orders its values allow no other reading of (none, one, or both), in one scan."""
+    """The columns that hold a date written with slashes -> the orders their values allow no other reading of
+    (none, one, or both), in one scan. A column of ISO dates only is left out: its order does not matter."""
     if not columns:
         return {}
     parts = [f"regexp_extract({quote(column)}, {literal(SLASH_DATE)}, ['first', 'second']) AS {quote(f'__{i}')}"
              for i, column in enumerate(columns)]  # one match per value for both numbers
     tests = [(column, order, f"coalesce(bool_or(TRY_CAST({quote(f'__{i}')}.{place} AS INTEGER) > 12), FALSE)")
              for i, column in enumerate(columns) for place, order in (("first", DAY_FIRST), ("second", MONTH_FIRST))]
+    tests += [(column, SLASHED, f"coalesce(bool_or({quote(f'__{i}')}.first <> ''), FALSE)") for i, column in enumerate(columns)]
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM (SELECT {', '.join(parts)} "
                       f"FROM {quote(relation)})").fetchone()
     found: dict[str, set[str]] = {c: set() for c in columns}
     for (column, order, _), told in zip(tests, row, strict=True):
         if told:
             found[column].add(order)
-    return {c: frozenset(orders) for c, orders in found.items()}
+    return {c: frozenset(orders - {SLASHED}) for c, orders in found.items() if SLASHED in orders}
+
+
+def site_order(told: dict[tuple[str, str], frozenset[str]], choice: str = AUTO) -> str:
+    """The order of a site's dates that do not tell theirs: the one given, else the one every telling column
+    tells, else month first."""
+    if choice != AUTO:
+        return choice
+    site = {order for orders in told.values() if len(orders) == 1 for order in orders}
+    return next(iter(site)) if len(site) == 1 else MONTH_FIRST
 
 
 def decide(told: dict[tuple[str, str], frozenset[str]], choice: str = AUTO) -> dict[tuple[str, str], str]:
     """(table, column) -> the order to read it in: MONTH_FIRST, DAY_FIRST, or MIXED (unreadable either way)."""
     if choice != AUTO:
         return dict.fromkeys(told, choice)
-    site = {order for orders in told.values() if len(orders) == 1 for order in orders}
-    fallback = next(iter(site)) if len(site) == 1 else MONTH_FIRST
+    fallback = site_order(told)
     return {key: MIXED if len(orders) > 1 else next(iter(orders), fallback) for key, orders in told.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from validator.date_order import AUTO, FORMATS, MIXED, MONTH_FIRST, decide, evidence
+from validator.date_order import AUTO, FORMATS, MIXED, MONTH_FIRST, decide, evidence, site_order
 from validator.errors import DataError
 from validator.sources import SourceFile, discover, read_csv, read_xlsx
 from validator.sql_text import literal, quote
@@ -35,7 +35,7 @@ class LoadedTable:
     rows: int
     raw_types: dict[str, str] = field(default_factory=dict)
     facts: TextFacts = field(default_factory=TextFacts)
-    date_orders: dict[str, str] = field(default_factory=dict)  # text date column -> MONTH_FIRST, DAY_FIRST or MIXED
+    date_orders: dict[str, str] = field(default_factory=dict)  # column with slashed dates -> MONTH_FIRST, DAY_FIRST, MIXED
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Site:
     folder: Path
     tables: dict[str, LoadedTable] = field(default_factory=dict)
     absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
+    date_order: str = MONTH_FIRST  # of a text date column without slashed dates to tell its own
 
 
 def match_columns(table: Table, headers: list[str]) -> dict[str, list[str]]:
@@ -207,7 +208,7 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
     facts = scan_text(site.con, f"raw_{name}", text, asked)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
-                              date_orders.get(c, MONTH_FIRST)) for c in sorted(columns))
+                              date_orders.get(c, site.date_order)) for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
     site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders)
 
@@ -243,6 +244,7 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
     told = {(name, column): orders for name, (table, _, _, mapping, _, raw_types) in registered.items()
             for column, orders in evidence(site.con, f"raw_{name}", _text_dates(table, mapping, raw_types)).items()}
     orders = decide(told, date_order)
+    site.date_order = site_order(told, date_order)
     asked = join_columns(registry)
     for name, (table, source, columns, mapping, rows, raw_types) in registered.items():
         date_orders = {column: order for (owner, column), order in orders.items() if owner == name}

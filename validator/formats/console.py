@@ -18,6 +18,11 @@ STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", I
 def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRST_FINDINGS) -> None:
     console = Console(file=out, force_terminal=color, no_color=not color, width=140, highlight=False)
     console.print(f"[bold]backflush check[/] {report.site}  (engine: {report.engine})")
+    by_order: dict[str, list[str]] = {}
+    for column, order in report.date_orders.items():
+        by_order.setdefault(order, []).append(column)
+    for order, columns in sorted(by_order.items()):
+        console.print(f"[dim]dates written with slashes read {order.replace('-', ' ')}: {', '.join(columns)}[/]")
     rules = Table(title="Rules", title_justify="left")
     for column in ("Rule", "Severity", "Status", "Checked", "Failed", "Too little history", "Title / reason"):
         rules.add_column(column, justify="right" if column in ("Checked", "Failed", "Too little history") else "left")
