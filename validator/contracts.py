@@ -92,8 +92,9 @@ def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> pa.Dat
     stored as a decimal is whole, and the key is unique (one query each for the whole table: one pandera check
     per column costs a query and an ibis compile per column, ~100 on a CSV site)."""
     key = [c for c in loaded.table.key if c in loaded.columns]
-    columns = {c: pa.Column(None, nullable=not (c in key and not loaded.table.columns[c].blank_key), coerce=False)
-               for c in loaded.columns}
+    # the key columns pandera looks for blanks in: a column the text scan found never null nor blank needs no query
+    looked_at = {c for c in key if not loaded.table.columns[c].blank_key and c not in loaded.facts.complete}
+    columns = {c: pa.Column(None, nullable=c not in looked_at, coerce=False) for c in loaded.columns}
     checks = []
     if patterns:
         checks.append(pa.Check(lambda data: _values_parse(data.table, patterns), name="values_parse"))
