@@ -138,7 +138,7 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     catalog = engine.catalog(site)
     keys = join_keys(site)
     for table, items in sorted(runnable.items()):
-        for compiled in compile_batches(table, items, registry, catalog, keys.level, keys.one_company):
+        for compiled in compile_batches(table, items, registry, catalog, keys.level, keys.one_company, engine.rows(site)):
             engine.collect(site, compiled)
     findings = engine.findings(site)
     per_rule = findings.per_rule()

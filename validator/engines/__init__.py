@@ -8,7 +8,7 @@ from typing import Protocol
 from validator.errors import ConfigError
 from validator.findings import Findings, Verdicts
 from validator.readers import Site
-from validator.rules.compiler import Catalog, CompiledTable
+from validator.rules.compiler import Catalog, CompiledTable, Rows
 
 ENGINES = {"duckdb": "validator.engines.duckdb"}
 
@@ -30,6 +30,9 @@ class Engine(Protocol):
         component a finding names."""
 
     def count(self, site: Site, table: str) -> int: ...
+
+    def rows(self, site: Site) -> Rows:
+        """Counts the rows of an expression over the site's tables (the compiler weighs a semi-join with it)."""
 
 
 def get_engine(name: str, **options: object) -> Engine:

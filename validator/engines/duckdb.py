@@ -10,7 +10,7 @@ import ibis
 from validator.engines import duckdb_findings
 from validator.findings import Findings, Verdicts
 from validator.readers import Site
-from validator.rules.compiler import Catalog, CompiledTable
+from validator.rules.compiler import Catalog, CompiledTable, Rows
 
 
 class DuckDBEngine:
@@ -45,6 +45,9 @@ class DuckDBEngine:
 
     def count(self, site: Site, table: str) -> int:
         return site.tables[table].rows
+
+    def rows(self, site: Site) -> Rows:
+        return lambda expr: int(expr.count().execute())
 
 
 def create(**options: object) -> DuckDBEngine:

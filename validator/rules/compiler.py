@@ -20,6 +20,7 @@ from validator.rules.frame import (
     Canonical,
     Catalog,
     Frame,
+    Rows,
     local_conjuncts,
     never_canonical,
     sibling_aggregates,
@@ -27,7 +28,7 @@ from validator.rules.frame import (
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
 
-__all__ = ["CANONICAL", "CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "compile_batches",
+__all__ = ["CANONICAL", "CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "Rows", "compile_batches",
            "compile_check", "compile_table", "local_guard", "never_canonical"]
 
 
@@ -59,22 +60,27 @@ def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
 
 
 def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
-                    canonical: Canonical = never_canonical, one_company: bool = False) -> list[CompiledTable]:
+                    canonical: Canonical = never_canonical, one_company: bool = False,
+                    rows: Rows | None = None) -> list[CompiledTable]:
     """The checks on a table in as few passes as pay: those with a join-free guard share one pass that
-    drops, before any join, the rows no guard admits; the others share a second pass."""
+    drops, before any join, the rows no guard admits; the others share a second pass. `rows` counts rows
+    in the engine: with it, an aggregate of the guarded pass groups only the related rows of its few
+    candidates (Frame._reduced)."""
     guarded, unguarded = [], []
     for rule, check in items:
         (unguarded if local_guard(rule, check, registry) is None else guarded).append((rule, check))
     batches = []
     if guarded:
-        batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True, one_company=one_company))
+        batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True, one_company=one_company,
+                                     rows=rows))
     if unguarded:
         batches.append(compile_table(table, unguarded, registry, catalog, canonical, one_company=one_company))
     return batches
 
 
 def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
-                  canonical: Canonical = never_canonical, prefilter: bool = False, one_company: bool = False) -> CompiledTable:
+                  canonical: Canonical = never_canonical, prefilter: bool = False, one_company: bool = False,
+                  rows: Rows | None = None) -> CompiledTable:
     """One expression for all the checks on a table: shared joins and derived values, one flag per check.
     `one_company`: every row read has the same Company, so joins leave it out (never so for printed SQL)."""
     frame = Frame(registry, catalog, items[0][0], table, canonical, one_company=one_company)
@@ -87,6 +93,7 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
             frame.ensure(guard)
             guards.append(frame.cond(guard))
         frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
+        frame.candidates, frame.rows = frame.expr, rows
     checks = []
     for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
         frame.rule = rule

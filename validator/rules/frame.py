@@ -29,6 +29,8 @@ from validator.rules.model import Rule
 from validator.tables import COMPANY, Registry
 
 Catalog = Callable[[str], ir.Table]
+Rows = Callable[[ir.Table], int]  # the engine counts the rows of an expression (what a semi-join would save)
+FEW = 10  # candidates under a tenth of the related rows: a semi-join before grouping pays
 # (table, column) -> how far its text is already as SQL Server compares it: 0 not known, UPPER_CASE every value
 # present is upper case (blanks may be null), CANONICAL upper case and never blank
 Canonical = Callable[[str, str], int]
@@ -69,6 +71,11 @@ class Frame:
         self.zero_when_blank: set[str] = set()  # counts: no related rows count 0
         self.constants: dict[str, Any] = {}  # names of let/derived values that are literals (not stored)
         self.siblings: dict[str, list[tuple[str, Any]]] = {}  # aggregates computed together (sibling_aggregates)
+        # the judged rows some check's join-free guard admits (a guarded pass), before any join: an aggregate
+        # over a related table groups only the related rows that meet one of them
+        self.candidates: ir.Table | None = None
+        self.rows: Rows | None = None  # without it (SQL printed for a DBA) no related rows are left out
+        self._candidate_rows: int | None = None
 
     def column(self, name: str, table: ir.Table | None = None) -> ir.Value:
         """A value by its name in the frame: a stored column, or a literal let value."""
@@ -225,7 +232,7 @@ class Frame:
         if len(hops) == 1:
             pairs = self._join_keys(hops[0].name, prefix, table, filtered)
             keys = {f"__g{i}": value if plain else _norm(value) for i, (_, value, plain) in enumerate(pairs)}
-            rows = filtered.select(**keys, **values)
+            rows = self._reduced(filtered, pairs, prefix, target).select(**keys, **values)
         else:
             rows, pairs = self._bridge(hops, prefix, table, filtered, values)
         keys = [f"__g{i}" for i in range(len(pairs))]
@@ -239,6 +246,24 @@ class Frame:
             if member_kind != "aggregate" or member.get("across", member.get("fn", "count")) in COUNTS:
                 self.zero_when_blank.add(name)  # no related rows: a count of 0, anything else blank
             self.names[f"{prefix}<{member_kind}:{id(member)}>"] = name
+
+    def _reduced(self, related: ir.Table, pairs: list[tuple[str, ir.Value, bool]], prefix: str,
+                 target: str) -> ir.Table:
+        """The related rows that meet a candidate row of a guarded pass (a semi-join), when the candidates are
+        few against the related table's rows: the JobOper pass then counts the backflushed materials of ~600
+        operations, not of 3M (1M-part site: 0.8-0.9 s vs 1.4-1.8 s for the pass). Where the candidates are
+        many (the backflushed PartPlant rows against PartWhse) the semi-join would only add a probe (measured:
+        0.45-0.56 s vs 0.35-0.41 s), and a self-relation (BFC012's open demand per part) always has as many."""
+        candidates = self.candidates
+        if (candidates is None or self.rows is None or prefix or target == self.root
+                or not all(name in candidates.columns for name, _, _ in pairs)):
+            return related
+        if self._candidate_rows is None:
+            self._candidate_rows = self.rows(candidates)
+        if self._candidate_rows * FEW > self.rows(self.catalog(target)):
+            return related
+        on = [value == candidates[name] if plain else _norm(value) == _norm(candidates[name]) for name, value, plain in pairs]
+        return related.semi_join(candidates, on)
 
     def related_value(self, kind: Node, prefix: str) -> ir.Value:
         name = self.names[f"{prefix}<{kind.kind}:{id(kind.args[0])}>"]

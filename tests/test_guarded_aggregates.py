@@ -1,0 +1,54 @@
+"""In a guarded pass, an aggregate over a related table groups only the related rows its candidates meet,
+when the candidates are few against the related rows; the findings are the same either way."""
+
+from __future__ import annotations
+
+import ibis
+import pytest
+
+import validator.rules.frame
+from tests.conftest import DEMO, run_json
+from validator.engines.duckdb import DuckDBEngine
+from validator.readers import load_site
+from validator.rules.analysis import rules_needs
+from validator.rules.compiler import compile_batches
+
+
+@pytest.fixture(scope="module")
+def bfc008(registry, builtin_rules):
+    """BFC008 on the demo's operations: RunQty 0 or blank (the guard) and a backflushed material related."""
+    rule = builtin_rules["BFC008"]
+    site = load_site(DEMO, registry, rules_needs([rule], registry))
+    return rule, DuckDBEngine().catalog(site)
+
+
+def job_oper_sql(registry, bfc008, rows) -> str:
+    rule, catalog = bfc008
+    (compiled,) = compile_batches("JobOper", [(rule, rule.checks[0])], registry, catalog, rows=rows)
+    return str(ibis.to_sql(compiled.query, dialect="duckdb"))
+
+
+def counted(catalog, candidates: int):
+    """Row counts as the engine would give them: 100,000 job materials, `candidates` operations."""
+    return lambda expr: 100_000 if expr is catalog("JobMtl") else candidates
+
+
+def test_few_candidates_group_only_the_related_rows_they_meet(registry, bfc008):
+    assert "SEMI JOIN" in job_oper_sql(registry, bfc008, counted(bfc008[1], 50))
+
+
+def test_many_candidates_group_every_related_row(registry, bfc008):
+    assert "SEMI JOIN" not in job_oper_sql(registry, bfc008, counted(bfc008[1], 50_000))
+
+
+def test_sql_compiled_without_row_counts_leaves_no_related_row_out(registry, bfc008):
+    assert "SEMI JOIN" not in job_oper_sql(registry, bfc008, None)
+
+
+def test_the_findings_are_the_same_whether_related_rows_are_left_out_or_not(monkeypatch, tmp_path):
+    monkeypatch.setattr(validator.rules.frame, "FEW", 0)  # every guarded aggregate over another table is reduced
+    _, reduced = run_json(DEMO, tmp_path / "reduced.json")
+    monkeypatch.setattr(validator.rules.frame, "FEW", 10**12)  # none is
+    _, whole = run_json(DEMO, tmp_path / "whole.json")
+    assert reduced["findings"] == whole["findings"] and reduced["rules"] == whole["rules"]
+    assert reduced["verdicts"] == whole["verdicts"]
