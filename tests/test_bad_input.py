@@ -219,3 +219,19 @@ def test_a_broken_stored_type_with_keep_going_ends_the_rules_that_read_it_as_err
     _, document = run_json(site, tmp_path / "out.json", "--keep-going")
     statuses = {r["rule_id"]: r["status"] for r in document["rules"]}
     assert statuses["BFR006"] == "ERROR" and statuses["BFC011"] == "ERROR"
+
+
+def test_a_missing_column_with_keep_going_ends_the_rules_that_need_its_table_as_error(site, tmp_path):
+    rewrite(site / "JobMtl.csv", ",BackFlush,", ",BackFlushFlag,")
+    code, document = run_json(site, tmp_path / "out.json", "--keep-going")
+    statuses = {r["rule_id"]: r for r in document["rules"]}
+    assert statuses["BFC009"]["status"] == "ERROR" and "missing column(s) BackFlush" in statuses["BFC009"]["reason"]
+    assert statuses["BFC007"]["status"] == "FAIL"  # JobOper and PartOpr only: it ran
+    assert document["summary"]["partial"] is True
+
+
+def test_init_names_a_missing_plant_column(cli, site, tmp_path):
+    rewrite(site / "PartPlant.csv", "Company,Plant,PartNum", "Company,Site,PartNum")
+    code, _, err = cli("init", site, "--output", tmp_path / "answers.yaml")
+    assert code == 2
+    assert "PartPlant.csv: missing column(s) Plant" in err and not (tmp_path / "answers.yaml").exists()

@@ -229,7 +229,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from validator.attestations import DEFAULT_NAME, blank_questionnaire
     from validator.errors import ConfigError
     from validator.output import write_atomically
-    from validator.readers import load_site
+    from validator.readers import load_site, require_columns
     from validator.tables import builtin_registry
 
     target = args.output or args.path / DEFAULT_NAME
@@ -240,6 +240,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         site = load_site(args.path, builtin_registry(), {"PartPlant": {"Plant"}})
         if "PartPlant" in site.absent:
             raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
+        require_columns(site)
         plants = [r[0] for r in site.con.execute(
             'SELECT DISTINCT Plant FROM "PartPlant" WHERE Plant IS NOT NULL ORDER BY 1').fetchall()]
     write_atomically(target, lambda out: out.write(blank_questionnaire(plants)))

@@ -92,6 +92,7 @@ def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> pa.Dat
     stored as a decimal is whole, and the key is unique (one query each for the whole table: one pandera check
     per column costs a query and an ibis compile per column, ~100 on a CSV site)."""
     key = [c for c in loaded.table.key if c in loaded.columns]
+    whole_key = len(key) == len(loaded.table.key)  # a key column missing: its duplicates would be false ones
     # the key columns pandera looks for blanks in: a column the text scan found never null nor blank needs no query
     looked_at = {c for c in key if not loaded.table.columns[c].blank_key and c not in loaded.facts.complete}
     columns = {c: pa.Column(None, nullable=c not in looked_at, coerce=False) for c in loaded.columns}
@@ -101,7 +102,7 @@ def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> pa.Dat
     fractional = _fractional(loaded)
     if fractional:
         checks.append(pa.Check(lambda data: _whole(data.table, fractional), name="whole_numbers"))
-    if key:
+    if key and whole_key:
         checks.append(pa.Check(lambda data: _no_duplicates(data.table, key), name="unique_key"))
     return pa.DataFrameSchema(columns, checks=checks)
 
@@ -146,10 +147,11 @@ def _example_rows(site: Site, loaded: LoadedTable, where: str) -> tuple[int, ...
 
 def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     name, file = loaded.table.name, str(loaded.source.path)
+    missing = [Violation(name, file, None, message)] if (message := loaded.missing_message()) else []
     if loaded.rows == 0:
-        return [Violation(name, file, None, "the export has a header but no data rows")]
+        return [*missing, Violation(name, file, None, "the export has a header but no data rows")]
     columns = loaded.table.columns
-    stored = [Violation(name, file, c, f"stored as {loaded.raw_types[c]}, which does not read as "
+    stored = missing + [Violation(name, file, c, f"stored as {loaded.raw_types[c]}, which does not read as "
                                        f"{columns[c].type}: expected {STORED[columns[c].type]}")
               for c in loaded.columns if not readable(columns[c].type, loaded.raw_types[c])]
     backend = ibis.duckdb.from_connection(site.con)

@@ -36,6 +36,16 @@ class LoadedTable:
     raw_types: dict[str, str] = field(default_factory=dict)
     facts: TextFacts = field(default_factory=TextFacts)
     date_orders: dict[str, str] = field(default_factory=dict)  # column with slashed dates -> MONTH_FIRST, DAY_FIRST, MIXED
+    missing: tuple[str, ...] = ()  # needed columns the export lacks: the contract reports them; the view reads blanks
+
+    def missing_message(self) -> str | None:
+        """What the export lacks, as the contract and the commands that cannot go on without it say it."""
+        if not self.missing:
+            return None
+        name, first = self.table.name, self.missing[0]
+        return (f"missing column(s) {', '.join(self.missing)} needed by the selected rules; a header such as {first}, "
+                f"{name}_{first} or {name}.{first} (any case) is expected; run fewer rules with --rule or --tag "
+                "if the export cannot carry it")
 
 
 @dataclass
@@ -195,28 +205,30 @@ def _text_dates(table: Table, mapping: dict[str, str], raw_types: dict[str, str]
 def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
                 rows: int, asked: set[str], raw_types: dict[str, str], date_orders: dict[str, str]) -> None:
     name = table.name
-    missing = sorted(c for c in columns if c not in mapping and not table.columns[c].optional and not table.columns[c].history)
-    if missing:
-        first = missing[0]
-        raise DataError(
-            f"missing column(s) {', '.join(missing)} needed by the selected rules; a header such as {first}, "
-            f"{name}_{first} or {name}.{first} (any case) is expected; run fewer rules with --rule or --tag "
-            "if the export cannot carry it",
-            location=str(source.path),
-        )
-    absent = tuple(sorted(c for c in columns if c not in mapping))
+    missing = tuple(sorted(c for c in columns if c not in mapping and not table.columns[c].optional
+                           and not table.columns[c].history))
+    absent = tuple(sorted(c for c in columns if c not in mapping and c not in missing))
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
     facts = scan_text(site.con, f"raw_{name}", text, asked)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
                               date_orders.get(c, site.date_order)) for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
-    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders)
+    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders, missing)
+
+
+def require_columns(site: Site) -> None:
+    """For a command that cannot go on without them: the first export that lacks a needed column is an error."""
+    for loaded in site.tables.values():
+        message = loaded.missing_message()
+        if message:
+            raise DataError(message, location=str(loaded.source.path))
 
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
               con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None,
               documents: dict[str, tuple[Path, pa.Table]] | None = None, date_order: str = AUTO) -> Site:
-    """Load the needed columns of the needed tables; a needed column missing from an export is an error.
+    """Load the needed columns of the needed tables; a needed column an export lacks reads as blank and is kept in
+    its LoadedTable.missing (the contract reports it; require_columns makes it an error).
     `records` gives the tables in memory as text columns instead (rule examples, tests); `documents`
     adds tables read from other files as text columns (the site's attestations). `date_order`: of dates
     written with slashes (validator/date_order.py), found from the values unless given."""

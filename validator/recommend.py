@@ -16,7 +16,7 @@ from typing import TextIO
 from validator.check import Report
 from validator.errors import ConfigError
 from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, component_key
-from validator.readers import load_site
+from validator.readers import load_site, require_columns
 from validator.tables import Registry
 
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
@@ -83,6 +83,7 @@ def part_companies(folder: Path, registry: Registry) -> dict[tuple[str, str], st
     """(PLANT, PART) -> PartPlant.Company, read apart from the check: only the DMT load needs it.
     A PartPlant export without the Company column is refused here, before the long run."""
     site = load_site(folder, registry, {"PartPlant": {"Company", "Plant", "PartNum"}})
+    require_columns(site)
     loaded = site.tables.get("PartPlant")
     if loaded is None or "Company" in loaded.absent_optional:
         return {}
