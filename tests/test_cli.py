@@ -127,3 +127,13 @@ def test_every_rule_prints_its_sql_in_every_dialect_but_known_gaps(registry, bui
 def test_a_rule_a_dialect_cannot_express_is_a_clear_error(cli):
     code, _, err = cli("explain", "BFR009", "--sql", "--dialect", "tsql")
     assert code == 2 and "Median" in err and "another dialect" in err
+
+
+def test_the_config_takes_the_date_orders_the_command_takes():
+    import json
+
+    from validator.date_order import CHOICES
+    from validator.schemas import SCHEMA_DIR
+
+    schema = json.loads((SCHEMA_DIR / "config.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["properties"]["date_order"]["enum"]) == CHOICES

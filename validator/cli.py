@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from validator import __version__
+from validator.date_order import CHOICES
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
 from validator.formats import FORMATS
 
@@ -67,7 +68,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _reading(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that read a site's exports."""
-    parser.add_argument("--date-order", choices=["auto", "month-first", "day-first"],
+    parser.add_argument("--date-order", choices=CHOICES,
                         help="dates exported with slashes: 12/31/2025 (month-first) or 31/12/2025 (day-first); "
                              "default: date_order in the config, else auto (found from the values, e.g. a 31 "
                              "first means day-first; month-first where no value tells)")

@@ -10,13 +10,16 @@ A column whose values tell both is not readable either way: the contracts report
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
 from validator.sql_text import literal, quote
 
+if TYPE_CHECKING:
+    import duckdb
+
 AUTO, MONTH_FIRST, DAY_FIRST, MIXED = "auto", "month-first", "day-first", "mixed"
 SLASHED = "slashed"  # evidence's own mark: the column holds a date written with slashes
-CHOICES = (AUTO, MONTH_FIRST, DAY_FIRST)
+CHOICES = (AUTO, MONTH_FIRST, DAY_FIRST)  # --date-order, date_order in backflush.yaml
 SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"
 _TIMES = ("", " %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", " %I:%M:%S%p", " %I:%M%p")
 FORMATS = {order: tuple(f"{date}{time}" for time in _TIMES)
