@@ -103,6 +103,7 @@ def is_text(raw_type: str) -> bool:
     return raw_type.upper() == "STRING" or raw_type.upper().startswith("VARCHAR")
 
 
+_FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")  # the numbers that may hold NaN
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
                   "UHUGEINT"}
 # Epicor type -> how an export may store it besides text (every column may be text)
@@ -117,7 +118,7 @@ def stored_as(raw_type: str) -> str:
         return "text"
     if upper in _INTEGER_TYPES:
         return "integer"
-    if upper.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL")):
+    if upper.startswith(("DECIMAL", *_FLOAT_TYPES)):
         return "decimal"
     if upper.startswith(("DATE", "TIMESTAMP")):
         return "date"
@@ -140,7 +141,7 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
     text = is_text(raw_type)
     blank = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
     number = col  # a number stored as a float: NaN is a blank (pandas writes a missing number so)
-    if raw_type.upper().startswith(("DOUBLE", "FLOAT", "REAL")):
+    if raw_type.upper().startswith(_FLOAT_TYPES):
         number = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
     if kind == "string":
         expr = col if clean and text else f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"

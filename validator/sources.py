@@ -66,7 +66,7 @@ def _encoding(path: Path) -> str:
     return "utf-8"
 
 
-DELIMITERS = (",", "\t", ";", "|")  # comma first: it wins a tie
+DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}  # comma first: it wins a tie
 
 
 def delimiter_of(header_line: str) -> str:
@@ -109,8 +109,7 @@ def read_csv(path: Path) -> pa.Table:
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         detail = _bad_csv_line(path, encoding, delimiter)
-        separated = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}[delimiter]
-        raise DataError(f"cannot read as CSV ({encoding}, {separated}-separated): {detail} ({exc})",
+        raise DataError(f"cannot read as CSV ({encoding}, {DELIMITERS[delimiter]}-separated): {detail} ({exc})",
                         location=str(path)) from None
 
 
