@@ -72,6 +72,15 @@ def test_findings_are_identical_from_csv_parquet_and_xlsx(demo_document, tmp_pat
     assert [(f["fingerprint"], f["message"]) for f in from_xlsx["findings"]] == expected
 
 
+def test_a_site_whose_company_is_na_gets_the_demos_findings(demo_document, site, tmp_path):
+    for path in site.glob("*.csv"):
+        path.write_bytes(path.read_bytes().replace(b"EPIC06", b"NA"))
+    code, renamed = run_json(site, tmp_path / "na.json")
+    assert code == 0 and not renamed["contract_violations"]
+    assert [(f["rule_id"], f["message"]) for f in renamed["findings"]] == \
+        [(f["rule_id"], f["message"]) for f in demo_document["findings"]]
+
+
 def test_fingerprints_do_not_depend_on_row_order(demo_document, site, tmp_path):
     path = site / "JobMtl.csv"
     header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)

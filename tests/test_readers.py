@@ -119,6 +119,36 @@ def test_a_ragged_semicolon_export_names_its_line_and_separator(tmp_path):
         load(tmp_path, "Part", {"PartNum", "PartDescription"})
 
 
+def test_a_company_or_part_called_na_null_or_nan_is_text_not_blank(tmp_path):
+    write(tmp_path, "Part.csv", b"Company,PartNum,PartDescription\nNA,N/A,nan\nNA,NULL,#N/A\n")
+    rows, site = load(tmp_path, "Part", {"Company", "PartNum", "PartDescription"})
+    assert rows == [("NA", "#N/A", "NULL"), ("NA", "nan", "N/A")]
+    assert check_site(site) == {}
+
+
+@pytest.mark.parametrize("word", ["NULL", "null", " NaN ", "nan"])
+def test_a_boolean_number_or_date_written_as_null_or_nan_is_blank(tmp_path, word):
+    write(tmp_path, "PartWhse.csv", f"PartNum,WarehouseCode,OnHandQty,CountFreq,LastCCDate\n"
+                                    f"C-1,MAIN,{word},{word},{word}\n".encode())
+    rows, site = load(tmp_path, "PartWhse", {"PartNum", "WarehouseCode", "OnHandQty", "CountFreq", "LastCCDate"})
+    assert rows == [(None, None, None, "C-1", "MAIN")]
+    assert check_site(site) == {}
+
+
+def test_a_number_key_written_as_null_is_a_blank_key(tmp_path):
+    write(tmp_path, "JobMtl.csv", b"JobNum,AssemblySeq,MtlSeq,PartNum\n001,0,10,C-1\n001,NULL,20,C-2\n")
+    _, site = load(tmp_path, "JobMtl", {"JobNum", "AssemblySeq", "MtlSeq", "PartNum"})
+    (violation,) = check_site(site)["JobMtl"]
+    assert (violation.column, violation.problem, violation.rows) == ("AssemblySeq", "key column is blank", (2,))
+
+
+def test_an_excel_error_in_a_number_column_breaks_the_contract_with_its_value(tmp_path):
+    write(tmp_path, "PartWhse.csv", b"PartNum,WarehouseCode,OnHandQty\nC-1,MAIN,5\nC-2,MAIN,#N/A\n")
+    _, site = load(tmp_path, "PartWhse", {"PartNum", "WarehouseCode", "OnHandQty"})
+    (violation,) = check_site(site)["PartWhse"]
+    assert (violation.column, violation.problem, violation.values) == ("OnHandQty", "not a number", ("#N/A",))
+
+
 def write_counts(folder: Path, *dates: str) -> None:
     lines = [f"EPIC06,C-{i},MAIN,MfgSys,{date}" for i, date in enumerate(dates, 1)]
     write(folder, "PartWhse.csv", ("Company,PartNum,WarehouseCode,Plant,LastCCDate\n" + "\n".join(lines) + "\n").encode())

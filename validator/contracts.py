@@ -16,7 +16,7 @@ import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 
 from validator.date_order import DAY_FIRST, MIXED, MONTH_FIRST, SHOWN, date_text
-from validator.readers import LoadedTable, Site, is_text, readable, stored_as
+from validator.readers import NULL_WORDS, LoadedTable, Site, is_text, null_text, readable, stored_as
 from validator.sql_text import literal, quote
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
@@ -25,6 +25,7 @@ DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number", "decimal": "a number"}
 STORED = {"boolean": "a boolean, a number or text", "integer": "an integer, a decimal or text",
           "decimal": "a number or text", "date": "a date, a timestamp or text (such as 2025-12-31)"}
+BLANK_TEXT = rf"^\s*((?i:{'|'.join(NULL_WORDS)})\s*)?$"  # a typed value that reads as blank
 TYPE_TEXT = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT}
 EXAMPLES = 3
 
@@ -59,10 +60,10 @@ def _patterns(loaded: LoadedTable, date_order: str) -> dict[str, tuple[str, str]
         if spec.codes:
             out[column] = (rf"^\s*(?i:{'|'.join(spec.codes)})?\s*$", f"not one of the codes {', '.join(spec.codes)}")
         elif spec.type in TYPE_TEXT:
-            out[column] = (rf"^\s*$|{TYPE_TEXT[spec.type]}", f"not {WHAT[spec.type]}")
+            out[column] = (rf"{BLANK_TEXT}|{TYPE_TEXT[spec.type]}", f"not {WHAT[spec.type]}")
         elif spec.type == "date":
             order = loaded.date_orders.get(column, date_order)
-            out[column] = (rf"^\s*$|{date_text(order)}", _not_a_date(order))
+            out[column] = (rf"{BLANK_TEXT}|{date_text(order)}", _not_a_date(order))
     return out
 
 
@@ -129,9 +130,12 @@ def _no_duplicates(table: ibis.Table, key: list[str]) -> ibis.BooleanValue:
     return hashes.mutate(__next=following).filter(ibis._["__key"] == ibis._["__next"]).count() == 0
 
 
-def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool) -> ibis.StringValue:
+def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool, typed: bool) -> ibis.StringValue:
     """A key as SQL Server compares it (trailing spaces cut, any case), a blank as null, or as '' where a blank
-    key is allowed. What the table's text scan found already true is not done again per row."""
+    key is allowed; of a `typed` key (a number written as text), a NULL word is blank too. What the table's text
+    scan found already true is not done again per row."""
+    if typed:
+        value = value.strip().upper().isin(NULL_WORDS).ifelse(ibis.null("string"), value)
     value = value if clean else value.rstrip()
     value = value if upper else value.upper()
     if blank_key:
@@ -158,7 +162,8 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     raw = backend.table(f"raw_{name}")
     key = [c for c in loaded.table.key if c in loaded.columns]
     normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
-                                             c in loaded.facts.upper) for c in key if raw[c].type().is_string()})
+                                             c in loaded.facts.upper, columns[c].type != "string")
+                               for c in key if raw[c].type().is_string()})
     patterns = _patterns(loaded, site.date_order)
     try:
         _schema(loaded, patterns).validate(normalised, lazy=True)
@@ -184,6 +189,8 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
             violations += _fractions(site, loaded)
         elif "nullable" in check:
             blank = f"{quote(column)} IS NULL OR TRIM(CAST({quote(column)} AS VARCHAR)) = ''"
+            if columns[column].type != "string":
+                blank += f" OR {null_text(quote(column))}"
             if stored_as(loaded.raw_types[column]) == "decimal":  # a float's NaN is a blank too
                 blank += f" OR isnan(CAST({quote(column)} AS DOUBLE))"
             rows = _example_rows(site, loaded, blank)

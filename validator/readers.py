@@ -24,6 +24,9 @@ from validator.text_facts import TextFacts, scan_text
 
 TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
+# A boolean, number or date written as one of these (any case) is blank: SQL Server Management Studio writes a null
+# as NULL, Python a missing number as nan. Text keeps them: a part or company may be called NULL or NA.
+NULL_WORDS = ("NULL", "NAN")
 
 
 @dataclass
@@ -131,6 +134,11 @@ def readable(kind: str, raw_type: str) -> bool:
     return family == "text" or kind == "string" or family in READABLE[kind]
 
 
+def null_text(col: str) -> str:
+    """SQL: whether the text of a boolean, number or date column reads as blank (blank, or one of NULL_WORDS)."""
+    return f"UPPER(TRIM(CAST({col} AS VARCHAR))) IN ('', {', '.join(map(literal, NULL_WORDS))})"
+
+
 def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, order: str = MONTH_FIRST) -> str:
     """SQL for one typed column of the view; invalid text becomes null (contracts report it first). A `clean`
     text column (never blank, no trailing space) is read as it is; `order`: of a date written with slashes."""
@@ -139,7 +147,7 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
         return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
     col = quote(column)
     text = is_text(raw_type)
-    blank = f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
+    blank = f"CASE WHEN {null_text(col)} THEN NULL ELSE TRIM(CAST({col} AS VARCHAR)) END"
     number = col  # a number stored as a float: NaN is a blank (pandas writes a missing number so)
     if raw_type.upper().startswith(_FLOAT_TYPES):
         number = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"

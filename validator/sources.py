@@ -103,8 +103,10 @@ def read_csv(path: Path) -> pa.Table:
             path,
             read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            # only a blank is null: pyarrow's default also nulls NA, N/A, NULL, nan..., and Company NA is North America
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=True, quoted_strings_can_be_null=True
+                column_types={h: pa.string() for h in header}, null_values=[""], strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
