@@ -119,6 +119,27 @@ def test_a_ragged_semicolon_export_names_its_line_and_separator(tmp_path):
         load(tmp_path, "Part", {"PartNum", "PartDescription"})
 
 
+def test_an_excel_separator_hint_line_names_the_separator_and_is_not_the_header(tmp_path):
+    write(tmp_path, "Part.csv", "\ufeffsep=;\r\nPartNum;PartDescription\r\nC-1;Screw, M4\r\n".encode())
+    rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
+    assert rows == [("Screw, M4", "C-1")]
+
+
+def test_a_ragged_line_after_a_separator_hint_is_named_by_its_line_in_the_file(tmp_path):
+    write(tmp_path, "Part.csv", b"sep=,\nPartNum,PartDescription,ClassID\nC-1,x,RAW\nC-2,y,RAW,z\n")
+    with pytest.raises(DataError, match=r"comma-separated\): line 4 has 4 field\(s\), the header has 3"):
+        load(tmp_path, "Part", {"PartNum", "PartDescription"})
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_as_excel_saves_unicode_text(tmp_path, encoding):
+    text = "PartNum\tPartDescription\r\nC-1\tÉcrou 2½\r\n"
+    data = text.encode(encoding) if encoding == "utf-16" else b"\xfe\xff" + text.encode(encoding)
+    write(tmp_path, "Part.txt", data)
+    rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
+    assert rows == [("Écrou 2½", "C-1")]
+
+
 def test_a_company_or_part_called_na_null_or_nan_is_text_not_blank(tmp_path):
     write(tmp_path, "Part.csv", b"Company,PartNum,PartDescription\nNA,N/A,nan\nNA,NULL,#N/A\n")
     rows, site = load(tmp_path, "Part", {"Company", "PartNum", "PartDescription"})

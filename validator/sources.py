@@ -1,7 +1,8 @@
 """Finding the export of each Epicor table in a folder and reading it as text columns.
 
-Real exports are messy: CSV in UTF-8, UTF-8 with BOM or Windows-1252, separated by commas, tabs, semicolons
-or pipes, quoted fields holding the separator, quotes and newlines; Parquet with native types; XLSX from Excel.
+Real exports are messy: CSV in UTF-8, UTF-8 with BOM, Windows-1252 or UTF-16, separated by commas, tabs,
+semicolons or pipes (or as Excel's `sep=` first line says), quoted fields holding the separator, quotes and
+newlines; Parquet with native types; XLSX from Excel.
 Every reader returns an Arrow table (or, for Parquet, a lazy DuckDB scan) and names the file and line of
 anything it cannot read.
 """
@@ -12,6 +13,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,7 +56,11 @@ def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
 
 
 def _encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when every byte decodes, else Windows-1252."""
+    """UTF-16 when the file starts with its byte order mark (Excel's "Unicode Text", SSMS's Unicode save), else
+    UTF-8 (with or without BOM) when every byte decodes, else Windows-1252."""
+    with path.open("rb") as handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as handle:
         try:
@@ -69,6 +75,9 @@ def _encoding(path: Path) -> str:
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}  # comma first: it wins a tie
 
 
+SEPARATOR_HINT = re.compile(r"^sep=(.)\r?\n?$", re.IGNORECASE)  # Excel's first line naming the separator: sep=;
+
+
 def delimiter_of(header_line: str) -> str:
     """The delimiter that splits the header into the most column names: comma, or the tab of a tab-separated
     export, or the semicolon Excel writes where the decimal separator is a comma, or a pipe."""
@@ -77,10 +86,17 @@ def delimiter_of(header_line: str) -> str:
     return max(DELIMITERS, key=width)
 
 
-def _bad_csv_line(path: Path, encoding: str, delimiter: str) -> str:
-    """Find the first record whose field count differs from the header's (error path only)."""
+def _separator_name(delimiter: str) -> str:
+    return DELIMITERS.get(delimiter, repr(delimiter))
+
+
+def _bad_csv_line(path: Path, encoding: str, delimiter: str, hinted: bool) -> str:
+    """Find the first record whose field count differs from the header's (error path only); line numbers count
+    the separator hint line when there is one."""
     with path.open(encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
+        if hinted:
+            next(reader, None)
         header = next(reader, [])
         for row in reader:
             if len(row) != len(header):
@@ -94,14 +110,16 @@ def read_csv(path: Path) -> pa.Table:
     encoding = _encoding(path)
     with path.open(encoding=encoding, newline="") as handle:
         first_line = handle.readline().lstrip("\ufeff")
-    delimiter = delimiter_of(first_line)
-    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+        hint = SEPARATOR_HINT.match(first_line)
+        header_line = handle.readline() if hint else first_line
+    delimiter = hint.group(1) if hint else delimiter_of(header_line)
+    header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter), [])
     if not any(h.strip() for h in header):
-        raise DataError("the first line holds no column names", location=str(path))
+        raise DataError(f"the {'line after sep=' if hint else 'first line'} holds no column names", location=str(path))
     try:
         return pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding),
+            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, skip_rows=1 if hint else 0),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             # only a blank is null: pyarrow's default also nulls NA, N/A, NULL, nan..., and Company NA is North America
             convert_options=pacsv.ConvertOptions(
@@ -110,8 +128,8 @@ def read_csv(path: Path) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        detail = _bad_csv_line(path, encoding, delimiter)
-        raise DataError(f"cannot read as CSV ({encoding}, {DELIMITERS[delimiter]}-separated): {detail} ({exc})",
+        detail = _bad_csv_line(path, encoding, delimiter, bool(hint))
+        raise DataError(f"cannot read as CSV ({encoding}, {_separator_name(delimiter)}-separated): {detail} ({exc})",
                         location=str(path)) from None
 
 
