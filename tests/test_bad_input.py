@@ -181,6 +181,12 @@ def test_a_config_with_an_unknown_date_order_is_rejected(cli, site):
     assert "bad_date_order.yaml:2" in err and "day-first" in err
 
 
+def test_the_decimal_separator_may_be_set_in_the_config(cli, site):
+    code, _, err = check(cli, site, "--config", CASES / "configs" / "decimal_comma.yaml")
+    assert code == 2
+    assert "JobMtl.csv, column QtyPer: not a number written with a decimal comma (2,5)" in err
+
+
 def test_an_iso_date_with_month_13_is_a_contract_violation_not_a_blank(cli, site):
     rewrite(site / "PartWhse.csv", ",2026-08-12", ",2026-13-12")
     code, _, err = check(cli, site)

@@ -137,3 +137,13 @@ def test_the_config_takes_the_date_orders_the_command_takes():
 
     schema = json.loads((SCHEMA_DIR / "config.schema.json").read_text(encoding="utf-8"))
     assert tuple(schema["properties"]["date_order"]["enum"]) == CHOICES
+
+
+def test_the_config_takes_the_decimal_separators_the_command_takes():
+    import json
+
+    from validator.decimals import CHOICES
+    from validator.schemas import SCHEMA_DIR
+
+    schema = json.loads((SCHEMA_DIR / "config.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["properties"]["decimal_separator"]["enum"]) == CHOICES

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+import re
 
 import jsonschema
 import pytest
@@ -79,6 +80,31 @@ def test_a_site_whose_company_is_na_gets_the_demos_findings(demo_document, site,
     assert code == 0 and not renamed["contract_violations"]
     assert [(f["rule_id"], f["message"]) for f in renamed["findings"]] == \
         [(f["rule_id"], f["message"]) for f in demo_document["findings"]]
+
+
+def _as_european_excel_writes(site) -> None:
+    """Every export separated by semicolons, with decimal commas (2,50000000), as Excel writes in Germany."""
+    for path in site.glob("*.csv"):
+        encoding = "cp1252" if path.name == "Part.csv" else "utf-8"
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerows([[re.sub(r"^(-?\d+)\.(\d+)$", r"\1,\2", v) for v in row] for row in rows])
+        path.write_bytes(out.getvalue().encode(encoding))
+
+
+def test_a_site_exported_by_a_european_excel_gets_the_demos_findings(demo_document, site, tmp_path):
+    _as_european_excel_writes(site)
+    code, european = run_json(site, tmp_path / "european.json")
+    assert code == 0 and not european["contract_violations"]
+    assert "JobMtl.QtyPer" in european["tool"]["decimal_commas"]
+    assert [(f["fingerprint"], f["message"]) for f in european["findings"]] == \
+        [(f["fingerprint"], f["message"]) for f in demo_document["findings"]]
+    assert european["verdicts"] == demo_document["verdicts"]
+
+
+def test_the_report_of_a_site_of_decimal_points_names_no_decimal_comma(demo_document):
+    assert demo_document["tool"]["decimal_commas"] == []
 
 
 def test_fingerprints_do_not_depend_on_row_order(demo_document, site, tmp_path):

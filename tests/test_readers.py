@@ -140,6 +140,54 @@ def test_utf16_with_a_byte_order_mark_as_excel_saves_unicode_text(tmp_path, enco
     assert rows == [("Écrou 2½", "C-1")]
 
 
+def quantities(folder: Path, *rows: str, **options) -> tuple[list, dict]:
+    """PartWhse rows of OnHandQty;CountFreq (a decimal and a whole number) written as a European Excel does."""
+    lines = [f"C-{i};MAIN;{row}" for i, row in enumerate(rows, 1)]
+    write(folder, "PartWhse.csv", ("PartNum;WarehouseCode;OnHandQty;CountFreq\n" + "\n".join(lines) + "\n").encode())
+    site = load_site(folder, REGISTRY, {"PartWhse": {"PartNum", "WarehouseCode", "OnHandQty", "CountFreq"}}, **options)
+    read = site.con.execute('SELECT OnHandQty, CountFreq FROM "PartWhse" ORDER BY PartNum').fetchall()
+    return read, check_site(site)
+
+
+def test_numbers_written_with_a_decimal_comma_are_read_when_a_value_says_so(tmp_path):
+    read, violations = quantities(tmp_path, "2,5;30,00000000", "1250;7")
+    assert (read, violations) == ([(2.5, 30), (1250.0, 7)], {})
+
+
+def test_a_column_whose_numbers_do_not_tell_takes_the_separator_the_sites_other_numbers_tell(tmp_path):
+    read, violations = quantities(tmp_path, "1,250;30,00000000")
+    assert (read, violations) == ([(1.25, 30)], {})
+
+
+def test_a_number_that_does_not_tell_on_a_site_of_decimal_points_is_not_a_number(tmp_path):
+    read, violations = quantities(tmp_path, "1,250;30")
+    (violation,) = violations["PartWhse"]
+    assert (violation.column, violation.problem, violation.values) == ("OnHandQty", "not a number", ("1,250",))
+
+
+def test_a_given_decimal_separator_is_used_for_every_column(tmp_path):
+    read, violations = quantities(tmp_path, "1,250;30", decimal_separator="comma")
+    assert (read, violations) == ([(1.25, 30)], {})
+
+
+def test_a_column_mixing_decimal_points_and_commas_breaks_the_contract(tmp_path):
+    _, violations = quantities(tmp_path, "2,5;1", "2.5;1")
+    (violation,) = violations["PartWhse"]
+    assert violation.column == "OnHandQty" and violation.problem.startswith("mixes decimal points (2.5) and decimal commas")
+
+
+def test_thousands_separators_break_the_contract_rather_than_being_guessed(tmp_path):
+    _, violations = quantities(tmp_path, '"1,234.50";1')
+    (violation,) = violations["PartWhse"]
+    assert violation.column == "OnHandQty" and "thousands separators" in violation.problem
+
+
+def test_a_point_number_on_a_site_read_with_decimal_commas_says_how_to_change_it(tmp_path):
+    _, violations = quantities(tmp_path, "2.5;1", decimal_separator="comma")
+    (violation,) = violations["PartWhse"]
+    assert "decimal comma" in violation.problem and "--decimal-separator point" in violation.problem
+
+
 def test_a_company_or_part_called_na_null_or_nan_is_text_not_blank(tmp_path):
     write(tmp_path, "Part.csv", b"Company,PartNum,PartDescription\nNA,N/A,nan\nNA,NULL,#N/A\n")
     rows, site = load(tmp_path, "Part", {"Company", "PartNum", "PartDescription"})

@@ -11,7 +11,7 @@ from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.attestations import read_attestations
 from validator.contracts import Violation, check_site
-from validator.date_order import AUTO
+from validator.decimals import COMMA
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
 from validator.findings import (
@@ -30,6 +30,7 @@ from validator.rules.analysis import check_needs
 from validator.rules.compiler import compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.tables import Registry
+from validator.told import AUTO
 
 VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush"}
 READINESS = "readiness"  # the tag of the rules that judge a part as a candidate: then every component gets a verdict
@@ -46,6 +47,7 @@ class Report:
     engine: str = "duckdb"
     profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
     date_orders: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> order its slashed dates read in
+    decimal_commas: list[str] = field(default_factory=list)  # "Table.Column" of the numbers read with a decimal comma
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
@@ -67,7 +69,7 @@ class Report:
 
     def tool(self) -> dict[str, Any]:
         return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
-                "profile": self.profile, "date_orders": self.date_orders}
+                "profile": self.profile, "date_orders": self.date_orders, "decimal_commas": self.decimal_commas}
 
 
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
@@ -161,9 +163,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
-              date_order: str = AUTO) -> Report:
+              date_order: str = AUTO, decimal_separator: str = AUTO) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going. `date_order`: of dates
-    exported with slashes (validator/date_order.py)."""
+    exported with slashes (validator/date_order.py); `decimal_separator`: of numbers exported as text
+    (validator/decimals.py)."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
@@ -185,7 +188,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         if attestations is not None or path.is_file():
             documents["Attestation"] = (path, read_attestations(path))
     site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
-                     date_order=date_order)
+                     date_order=date_order, decimal_separator=decimal_separator)
     if "Attestation" in site.absent:
         site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
                                       "or give --attestations FILE)")
@@ -206,5 +209,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     judged = engine.verdicts(site, _judged_parts(site, candidates=any(READINESS in r.tags for r in rules)))
     date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
                    for column, order in sorted(loaded.date_orders.items())}
+    decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())
+                      for column, separator in sorted(loaded.separators.items()) if separator == COMMA]
     return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
-                  profile.to_dict(latest), date_orders)
+                  profile.to_dict(latest), date_orders, decimal_commas)

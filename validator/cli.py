@@ -10,8 +10,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from validator import __version__
-from validator.date_order import CHOICES
+from validator import __version__, date_order, decimals
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
 from validator.formats import FORMATS
 
@@ -68,10 +67,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _reading(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that read a site's exports."""
-    parser.add_argument("--date-order", choices=CHOICES,
+    parser.add_argument("--date-order", choices=date_order.CHOICES,
                         help="dates exported with slashes: 12/31/2025 (month-first) or 31/12/2025 (day-first); "
                              "default: date_order in the config, else auto (found from the values, e.g. a 31 "
                              "first means day-first; month-first where no value tells)")
+    parser.add_argument("--decimal-separator", choices=decimals.CHOICES,
+                        help="numbers exported as text: 2.5 (point) or 2,5 (comma, Excel on a European site); "
+                             "default: decimal_separator in the config, else auto (found from the values, e.g. 2,5 "
+                             "means comma; point where no value tells)")
     parser.add_argument("--keep-going", action="store_true",
                         help="on a contract violation, end the rules that need the broken table as ERROR and go on")
 
@@ -175,8 +178,10 @@ def _setup(args: argparse.Namespace):  # noqa: ANN202
     return registry, config, profile, rules_in_force(registry, config, args.rule_dirs, profile)
 
 
-def _date_order(args: argparse.Namespace, config: Config) -> str:
-    return args.date_order or config.date_order or "auto"
+def _reading_options(args: argparse.Namespace, config: Config) -> dict[str, str]:
+    """How to read the exports' dates and numbers: the command's option, else the config's, else found out."""
+    return {"date_order": args.date_order or config.date_order or date_order.AUTO,
+            "decimal_separator": args.decimal_separator or config.decimal_separator or decimals.AUTO}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -189,7 +194,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
     report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, date_order=_date_order(args, config))
+                       profile=profile, attestations=args.attestations, **_reading_options(args, config))
     _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts = report.counts()
@@ -213,7 +218,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                           location=str(args.path))
     report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, date_order=_date_order(args, config))
+                       profile=profile, attestations=args.attestations, **_reading_options(args, config))
     items = recommendations(report, companies, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))

@@ -23,6 +23,7 @@ class Config:
     document: YamlDocument | None = None
     profile: Any = None  # a preset name, a profile file, or the profile itself (validator/profile.py)
     date_order: str | None = None  # of dates exported with slashes (validator/date_order.py); None: found out
+    decimal_separator: str | None = None  # of numbers exported as text (validator/decimals.py); None: found out
 
 
 def load_config(path: Path | None) -> Config:
@@ -47,6 +48,7 @@ def load_config(path: Path | None) -> Config:
         document=doc,
         profile=data.get("profile"),
         date_order=data.get("date_order"),
+        decimal_separator=data.get("decimal_separator"),
     )
 
 

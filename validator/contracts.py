@@ -15,18 +15,17 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandera.ibis as pa
 
-from validator.date_order import DAY_FIRST, MIXED, MONTH_FIRST, SHOWN, date_text
+from validator.date_order import DAY_FIRST, MONTH_FIRST, SHOWN, date_text
+from validator.decimals import COMMA, number_text
 from validator.readers import NULL_WORDS, LoadedTable, Site, is_text, null_text, readable, stored_as
 from validator.sql_text import literal, quote
+from validator.told import MIXED
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
-INTEGER_TEXT = r"^\s*[-+]?\d+(\.0*)?\s*$"
-DECIMAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number", "decimal": "a number"}
 STORED = {"boolean": "a boolean, a number or text", "integer": "an integer, a decimal or text",
           "decimal": "a number or text", "date": "a date, a timestamp or text (such as 2025-12-31)"}
 BLANK_TEXT = rf"^\s*((?i:{'|'.join(NULL_WORDS)})\s*)?$"  # a typed value that reads as blank
-TYPE_TEXT = {"boolean": BOOLEAN_TEXT, "integer": INTEGER_TEXT, "decimal": DECIMAL_TEXT}
 EXAMPLES = 3
 
 
@@ -49,7 +48,7 @@ class Violation:
         return f"{where}: {self.problem}{sample}"
 
 
-def _patterns(loaded: LoadedTable, date_order: str) -> dict[str, tuple[str, str]]:
+def _patterns(loaded: LoadedTable, date_order: str, decimal_separator: str) -> dict[str, tuple[str, str]]:
     """Column -> (the pattern its exported text must match, what a mismatch means), for the text columns of
     typed Epicor columns (a Parquet column already typed needs none). A blank always matches."""
     out = {}
@@ -59,12 +58,25 @@ def _patterns(loaded: LoadedTable, date_order: str) -> dict[str, tuple[str, str]
             continue
         if spec.codes:
             out[column] = (rf"^\s*(?i:{'|'.join(spec.codes)})?\s*$", f"not one of the codes {', '.join(spec.codes)}")
-        elif spec.type in TYPE_TEXT:
-            out[column] = (rf"{BLANK_TEXT}|{TYPE_TEXT[spec.type]}", f"not {WHAT[spec.type]}")
+        elif spec.type == "boolean":
+            out[column] = (rf"{BLANK_TEXT}|{BOOLEAN_TEXT}", f"not {WHAT[spec.type]}")
+        elif spec.type in ("integer", "decimal"):
+            separator = loaded.separators.get(column, decimal_separator)
+            out[column] = (rf"{BLANK_TEXT}|{number_text(spec.type, separator)}", _not_a_number(spec.type, separator))
         elif spec.type == "date":
             order = loaded.date_orders.get(column, date_order)
             out[column] = (rf"{BLANK_TEXT}|{date_text(order)}", _not_a_date(order))
     return out
+
+
+def _not_a_number(kind: str, separator: str) -> str:
+    if separator == MIXED:
+        return ("mixes decimal points (2.5) and decimal commas (2,5), or writes thousands separators (1,234.50): "
+                "export the column with one decimal separator and no thousands separator")
+    if separator == COMMA:
+        return (f"not {WHAT[kind]} written with a decimal comma (2,5), as this site's numbers are read; "
+                "--decimal-separator point sets it if they are written 2.5")
+    return f"not {WHAT[kind]}"
 
 
 def _not_a_date(order: str) -> str:
@@ -164,7 +176,7 @@ def check_table(site: Site, loaded: LoadedTable) -> list[Violation]:
     normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
                                              c in loaded.facts.upper, columns[c].type != "string")
                                for c in key if raw[c].type().is_string()})
-    patterns = _patterns(loaded, site.date_order)
+    patterns = _patterns(loaded, site.date_order, site.decimal_separator)
     try:
         _schema(loaded, patterns).validate(normalised, lazy=True)
         return stored

@@ -3,7 +3,8 @@ Excel's US form) or 31/12/2025 (day first, a UK or European site).
 
 A date with a number above 12 in one place tells: 31/12/2025 can only be day first, 12/31/2025 only month
 first. Each text date column is read in the order its own values tell; a column whose values tell nothing
-(every day of the month 12 or less) takes the order the site's other date columns tell, else month first.
+(every day of the month 12 or less) takes the order the site's other date columns tell, else month first
+(validator/told.py decides).
 A column whose values tell both is not readable either way: the contracts report it. `--date-order`
 (or `date_order` in backflush.yaml) sets the order of every column instead.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from validator.sql_text import literal, quote
+from validator.told import AUTO
 
 if TYPE_CHECKING:
     import duckdb
 
-AUTO, MONTH_FIRST, DAY_FIRST, MIXED = "auto", "month-first", "day-first", "mixed"
+MONTH_FIRST, DAY_FIRST = "month-first", "day-first"
 SLASHED = "slashed"  # evidence's own mark: the column holds a date written with slashes
 CHOICES = (AUTO, MONTH_FIRST, DAY_FIRST)  # --date-order, date_order in backflush.yaml
 SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"
@@ -53,20 +55,3 @@ def evidence(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) 
         if told:
             found[column].add(order)
     return {c: frozenset(orders - {SLASHED}) for c, orders in found.items() if SLASHED in orders}
-
-
-def site_order(told: dict[tuple[str, str], frozenset[str]], choice: str = AUTO) -> str:
-    """The order of a site's dates that do not tell theirs: the one given, else the one every telling column
-    tells, else month first."""
-    if choice != AUTO:
-        return choice
-    site = {order for orders in told.values() if len(orders) == 1 for order in orders}
-    return next(iter(site)) if len(site) == 1 else MONTH_FIRST
-
-
-def decide(told: dict[tuple[str, str], frozenset[str]], choice: str = AUTO) -> dict[tuple[str, str], str]:
-    """(table, column) -> the order to read it in: MONTH_FIRST, DAY_FIRST, or MIXED (unreadable either way)."""
-    if choice != AUTO:
-        return dict.fromkeys(told, choice)
-    fallback = site_order(told)
-    return {key: MIXED if len(orders) > 1 else next(iter(orders), fallback) for key, orders in told.items()}

@@ -15,12 +15,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from validator.date_order import AUTO, FORMATS, MIXED, MONTH_FIRST, decide, evidence, site_order
+from validator import decimals
+from validator.date_order import FORMATS, MONTH_FIRST
+from validator.date_order import evidence as date_evidence
+from validator.decimals import POINT
 from validator.errors import DataError
 from validator.sources import SourceFile, discover, read_csv, read_xlsx
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
+from validator.told import AUTO, MIXED, decide, site_choice
 
 TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
@@ -40,6 +44,7 @@ class LoadedTable:
     facts: TextFacts = field(default_factory=TextFacts)
     date_orders: dict[str, str] = field(default_factory=dict)  # column with slashed dates -> MONTH_FIRST, DAY_FIRST, MIXED
     missing: tuple[str, ...] = ()  # needed columns the export lacks: the contract reports them; the view reads blanks
+    separators: dict[str, str] = field(default_factory=dict)  # text number column with a . or , -> POINT, COMMA, MIXED
 
     def missing_message(self) -> str | None:
         """What the export lacks, as the contract and the commands that cannot go on without it say it."""
@@ -60,6 +65,7 @@ class Site:
     tables: dict[str, LoadedTable] = field(default_factory=dict)
     absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
     date_order: str = MONTH_FIRST  # of a text date column without slashed dates to tell its own
+    decimal_separator: str = POINT  # of a text number column without a value to tell its own
 
 
 def match_columns(table: Table, headers: list[str]) -> dict[str, list[str]]:
@@ -139,9 +145,11 @@ def null_text(col: str) -> str:
     return f"UPPER(TRIM(CAST({col} AS VARCHAR))) IN ('', {', '.join(map(literal, NULL_WORDS))})"
 
 
-def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, order: str = MONTH_FIRST) -> str:
+def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, order: str = MONTH_FIRST,
+           separator: str = POINT) -> str:
     """SQL for one typed column of the view; invalid text becomes null (contracts report it first). A `clean`
-    text column (never blank, no trailing space) is read as it is; `order`: of a date written with slashes."""
+    text column (never blank, no trailing space) is read as it is; `order`: of a date written with slashes;
+    `separator`: the decimal separator of a number written as text."""
     if raw_type is None or not readable(kind, raw_type):  # absent, or stored as a type that does not read
         sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
         return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
@@ -164,9 +172,10 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
                     f"WHEN UPPER({blank}) IN ({words(FALSE_WORDS)}) THEN FALSE END")
     elif kind == "integer":
         # a fraction stored as a decimal is reported by the contract (whole_numbers) before any rule reads it
-        expr = f"TRY_CAST(TRY_CAST({blank} AS DECIMAL(38, 10)) AS BIGINT)" if text else f"TRY_CAST({number} AS BIGINT)"
+        expr = (f"TRY_CAST(TRY_CAST({decimals.as_point(blank, separator)} AS DECIMAL(38, 10)) AS BIGINT)" if text
+                else f"TRY_CAST({number} AS BIGINT)")
     elif kind == "decimal":
-        expr = f"TRY_CAST({blank} AS DOUBLE)" if text else f"CAST({number} AS DOUBLE)"
+        expr = f"TRY_CAST({decimals.as_point(blank, separator)} AS DOUBLE)" if text else f"CAST({number} AS DOUBLE)"
     else:  # date
         formats = ", ".join(literal(f) for f in FORMATS[MONTH_FIRST if order == MIXED else order])
         expr = (f"COALESCE(TRY_CAST(TRY_CAST({blank} AS TIMESTAMP) AS DATE), "
@@ -207,12 +216,13 @@ def _raw_types(site: Site, name: str) -> dict[str, str]:
     return {r[0]: r[1] for r in site.con.execute(f"DESCRIBE {quote('raw_' + name)}").fetchall()}
 
 
-def _text_dates(table: Table, mapping: dict[str, str], raw_types: dict[str, str]) -> list[str]:
-    return sorted(c for c in mapping if table.columns[c].type == "date" and is_text(raw_types[c]))
+def _text_columns(table: Table, mapping: dict[str, str], raw_types: dict[str, str], *kinds: str) -> list[str]:
+    return sorted(c for c in mapping if table.columns[c].type in kinds and is_text(raw_types[c]))
 
 
 def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str], mapping: dict[str, str],
-                rows: int, asked: set[str], raw_types: dict[str, str], date_orders: dict[str, str]) -> None:
+                rows: int, asked: set[str], raw_types: dict[str, str], date_orders: dict[str, str],
+                separators: dict[str, str]) -> None:
     name = table.name
     missing = tuple(sorted(c for c in columns if c not in mapping and not table.columns[c].optional
                            and not table.columns[c].history))
@@ -220,9 +230,11 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
     facts = scan_text(site.con, f"raw_{name}", text, asked)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
-                              date_orders.get(c, site.date_order)) for c in sorted(columns))
+                              date_orders.get(c, site.date_order), separators.get(c, site.decimal_separator))
+                       for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
-    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders, missing)
+    site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders, missing,
+                                    separators)
 
 
 def require_columns(site: Site) -> None:
@@ -235,12 +247,14 @@ def require_columns(site: Site) -> None:
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
               con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None,
-              documents: dict[str, tuple[Path, pa.Table]] | None = None, date_order: str = AUTO) -> Site:
+              documents: dict[str, tuple[Path, pa.Table]] | None = None, date_order: str = AUTO,
+              decimal_separator: str = AUTO) -> Site:
     """Load the needed columns of the needed tables; a needed column an export lacks reads as blank and is kept in
     its LoadedTable.missing (the contract reports it; require_columns makes it an error).
     `records` gives the tables in memory as text columns instead (rule examples, tests); `documents`
     adds tables read from other files as text columns (the site's attestations). `date_order`: of dates
-    written with slashes (validator/date_order.py), found from the values unless given."""
+    written with slashes (validator/date_order.py), `decimal_separator`: of numbers written as text
+    (validator/decimals.py), each found from the values unless given."""
     site = Site(con or duckdb.connect(), folder)
     if records is None:
         sources = discover(folder, [n for n in needs if n not in (documents or {})])
@@ -262,15 +276,22 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
         else:
             mapping, rows = _register_text(site.con, table, records[name], columns, str(source.path)), records[name].num_rows
         registered[name] = (table, source, columns, mapping, rows, _raw_types(site, name))
-    told = {(name, column): orders for name, (table, _, _, mapping, _, raw_types) in registered.items()
-            for column, orders in evidence(site.con, f"raw_{name}", _text_dates(table, mapping, raw_types)).items()}
-    orders = decide(told, date_order)
-    site.date_order = site_order(told, date_order)
+    told_dates, told_numbers = {}, {}
+    for name, (table, _, _, mapping, _, raw_types) in registered.items():
+        dates = date_evidence(site.con, f"raw_{name}", _text_columns(table, mapping, raw_types, "date"))
+        numbers = decimals.evidence(site.con, f"raw_{name}", _text_columns(table, mapping, raw_types, "integer", "decimal"))
+        told_dates.update({(name, column): told for column, told in dates.items()})
+        told_numbers.update({(name, column): told for column, told in numbers.items()})
+    orders = decide(told_dates, date_order, MONTH_FIRST)
+    site.date_order = site_choice(told_dates, date_order, MONTH_FIRST)
+    separators = decide(told_numbers, decimal_separator, POINT)
+    site.decimal_separator = site_choice(told_numbers, decimal_separator, POINT)
     asked = join_columns(registry)
     for name, (table, source, columns, mapping, rows, raw_types) in registered.items():
         date_orders = {column: order for (owner, column), order in orders.items() if owner == name}
+        numbers = {column: separator for (owner, column), separator in separators.items() if owner == name}
         _typed_view(site, table, source, columns, mapping, rows, asked.get(name, set()) | set(table.key), raw_types,
-                    date_orders)
+                    date_orders, numbers)
     return site
 
 

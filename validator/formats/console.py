@@ -23,6 +23,8 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
         by_order.setdefault(order, []).append(column)
     for order, columns in sorted(by_order.items()):
         console.print(f"[dim]dates written with slashes read {order.replace('-', ' ')}: {', '.join(columns)}[/]")
+    if report.decimal_commas:
+        console.print(f"[dim]numbers written with a decimal comma: {', '.join(report.decimal_commas)}[/]")
     rules = Table(title="Rules", title_justify="left")
     for column in ("Rule", "Severity", "Status", "Checked", "Failed", "Too little history", "Title / reason"):
         rules.add_column(column, justify="right" if column in ("Checked", "Failed", "Too little history") else "left")
