@@ -295,6 +295,34 @@ def test_a_column_exported_twice_in_a_workbook_is_an_error(tmp_path):
         load(tmp_path, "Part", {"PartNum", "PartDescription"})
 
 
+def workbook(folder: Path, name: str, *rows: list) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = name
+    for row in rows:
+        book.active.append(row)
+    book.save(folder / f"{name}.xlsx")
+
+
+COUNTS = ["PartNum", "WarehouseCode", "OnHandQty", "LastCCDate"]
+
+
+def test_a_workbook_keeps_numbers_and_dates_skips_blank_rows_and_reads_empty_cells_as_blank(tmp_path):
+    workbook(tmp_path, "PartWhse", COUNTS, ["C-1", "MAIN", 2.5, dt.datetime(2026, 8, 12)], [None, None, None, None],
+             ["C-2", "MAIN", None, dt.date(2026, 8, 13)])
+    rows, site = load(tmp_path, "PartWhse", set(COUNTS))
+    assert rows == [(dt.date(2026, 8, 12), 2.5, "C-1", "MAIN"), (dt.date(2026, 8, 13), None, "C-2", "MAIN")]
+    assert check_site(site) == {}
+
+
+def test_an_excel_error_cell_breaks_the_contract_with_its_text_rather_than_reading_as_blank(tmp_path):
+    workbook(tmp_path, "PartWhse", COUNTS, ["C-1", "MAIN", 2.5, None], ["C-2", "MAIN", "#N/A", None])
+    _, site = load(tmp_path, "PartWhse", set(COUNTS))
+    (violation,) = check_site(site)["PartWhse"]
+    assert (violation.column, violation.rows, violation.values) == ("OnHandQty", (2,), ("#N/A",))
+
+
 def test_a_column_the_rules_do_not_read_may_be_exported_twice(tmp_path):
     write(tmp_path, "Part.csv", b"PartNum,SysRowID,SysRowID,PartDescription\nC-1,a,a,x\n")
     rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
