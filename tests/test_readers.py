@@ -12,6 +12,7 @@ import pytest
 from validator.contracts import check_site
 from validator.errors import DataError
 from validator.readers import load_site
+from validator.sources import read_csv, read_xlsx
 from validator.tables import builtin_registry
 
 REGISTRY = builtin_registry()
@@ -321,6 +322,25 @@ def test_an_excel_error_cell_breaks_the_contract_with_its_text_rather_than_readi
     _, site = load(tmp_path, "PartWhse", set(COUNTS))
     (violation,) = check_site(site)["PartWhse"]
     assert (violation.column, violation.rows, violation.values) == ("OnHandQty", (2,), ("#N/A",))
+
+
+@pytest.mark.parametrize("name", ["Part.csv", "Part.xlsx"])
+def test_only_the_columns_asked_for_are_read_from_a_wide_export(tmp_path, name):
+    header, row = ["PartNum", *(f"UD{i:03d}_c" for i in range(200)), "TrackLots"], ["C-1", *("x" * 200), "True"]
+    if name.endswith(".csv"):
+        write(tmp_path, name, (",".join(header) + "\n" + ",".join(row) + "\n").encode())
+        data = read_csv(tmp_path / name, lambda headers: ["TrackLots", "PartNum"])
+    else:
+        workbook(tmp_path, "Part", header, row)
+        data = read_xlsx(tmp_path / name, "Part", lambda headers: ["TrackLots", "PartNum"])
+    assert data.to_pylist() == [{"PartNum": "C-1", "TrackLots": "True"}]
+
+
+def test_a_workbook_without_any_needed_column_reports_them_missing_not_an_empty_export(tmp_path):
+    workbook(tmp_path, "Part", ["Foo", "Bar"], [1, 2])
+    _, site = load(tmp_path, "Part", {"PartNum", "TrackLots"})
+    (violation,) = check_site(site)["Part"]
+    assert violation.problem.startswith("missing column(s) PartNum, TrackLots")
 
 
 def test_a_column_the_rules_do_not_read_may_be_exported_twice(tmp_path):

@@ -101,10 +101,13 @@ def _wanted_columns(table: Table, headers: list[str], wanted: set[str], where: s
     return {c: found[0] for c, found in mapping.items()}
 
 
-def _text_table(source: SourceFile) -> pa.Table:
+def _text_table(source: SourceFile, table: Table, wanted: set[str]) -> pa.Table:
+    """The export's wanted columns as text (a wanted column exported twice is an error, from the whole header)."""
+    def columns(headers: list[str]) -> list[str]:
+        return list(_wanted_columns(table, headers, wanted, str(source.path)).values())
     if source.format == "csv":
-        return read_csv(source.path)
-    return read_xlsx(source.path, source.table)
+        return read_csv(source.path, columns)
+    return read_xlsx(source.path, source.table, columns)
 
 
 def is_text(raw_type: str) -> bool:
@@ -198,7 +201,7 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows
-    data = _text_table(source)
+    data = _text_table(source, table, wanted)
     return _register_text(con, table, data, wanted, str(source.path)), data.num_rows
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -105,7 +105,12 @@ def _bad_csv_line(path: Path, encoding: str, delimiter: str, hinted: bool) -> st
     return "the file does not parse as CSV"
 
 
-def read_csv(path: Path) -> pa.Table:
+Columns = Callable[[list[str]], Collection[str]]  # an export's header -> the names of the columns to read
+
+
+def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
+    """Every column as text, or those `columns` names (an Epicor Part export has some 250 columns and a run reads
+    eight: measured on 100k rows of 208 columns, 0.3 s and 7.5 MB instead of 1.2 s and 225 MB)."""
     if path.stat().st_size == 0:
         raise DataError("the file is empty (0 bytes): export the table again with its header row", location=str(path))
     encoding = _encoding(path)
@@ -117,15 +122,17 @@ def read_csv(path: Path) -> pa.Table:
     header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter), [])
     if not any(h.strip() for h in header):
         raise DataError(f"the {'line after sep=' if hint else 'first line'} holds no column names", location=str(path))
+    read = (list(columns(header)) if columns else header) or header[:1]  # one column at least: the rows are counted
     try:
         return pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, skip_rows=1 if hint else 0),
+            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, column_names=header,
+                                           skip_rows=2 if hint else 1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             # only a blank is null: pyarrow's default also nulls NA, N/A, NULL, nan..., and Company NA is North America
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, null_values=[""], strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
+                column_types=dict.fromkeys(read, pa.string()), include_columns=read, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -180,8 +187,9 @@ def _cell(value: object) -> str | None:
     return cell_text(value)
 
 
-def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path) -> pa.Table:
-    """The first row names the columns; every other row not wholly blank is data, each cell as text."""
+def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path, columns: Columns | None) -> pa.Table:
+    """The first row names the columns; every other row not wholly blank is data, each cell of the columns
+    `columns` names (all without it) as text."""
     header = next(rows, None)
     if header is None:
         raise DataError(f"sheet {sheet!r} is empty", location=str(path))
@@ -189,12 +197,15 @@ def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path) -> p
     names_row = [cell_text(h) or "" for h in header[:width]]
     if not any(names_row):
         raise DataError("the first row holds no column names", location=str(path))
-    arrays: list[list[pa.Array]] = [[] for _ in range(width)]
+    names = [name or f"column{i + 1}" for i, name in enumerate(names_row)]  # a name twice stays twice: reported
+    wanted = set(columns(names)) if columns else set(names)
+    kept = [i for i, name in enumerate(names) if name in wanted] or [0]  # one column at least: the rows are counted
+    arrays: list[list[pa.Array]] = [[] for _ in kept]
     block: list[tuple[object, ...]] = []
 
     def to_arrow() -> None:
-        for column, values in zip(arrays, zip(*block, strict=True), strict=True):
-            column.append(pa.array([_cell(v) for v in values], pa.string()))
+        for column, index in zip(arrays, kept, strict=True):
+            column.append(pa.array([_cell(row[index]) for row in block], pa.string()))
         block.clear()
 
     for row in rows:
@@ -205,11 +216,11 @@ def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path) -> p
                 to_arrow()
     if block:
         to_arrow()
-    names = [name or f"column{i + 1}" for i, name in enumerate(names_row)]  # a name twice stays twice: reported
-    return pa.Table.from_arrays([pa.chunked_array(chunks, pa.string()) for chunks in arrays], names=names)
+    return pa.Table.from_arrays([pa.chunked_array(chunks, pa.string()) for chunks in arrays],
+                                names=[names[i] for i in kept])
 
 
-def read_xlsx(path: Path, table: str) -> pa.Table:
+def read_xlsx(path: Path, table: str, columns: Columns | None = None) -> pa.Table:
     """The sheet named after the table, else the first, read with calamine (Rust: 3.2 s for 100k JobMtl rows where
     openpyxl took 56 s). A workbook holding error cells is read with openpyxl instead: calamine reads an error as
     a blank, openpyxl as its text (#N/A), which the contract then reports with its row."""
@@ -217,15 +228,15 @@ def read_xlsx(path: Path, table: str) -> pa.Table:
 
     try:
         if _has_error_cells(path):
-            return _read_with_openpyxl(path, table)
+            return _read_with_openpyxl(path, table, columns)
         with CalamineWorkbook.from_path(path) as book:
             sheet = book.get_sheet_by_name(_sheet(book.sheet_names, table))
-            return _text_columns(iter(sheet.iter_rows()), sheet.name, path)
+            return _text_columns(iter(sheet.iter_rows()), sheet.name, path, columns)
     except (CalamineError, OSError, KeyError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
 
 
-def _read_with_openpyxl(path: Path, table: str) -> pa.Table:
+def _read_with_openpyxl(path: Path, table: str, columns: Columns | None) -> pa.Table:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -235,6 +246,6 @@ def _read_with_openpyxl(path: Path, table: str) -> pa.Table:
         raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
     try:
         sheet = book[_sheet(book.sheetnames, table)]
-        return _text_columns(sheet.iter_rows(values_only=True), sheet.title, path)
+        return _text_columns(sheet.iter_rows(values_only=True), sheet.title, path, columns)
     finally:
         book.close()
