@@ -189,6 +189,38 @@ def test_a_point_number_on_a_site_read_with_decimal_commas_says_how_to_change_it
     assert "decimal comma" in violation.problem and "--decimal-separator point" in violation.problem
 
 
+def spark_parts(folder: Path, *parts: tuple[str, list[dict]]) -> None:
+    """A table as Spark writes it: a folder of part files (perhaps in partition folders), _SUCCESS and .crc files."""
+    for name, rows in parts:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows), folder / name)
+        (folder / name).with_name(f".{(folder / name).name}.crc").write_bytes(b"crc")
+    (folder / "_SUCCESS").touch()
+
+
+def test_a_table_spark_wrote_as_a_folder_of_partitioned_part_files_is_read(tmp_path):
+    spark_parts(tmp_path / "JobMtl", ("Plant=MfgSys/part-00000.snappy.parquet", [{"JobNum": "001", "MtlSeq": 10}]),
+                ("Plant=Plant2/part-00000.snappy.parquet", [{"JobNum": "002", "MtlSeq": 10}]))
+    rows, _ = load(tmp_path, "JobMtl", {"JobNum", "MtlSeq", "Plant"})
+    assert rows == [("001", 10, "MfgSys"), ("002", 10, "Plant2")]
+
+
+def test_rows_of_a_table_written_as_several_files_are_numbered_across_the_files_in_name_order(tmp_path):
+    key = {"Company": "EPIC06", "JobNum": "001", "AssemblySeq": 0}
+    spark_parts(tmp_path / "JobMtl.parquet", ("part-00000.parquet", [{**key, "MtlSeq": 10}, {**key, "MtlSeq": 20}]),
+                ("part-00001.parquet", [{**key, "MtlSeq": 30}, {**key, "MtlSeq": 10}]))
+    _, site = load(tmp_path, "JobMtl", {"Company", "JobNum", "AssemblySeq", "MtlSeq"})
+    (violation,) = check_site(site)["JobMtl"]
+    assert (violation.problem, violation.rows) == ("duplicate key (Company, JobNum, AssemblySeq, MtlSeq)", (1, 4))
+
+
+def test_a_delta_table_folder_is_refused_as_it_holds_old_versions_too(tmp_path):
+    spark_parts(tmp_path / "Part", ("part-00000.parquet", [{"PartNum": "C-1"}]))
+    (tmp_path / "Part" / "_delta_log").mkdir()
+    with pytest.raises(DataError, match="is a Delta table"):
+        load(tmp_path, "Part", {"PartNum"})
+
+
 def test_a_company_or_part_called_na_null_or_nan_is_text_not_blank(tmp_path):
     write(tmp_path, "Part.csv", b"Company,PartNum,PartDescription\nNA,N/A,nan\nNA,NULL,#N/A\n")
     rows, site = load(tmp_path, "Part", {"Company", "PartNum", "PartDescription"})

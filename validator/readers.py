@@ -20,7 +20,7 @@ from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import SourceFile, discover, read_csv, read_xlsx
+from validator.sources import SourceFile, discover, parquet_parts, read_csv, read_xlsx
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
@@ -186,18 +186,37 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
     return f"{expr} AS {col}"
 
 
+def _file_list(parts: list[Path]) -> str:
+    return f"[{', '.join(literal(str(p)) for p in parts)}]"
+
+
+def _row_offsets(con: duckdb.DuckDBPyConnection, parts: list[Path]) -> str:
+    """SQL: the rows of the files before a row's file (`__file`): a table's rows are numbered across its files in
+    name order, so that a contract's "row N" names one row of a table Spark wrote as many files."""
+    counts = dict(con.execute(f"SELECT file_name, sum(row_group_num_rows) FROM (SELECT DISTINCT file_name, row_group_id, "
+                              f"row_group_num_rows FROM parquet_metadata({_file_list(parts)})) GROUP BY file_name").fetchall())
+    offsets, before = [], 0
+    for path in parts:
+        offsets.append(f"WHEN {literal(str(path))} THEN {before}")
+        before += int(counts.get(str(path), 0))
+    return f"CASE __file {' '.join(offsets)} END"
+
+
 def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Table,
                   wanted: set[str]) -> tuple[dict[str, str], int]:
     raw = quote(f"raw_{table.name}")
     if source.format == "parquet":
-        scan = f"read_parquet({literal(str(source.path))}, file_row_number = true)"
+        parts = parquet_parts(source.path) if source.path.is_dir() else [source.path]
+        files = literal(str(parts[0])) if len(parts) == 1 else f"{_file_list(parts)}, filename = '__file'"
+        scan = f"read_parquet({files}, file_row_number = true)"
         try:
             headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+            row = "file_row_number + 1" + (f" + {_row_offsets(con, parts)}" if len(parts) > 1 else "")
         except duckdb.Error as exc:
             raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
         mapping = _wanted_columns(table, headers, wanted, str(source.path))
         select = ", ".join(f"{quote(h)} AS {quote(c)}" for c, h in mapping.items())
-        columns = ", ".join(["file_row_number + 1 AS __row", *([select] if select else [])])
+        columns = ", ".join([f"{row} AS __row", *([select] if select else [])])
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows

@@ -35,17 +35,34 @@ class SourceFile:
     format: str
 
 
+def parquet_parts(folder: Path) -> list[Path]:
+    """The data files of a table Spark or Databricks wrote as a folder (part-*.parquet, perhaps in Hive partition
+    folders such as Plant=MfgSys), in name order; _SUCCESS, _-prefixed and hidden files are not data."""
+    return sorted(path for path in folder.rglob("*.parquet") if path.is_file()
+                  and not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts))
+
+
 def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
-    """One file per table, named after it (`JobMtl.csv`, `Erp.JobMtl.parquet`, any case)."""
+    """One file per table, named after it (`JobMtl.csv`, `Erp.JobMtl.parquet`, any case), or a folder of Parquet
+    files named after it (`JobMtl.parquet/` or `JobMtl/`, as Spark writes a table)."""
     if not folder.is_dir():
         raise DataError("is not a folder of Epicor table exports", location=str(folder))
     wanted = {name.lower(): name for name in table_names}
     found: dict[str, SourceFile] = {}
     for path in sorted(folder.iterdir()):
-        fmt = FORMATS.get(path.suffix.lower())
-        stem = path.stem.lower().removeprefix("erp.")
-        if fmt is None or stem not in wanted or not path.is_file():
-            continue
+        if path.is_dir():
+            fmt, stem = "parquet", path.name.lower().removesuffix(".parquet").removeprefix("erp.")
+            if stem not in wanted:
+                continue
+            if (path / "_delta_log").is_dir():
+                raise DataError("is a Delta table: its folder also holds the Parquet files of its old versions; write "
+                                "the table out as Parquet or CSV first", location=str(path))
+            if not parquet_parts(path):
+                continue
+        else:
+            fmt, stem = FORMATS.get(path.suffix.lower()), path.stem.lower().removeprefix("erp.")
+            if fmt is None or stem not in wanted:
+                continue
         table = wanted[stem]
         if table in found:
             raise DataError(
