@@ -104,6 +104,34 @@ def test_a_file_with_only_a_header_is_named(cli, site):
     assert "PartOpr.csv" in err and "no data rows" in err
 
 
+def header_only(site: Path, *tables: str) -> None:
+    for table in tables:
+        path = site / f"{table}.csv"
+        path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\r\n", encoding="utf-8")
+
+
+def test_a_header_only_export_says_how_to_declare_a_table_the_site_has_no_rows_in(cli, site):
+    header_only(site, "JobMtl")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobMtl.csv: the export has a header but no data rows" in err and "empty_tables" in err
+
+
+def test_tables_the_config_declares_empty_may_be_exported_with_a_header_only(site, tmp_path):
+    header_only(site, "JobHead", "JobAsmbl", "JobMtl", "JobOper", "LaborDtl", "PartTran")
+    code, document = run_json(site, tmp_path / "out.json", "--config", str(CASES / "configs" / "no_jobs_yet.yaml"))
+    assert code == 0 and not document["contract_violations"]
+    results = {r["rule_id"]: r for r in document["rules"]}
+    assert (results["BFE004"]["status"], results["BFE004"]["checked"]) == ("PASS", 0)
+    assert results["BFE001"]["status"] == "FAIL"  # the method lines are still judged
+
+
+def test_a_config_naming_an_unknown_empty_table_is_rejected_with_its_line(cli, site):
+    code, _, err = check(cli, site, "--config", CASES / "configs" / "bad_empty_table.yaml")
+    assert code == 2
+    assert "bad_empty_table.yaml:4" in err and "JobMaterial" in err
+
+
 def test_a_truncated_csv_line_names_the_line(cli, site):
     path = site / "JobHead.csv"
     data = path.read_bytes()

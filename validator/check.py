@@ -163,10 +163,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
-              date_order: str = AUTO, decimal_separator: str = AUTO) -> Report:
+              date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset()) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going. `date_order`: of dates
     exported with slashes (validator/date_order.py); `decimal_separator`: of numbers exported as text
-    (validator/decimals.py)."""
+    (validator/decimals.py); `empty_tables`: tables whose export may hold no rows (a site without jobs yet)."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
@@ -197,7 +197,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         users = sorted({rule_id for (rule_id, _), tables in per_check.items() if set(tables) & set(required)})
         raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
                         f"expected a file such as {required[0]}.csv in the folder", location=str(folder))
-    violations = check_site(site)
+    violations = check_site(site, empty_tables)
     flat = [v for vs in violations.values() for v in vs]
     if flat and not keep_going:
         raise ContractError(flat)

@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from validator import __version__, date_order, decimals
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
@@ -16,6 +16,7 @@ from validator.formats import FORMATS
 
 if TYPE_CHECKING:
     from validator.config import Config
+    from validator.tables import Registry
 
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
@@ -178,10 +179,14 @@ def _setup(args: argparse.Namespace):  # noqa: ANN202
     return registry, config, profile, rules_in_force(registry, config, args.rule_dirs, profile)
 
 
-def _reading_options(args: argparse.Namespace, config: Config) -> dict[str, str]:
-    """How to read the exports' dates and numbers: the command's option, else the config's, else found out."""
+def _reading_options(args: argparse.Namespace, config: Config, registry: Registry) -> dict[str, Any]:
+    """How to read the exports: dates and numbers as the command's option, else the config's, else found out; the
+    tables the config says may be empty."""
+    from validator.config import empty_tables
+
     return {"date_order": args.date_order or config.date_order or date_order.AUTO,
-            "decimal_separator": args.decimal_separator or config.decimal_separator or decimals.AUTO}
+            "decimal_separator": args.decimal_separator or config.decimal_separator or decimals.AUTO,
+            "empty_tables": empty_tables(config, list(registry.tables))}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -194,7 +199,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
     report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, **_reading_options(args, config))
+                       profile=profile, attestations=args.attestations, **_reading_options(args, config, registry))
     _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts = report.counts()
@@ -218,7 +223,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                           location=str(args.path))
     report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, **_reading_options(args, config))
+                       profile=profile, attestations=args.attestations, **_reading_options(args, config, registry))
     items = recommendations(report, companies, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))

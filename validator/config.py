@@ -24,6 +24,7 @@ class Config:
     profile: Any = None  # a preset name, a profile file, or the profile itself (validator/profile.py)
     date_order: str | None = None  # of dates exported with slashes (validator/date_order.py); None: found out
     decimal_separator: str | None = None  # of numbers exported as text (validator/decimals.py); None: found out
+    empty_tables: tuple[str, ...] = ()  # tables whose export may hold no rows (a site without jobs before go-live)
 
 
 def load_config(path: Path | None) -> Config:
@@ -49,7 +50,21 @@ def load_config(path: Path | None) -> Config:
         profile=data.get("profile"),
         date_order=data.get("date_order"),
         decimal_separator=data.get("decimal_separator"),
+        empty_tables=tuple(data.get("empty_tables", [])),
     )
+
+
+def empty_tables(config: Config, tables: list[str]) -> frozenset[str]:
+    """The configured empty tables by their Epicor names (any case); a name that is not a table fails."""
+    by_lower = {name.lower(): name for name in tables}
+    found = set()
+    for index, name in enumerate(config.empty_tables):
+        if name.lower() not in by_lower:
+            where = config.document.where(["empty_tables", index]) if config.document else name
+            raise ConfigError(f"empty_tables names unknown table {name}; tables: {', '.join(sorted(tables))}",
+                              location=where)
+        found.add(by_lower[name.lower()])
+    return frozenset(found)
 
 
 def apply_overrides(rules: dict[str, Rule], config: Config) -> dict[str, Rule]:
