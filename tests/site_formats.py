@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from validator.attestations import DEFAULT_NAME
 from validator.readers import FALSE_WORDS, TRUE_WORDS, match_columns
-from validator.sources import read_csv
+from validator.sources import ROW, read_csv
 from validator.tables import Registry
 
 
@@ -28,7 +28,7 @@ def _typed_value(text: str | None, kind: str | None) -> object:
 
 
 def _columns(path: Path, registry: Registry) -> tuple[pa.Table, dict[str, str | None]]:
-    data = read_csv(path)
+    data = read_csv(path).drop_columns([ROW])  # the export's own columns, not the reader's row numbers
     table = registry.tables[path.stem]
     kinds = {header: table.columns[column].type for column, headers in match_columns(table, data.column_names).items()
              for header in headers}

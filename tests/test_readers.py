@@ -349,6 +349,21 @@ def test_a_workbook_keeps_numbers_and_dates_skips_blank_rows_and_reads_empty_cel
     assert check_site(site) == {}
 
 
+def test_a_row_blank_in_every_column_is_no_data_and_later_rows_keep_their_numbers_in_the_file(tmp_path):
+    write(tmp_path, "PartPlant.csv", b"Company,Plant,PartNum,SourceType\nEPIC06,MfgSys,C-1,P\n,,,\n , , ,\n"
+                                     b",,,M\nEPIC06,MfgSys,C-2,P\n,,,\n")
+    _, site = load(tmp_path, "PartPlant", {"Company", "Plant", "PartNum"})
+    assert site.tables["PartPlant"].rows == 3  # the row with only a SourceType is data: its keys are blank
+    assert {(v.column, v.rows) for v in check_site(site)["PartPlant"]} == {("Company", (4,)), ("Plant", (4,)), ("PartNum", (4,))}
+
+
+def test_a_blank_row_in_a_workbook_is_no_data_and_later_rows_keep_their_numbers_in_the_sheet(tmp_path):
+    workbook(tmp_path, "PartWhse", COUNTS, ["C-1", "MAIN", 2.5, None], [None, " ", None, None], ["C-2", "MAIN", "lots", None])
+    _, site = load(tmp_path, "PartWhse", set(COUNTS))
+    (violation,) = check_site(site)["PartWhse"]
+    assert (site.tables["PartWhse"].rows, violation.column, violation.rows) == (2, "OnHandQty", (3,))
+
+
 def test_an_excel_error_cell_breaks_the_contract_with_its_text_rather_than_reading_as_blank(tmp_path):
     workbook(tmp_path, "PartWhse", COUNTS, ["C-1", "MAIN", 2.5, None], ["C-2", "MAIN", "#N/A", None])
     _, site = load(tmp_path, "PartWhse", set(COUNTS))
@@ -365,7 +380,7 @@ def test_only_the_columns_asked_for_are_read_from_a_wide_export(tmp_path, name):
     else:
         workbook(tmp_path, "Part", header, row)
         data = read_xlsx(tmp_path / name, "Part", lambda headers: ["TrackLots", "PartNum"])
-    assert data.to_pylist() == [{"PartNum": "C-1", "TrackLots": "True"}]
+    assert data.to_pylist() == [{"PartNum": "C-1", "TrackLots": "True", "__row": 1}]
 
 
 def test_a_workbook_without_any_needed_column_reports_them_missing_not_an_empty_export(tmp_path):

@@ -20,7 +20,7 @@ from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import SourceFile, discover, parquet_parts, read_csv, read_xlsx
+from validator.sources import ROW, SourceFile, discover, parquet_parts, read_csv, read_xlsx
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
@@ -226,9 +226,11 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
 
 def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str],
                    where: str) -> dict[str, str]:
-    """Register an Arrow table of text as `raw_<Table>` with Epicor's column names and `__row`."""
+    """Register an Arrow table of text as `raw_<Table>` with Epicor's column names and `__row` (the export's data row
+    when the reader numbered them, else the row of `data`)."""
     mapping = _wanted_columns(table, data.column_names, wanted, where)
-    arrays = {"__row": pa.array(range(1, data.num_rows + 1), pa.int64())}
+    rows = data.column(ROW) if ROW in data.column_names else pa.array(range(1, data.num_rows + 1), pa.int64())
+    arrays = {"__row": rows}
     arrays.update({c: data.column(h) for c, h in mapping.items()})
     con.register(f"raw_{table.name}", pa.table(arrays))
     return mapping

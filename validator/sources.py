@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from validator.errors import DataError
@@ -123,6 +124,7 @@ def _bad_csv_line(path: Path, encoding: str, delimiter: str, hinted: bool) -> st
 
 
 Columns = Callable[[list[str]], Collection[str]]  # an export's header -> the names of the columns to read
+ROW = "__row"  # the data row of the export (1-based) a row came from: wholly blank rows are left out, not counted again
 
 
 def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
@@ -139,23 +141,45 @@ def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
     header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter), [])
     if not any(h.strip() for h in header):
         raise DataError(f"the {'line after sep=' if hint else 'first line'} holds no column names", location=str(path))
-    read = (list(columns(header)) if columns else header) or header[:1]  # one column at least: the rows are counted
-    try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, column_names=header,
-                                           skip_rows=2 if hint else 1),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            # only a blank is null: pyarrow's default also nulls NA, N/A, NULL, nan..., and Company NA is North America
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(read, pa.string()), include_columns=read, null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        detail = _bad_csv_line(path, encoding, delimiter, bool(hint))
-        raise DataError(f"cannot read as CSV ({encoding}, {_separator_name(delimiter)}-separated): {detail} ({exc})",
-                        location=str(path)) from None
+
+    def read(names: list[str] | None) -> pa.Table:  # None: every column
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, column_names=header,
+                                               skip_rows=2 if hint else 1),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                # only a blank is null: pyarrow's default also nulls NA, N/A, NULL, nan..., and Company NA is North America
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names or header, pa.string()), include_columns=names or [],
+                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            detail = _bad_csv_line(path, encoding, delimiter, bool(hint))
+            raise DataError(f"cannot read as CSV ({encoding}, {_separator_name(delimiter)}-separated): {detail} ({exc})",
+                            location=str(path)) from None
+
+    wanted = (list(columns(header)) or header[:1]) if columns else None  # one column at least: the rows are counted
+    data = read(wanted)
+    numbered = data.append_column(ROW, pa.array(range(1, data.num_rows + 1), pa.int64()))
+    blank = _blank_rows(data)
+    if not pc.any(blank).as_py():
+        return numbered
+    # rows blank in every column read (an Excel-saved CSV's trailing ",,,,"): left out when blank in every column
+    return numbered.filter(pc.invert(_blank_rows(data if wanted is None else read(None))))
+
+
+def _blank_rows(data: pa.Table) -> pa.ChunkedArray:
+    """Per row: whether every value is null or spaces (column by column, until no row is left blank: most exports
+    need one column for that)."""
+    blank = None
+    for column in data.columns:
+        empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True)
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            break
+    return blank
 
 
 def cell_text(value: object) -> str | None:
@@ -218,23 +242,28 @@ def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path, colu
     wanted = set(columns(names)) if columns else set(names)
     kept = [i for i, name in enumerate(names) if name in wanted] or [0]  # one column at least: the rows are counted
     arrays: list[list[pa.Array]] = [[] for _ in kept]
+    numbers: list[pa.Array] = []
     block: list[tuple[object, ...]] = []
+    block_numbers: list[int] = []
 
     def to_arrow() -> None:
         for column, index in zip(arrays, kept, strict=True):
             column.append(pa.array([_cell(row[index]) for row in block], pa.string()))
+        numbers.append(pa.array(block_numbers, pa.int64()))
         block.clear()
+        block_numbers.clear()
 
-    for row in rows:
+    for number, row in enumerate(rows, 1):
         cells = tuple(row[:width])
-        if any(v is not None and v != "" for v in cells):
+        if any(v is not None and (v.__class__ is not str or v.strip()) for v in cells):  # a blank row is no data
             block.append(cells + (None,) * (width - len(cells)))
+            block_numbers.append(number)
             if len(block) == XLSX_BLOCK:
                 to_arrow()
     if block:
         to_arrow()
-    return pa.Table.from_arrays([pa.chunked_array(chunks, pa.string()) for chunks in arrays],
-                                names=[names[i] for i in kept])
+    return pa.Table.from_arrays([*(pa.chunked_array(chunks, pa.string()) for chunks in arrays),
+                                 pa.chunked_array(numbers, pa.int64())], names=[*(names[i] for i in kept), ROW])
 
 
 def read_xlsx(path: Path, table: str, columns: Columns | None = None) -> pa.Table:
