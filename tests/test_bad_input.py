@@ -194,13 +194,13 @@ def test_a_date_column_mixing_day_first_and_month_first_dates_is_a_contract_viol
 def test_a_date_impossible_in_the_given_order_is_a_contract_violation_not_a_blank(cli, site):
     code, _, err = check(cli, site, "--date-order", "day-first")
     assert code == 2
-    assert "PartTran.csv, column TranDate: not a date (YYYY-MM-DD or D/M/YYYY" in err
+    assert "PartTran.csv, column TranDate: not a date (YYYY-MM-DD, D.M.YYYY, or D/M/YYYY" in err
 
 
 def test_the_date_order_may_be_set_in_the_config(cli, site):
     code, _, err = check(cli, site, "--config", CASES / "configs" / "day_first.yaml")
     assert code == 2
-    assert "column TranDate: not a date (YYYY-MM-DD or D/M/YYYY" in err
+    assert "column TranDate: not a date (YYYY-MM-DD, D.M.YYYY, or D/M/YYYY" in err
 
 
 def test_a_config_with_an_unknown_date_order_is_rejected(cli, site):

@@ -83,13 +83,16 @@ def test_a_site_whose_company_is_na_gets_the_demos_findings(demo_document, site,
 
 
 def _as_european_excel_writes(site) -> None:
-    """Every export separated by semicolons, with decimal commas (2,50000000), as Excel writes in Germany."""
+    """Every export separated by semicolons, with decimal commas (2,50000000) and dates day first with dots
+    (31.12.2025), as Excel writes in Germany."""
     for path in site.glob("*.csv"):
         encoding = "cp1252" if path.name == "Part.csv" else "utf-8"
         rows = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
         out = io.StringIO(newline="")
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerows([[re.sub(r"^(-?\d+)\.(\d+)$", r"\1,\2", v) for v in row] for row in rows])
+        german = [[re.sub(r"^(\d{1,2})/(\d{1,2})/(\d{4})", r"\2.\1.\3", re.sub(r"^(-?\d+)\.(\d+)$", r"\1,\2", v))
+                   for v in row] for row in rows]
+        writer.writerows(german)
         path.write_bytes(out.getvalue().encode(encoding))
 
 
@@ -97,7 +100,7 @@ def test_a_site_exported_by_a_european_excel_gets_the_demos_findings(demo_docume
     _as_european_excel_writes(site)
     code, european = run_json(site, tmp_path / "european.json")
     assert code == 0 and not european["contract_violations"]
-    assert "JobMtl.QtyPer" in european["tool"]["decimal_commas"]
+    assert "JobMtl.QtyPer" in european["tool"]["decimal_commas"] and european["tool"]["date_orders"] == {}
     assert [(f["fingerprint"], f["message"]) for f in european["findings"]] == \
         [(f["fingerprint"], f["message"]) for f in demo_document["findings"]]
     assert european["verdicts"] == demo_document["verdicts"]

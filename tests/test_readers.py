@@ -304,6 +304,24 @@ def test_every_date_form_the_contract_accepts_is_read(tmp_path, order, written):
     assert site.con.execute('SELECT LastCCDate FROM "PartWhse"').fetchall() == [(dt.date(2026, 1, 5),)]
 
 
+@pytest.mark.parametrize("order", ["month-first", "day-first"])
+@pytest.mark.parametrize("written", ["5.1.2026", "05.01.2026", "05.01.2026 22:30", "05.01.2026 22:30:15", "05-01-2026",
+                                     "5-1-2026 10:30 PM"])
+def test_dates_written_with_dots_or_dashes_before_the_year_are_day_first_in_either_order(tmp_path, order, written):
+    write_counts(tmp_path, written)
+    site = load_site(tmp_path, REGISTRY, {"PartWhse": PART_WHSE}, date_order=order)
+    assert check_site(site) == {}
+    assert site.con.execute('SELECT LastCCDate FROM "PartWhse"').fetchall() == [(dt.date(2026, 1, 5),)]
+
+
+@pytest.mark.parametrize("written", ["13.13.2026", "05.01-2026", "32-01-2026"])
+def test_an_impossible_or_half_dotted_date_breaks_the_contract(tmp_path, written):
+    write_counts(tmp_path, written)
+    site = load_site(tmp_path, REGISTRY, {"PartWhse": PART_WHSE})
+    (violation,) = check_site(site)["PartWhse"]
+    assert (violation.column, violation.values) == ("LastCCDate", (written,))
+
+
 def test_a_column_exported_twice_is_an_error_naming_both_places(tmp_path):
     write(tmp_path, "Part.csv", b"Part_Company,Part_PartNum,Part_PartNum,Part_PartDescription\nEPIC06,C-1,C-1,x\n")
     with pytest.raises(DataError, match=r"column PartNum is exported more than once \('Part_PartNum' in column 2, "

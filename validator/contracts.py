@@ -84,8 +84,8 @@ def _not_a_date(order: str) -> str:
         return ("mixes dates written day first (31/12/2025) and month first (12/31/2025): one of them cannot be "
                 "read; export the column in one form, or as YYYY-MM-DD")
     other = SHOWN[DAY_FIRST if order == MONTH_FIRST else MONTH_FIRST]
-    return (f"not a date (YYYY-MM-DD or {SHOWN[order]}, the order this site's dates are read in; "
-            f"--date-order sets it if they are {other})")
+    return (f"not a date (YYYY-MM-DD, D.M.YYYY, or {SHOWN[order]}, the order this site's slashed dates are read "
+            f"in; --date-order sets it if they are {other})")
 
 
 def _fractional(loaded: LoadedTable) -> list[str]:

@@ -24,8 +24,11 @@ SLASHED = "slashed"  # evidence's own mark: the column holds a date written with
 CHOICES = (AUTO, MONTH_FIRST, DAY_FIRST)  # --date-order, date_order in backflush.yaml
 SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"
 _TIMES = ("", " %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", " %I:%M:%S%p", " %I:%M%p")
-FORMATS = {order: tuple(f"{date}{time}" for time in _TIMES)
-           for order, date in ((MONTH_FIRST, "%m/%d/%Y"), (DAY_FIRST, "%d/%m/%Y"))}
+# dots (31.12.2025: Germany, Scandinavia, Eastern Europe) and dashes before the year (31-12-2025: the Netherlands)
+# are written day first everywhere: the order of slashed dates does not change them
+DAY_FIRST_ALWAYS = ("%d.%m.%Y", "%d-%m-%Y")
+FORMATS = {order: tuple(f"{date}{time}" for date in (slashed, *DAY_FIRST_ALWAYS) for time in _TIMES)
+           for order, slashed in ((MONTH_FIRST, "%m/%d/%Y"), (DAY_FIRST, "%d/%m/%Y"))}
 SHOWN = {MONTH_FIRST: "M/D/YYYY", DAY_FIRST: "D/M/YYYY"}
 _MONTH, _DAY = r"(0?[1-9]|1[0-2])", r"(0?[1-9]|[12]\d|3[01])"
 _ISO = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
@@ -33,9 +36,11 @@ _TIME = r"( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?"
 
 
 def date_text(order: str) -> str:
-    """The pattern of a date exported as text, in `order` (MIXED: month first): ISO, or with slashes."""
+    """The pattern of a date exported as text, in `order` (MIXED: month first): ISO, with slashes, or day first
+    with dots or dashes."""
     first, second = (_DAY, _MONTH) if order == DAY_FIRST else (_MONTH, _DAY)
-    return rf"^\s*({_ISO}|{first}/{second}/\d{{4}}{_TIME})\s*$"
+    return (rf"^\s*({_ISO}|{first}/{second}/\d{{4}}{_TIME}|{_DAY}\.{_MONTH}\.\d{{4}}{_TIME}"
+            rf"|{_DAY}-{_MONTH}-\d{{4}}{_TIME})\s*$")
 
 
 def evidence(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> dict[str, frozenset[str]]:
