@@ -25,6 +25,15 @@ def test_a_missing_required_table_is_named_with_the_rules_that_need_it(cli, site
     assert "Traceback" not in err
 
 
+def test_a_required_table_exported_under_another_name_is_pointed_at(cli, site):
+    (site / "JobOper.csv").rename(site / "JobOper_export_2026-11-20.csv")
+    (site / "PartPlant.csv").rename(site / "Erp_PartPlant (1).csv")
+    code, _, err = check(cli, site)
+    assert code == 2
+    assert "JobOper_export_2026-11-20.csv look(s) like JobOper's export" in err
+    assert "Erp_PartPlant (1).csv look(s) like PartPlant's export" in err
+
+
 def test_a_missing_optional_table_skips_its_rule_with_the_reason(cli, site, tmp_path):
     (site / "Resource.csv").unlink()
     _, document = run_json(site, tmp_path / "out.json")

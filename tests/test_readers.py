@@ -12,7 +12,7 @@ import pytest
 from validator.contracts import check_site
 from validator.errors import DataError
 from validator.readers import load_site
-from validator.sources import read_csv, read_xlsx
+from validator.sources import look_alikes, read_csv, read_xlsx
 from validator.tables import builtin_registry
 
 REGISTRY = builtin_registry()
@@ -249,6 +249,14 @@ def test_an_excel_error_in_a_number_column_breaks_the_contract_with_its_value(tm
     _, site = load(tmp_path, "PartWhse", {"PartNum", "WarehouseCode", "OnHandQty"})
     (violation,) = check_site(site)["PartWhse"]
     assert (violation.column, violation.problem, violation.values) == ("OnHandQty", "not a number", ("#N/A",))
+
+
+def test_a_file_holding_a_longer_table_name_does_not_look_like_the_shorter_tables_export(tmp_path):
+    for name in ("PartPlant_export.csv", "Part_export.xlsx", "Part.csv", "notes.txt.bak"):
+        write(tmp_path, name, b"PartNum\nC-1\n")
+    tables = list(REGISTRY.tables)
+    assert (look_alikes(tmp_path, "Part", tables), look_alikes(tmp_path, "PartPlant", tables)) == \
+        (["Part_export.xlsx"], ["PartPlant_export.csv"])
 
 
 def write_counts(folder: Path, *dates: str) -> None:

@@ -20,7 +20,7 @@ from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import ROW, SourceFile, discover, parquet_parts, read_csv, read_xlsx
+from validator.sources import ROW, SourceFile, discover, look_alike_hint, parquet_parts, read_csv, read_xlsx
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
@@ -293,7 +293,8 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
         table = registry.tables[name]
         source = sources.get(name)
         if source is None:
-            site.absent[name] = f"no export of {name} in {folder} (looked for {name}.csv, .parquet or .xlsx)"
+            hint = look_alike_hint(folder, name, list(registry.tables))
+            site.absent[name] = f"no export of {name} in {folder} (looked for {name}.csv, .parquet or .xlsx{hint})"
             continue
         if source.format != "records":
             mapping, rows = _register_raw(site.con, source, table, columns)

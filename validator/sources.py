@@ -74,6 +74,30 @@ def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
     return found
 
 
+def look_alike_hint(folder: Path, table: str, table_names: list[str]) -> str:
+    """'; JobMtl_2026-11.csv looks like it: ...' when a file seems to be the table's export under another name."""
+    alike = look_alikes(folder, table, table_names)
+    return f"; {', '.join(alike)} look(s) like {table}'s export: name the file after the table" if alike else ""
+
+
+def look_alikes(folder: Path, table: str, table_names: list[str]) -> list[str]:
+    """Files in the folder that are not named after any table but whose name holds this one's, and no longer
+    table name (JobMtl_2026-11.csv, Erp_JobMtl (1).xlsx; PartPlant_export.csv is PartPlant's, not Part's)."""
+    names = sorted(table_names, key=len, reverse=True)
+    exact = {name.lower() for name in table_names}
+    found = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.is_file() and path.suffix.lower() not in FORMATS:
+            continue
+        stem = (path.stem if path.is_file() else path.name).lower()
+        if stem.removeprefix("erp.").removesuffix(".parquet") in exact:
+            continue
+        longest = next((name for name in names if name.lower() in stem), None)
+        if longest == table:
+            found.append(path.name)
+    return found
+
+
 def _encoding(path: Path) -> str:
     """UTF-16 when the file starts with its byte order mark (Excel's "Unicode Text", SSMS's Unicode save), else
     UTF-8 (with or without BOM) when every byte decodes, else Windows-1252."""
