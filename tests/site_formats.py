@@ -48,18 +48,34 @@ def to_parquet(src: Path, dst: Path, registry: Registry) -> None:
     _copy_attestations(src, dst)
 
 
+def _sheet(book: openpyxl.Workbook, name: str, path: Path, registry: Registry) -> None:
+    """The CSV export at `path` as a sheet of typed cells (numbers, booleans), as Excel holds them."""
+    data, kinds = _columns(path, registry)
+    sheet = book.create_sheet(name)
+    sheet.append(data.column_names)
+    columns = [data.column(h).to_pylist() for h in data.column_names]
+    for row in zip(*columns, strict=False):
+        sheet.append([_typed_value(v, kinds[h]) for v, h in zip(row, data.column_names, strict=False)])
+
+
 def to_xlsx(src: Path, dst: Path, registry: Registry) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for path in sorted(src.glob("*.csv")):
-        data, kinds = _columns(path, registry)
         book = openpyxl.Workbook(write_only=True)
-        sheet = book.create_sheet(path.stem)
-        sheet.append(data.column_names)
-        columns = [data.column(h).to_pylist() for h in data.column_names]
-        for row in zip(*columns, strict=False):
-            sheet.append([_typed_value(v, kinds[h]) for v, h in zip(row, data.column_names, strict=False)])
+        _sheet(book, path.stem, path, registry)
         book.save(dst / f"{path.stem}.xlsx")
     _copy_attestations(src, dst)
+
+
+def to_workbook(src: Path, dst: Path, registry: Registry, sheet_names: dict[str, str] | None = None) -> None:
+    """Every table as a sheet of one workbook `dst` (named after the table, or as `sheet_names` says), the
+    attestations beside it."""
+    book = openpyxl.Workbook(write_only=True)
+    for path in sorted(src.glob("*.csv")):
+        _sheet(book, (sheet_names or {}).get(path.stem, path.stem), path, registry)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    book.save(dst)
+    _copy_attestations(src, dst.parent)
 
 
 def _copy_attestations(src: Path, dst: Path) -> None:

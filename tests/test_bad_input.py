@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from tests.conftest import CASES, run_json
+from tests.conftest import CASES, DEMO, run_json
 
 
 def rewrite(path: Path, old: str, new: str, count: int = 1, encoding: str = "utf-8") -> None:
@@ -32,6 +33,26 @@ def test_a_required_table_exported_under_another_name_is_pointed_at(cli, site):
     assert code == 2
     assert "JobOper_export_2026-11-20.csv look(s) like JobOper's export" in err
     assert "Erp_PartPlant (1).csv look(s) like PartPlant's export" in err
+
+
+def test_a_workbook_without_a_required_tables_sheet_says_which_sheet_it_expects(cli, tmp_path, registry):
+    from tests.site_formats import to_workbook
+
+    shutil.copytree(DEMO, tmp_path / "csv", ignore=shutil.ignore_patterns("JobOper.csv"))
+    to_workbook(tmp_path / "csv", tmp_path / "site.xlsx", registry)
+    code, _, err = check(cli, tmp_path / "site.xlsx")
+    assert code == 2
+    assert "no export of required table(s) JobOper" in err and "expected a sheet named JobOper in the workbook" in err
+
+
+def test_a_contract_violation_in_a_workbook_names_the_sheet(cli, site, tmp_path, registry):
+    from tests.site_formats import to_workbook
+
+    rewrite(site / "JobMtl.csv", "EPIC06,005001,0,10,", "EPIC06,   ,0,10,")
+    to_workbook(site, tmp_path / "site.xlsx", registry)
+    code, _, err = check(cli, tmp_path / "site.xlsx")
+    assert code == 2
+    assert "site.xlsx (sheet JobMtl), column JobNum: key column is blank" in err
 
 
 def test_a_missing_optional_table_skips_its_rule_with_the_reason(cli, site, tmp_path):

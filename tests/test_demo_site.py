@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import DEMO, finding_keys, run_json
-from tests.site_formats import to_parquet, to_xlsx
+from tests.site_formats import to_parquet, to_workbook, to_xlsx
 
 CATALOGUE = [f"BFE00{i}" for i in range(1, 9)] + [f"BFC0{i:02d}" for i in range(1, 14)]
 
@@ -108,6 +108,14 @@ def test_a_site_exported_by_a_european_excel_gets_the_demos_findings(demo_docume
 
 def test_the_report_of_a_site_of_decimal_points_names_no_decimal_comma(demo_document):
     assert demo_document["tool"]["decimal_commas"] == []
+
+
+def test_findings_are_identical_from_one_workbook_with_a_sheet_per_table(demo_document, tmp_path, registry):
+    to_workbook(DEMO, tmp_path / "site" / "EPIC06 exports.xlsx", registry, {"JobMtl": "Erp.JobMtl", "Part": "PART"})
+    _, from_workbook = run_json(tmp_path / "site" / "EPIC06 exports.xlsx", tmp_path / "workbook.json")
+    assert [(f["fingerprint"], f["message"]) for f in from_workbook["findings"]] == \
+        [(f["fingerprint"], f["message"]) for f in demo_document["findings"]]
+    assert from_workbook["rules"] == demo_document["rules"]  # BFR010 too: the attestations beside the workbook
 
 
 def test_fingerprints_do_not_depend_on_row_order(demo_document, site, tmp_path):

@@ -155,6 +155,16 @@ def test_init_writes_every_question_for_every_site(cli, tmp_path):
     assert all(text.count(f"{q.id}:") == 2 for q in questions())
 
 
+def test_init_on_a_workbook_writes_the_questionnaire_beside_it(cli, tmp_path, registry):
+    from tests.site_formats import to_workbook
+
+    to_workbook(DEMO, tmp_path / "site" / "exports.xlsx", registry)
+    (tmp_path / "site" / "attestations.yaml").unlink()
+    code, out, _ = cli("init", tmp_path / "site" / "exports.xlsx")
+    assert code == 0 and "MfgSys, Plant2" in out
+    assert (tmp_path / "site" / "attestations.yaml").is_file()
+
+
 def test_a_blank_questionnaire_makes_every_question_a_finding(cli, tmp_path):
     target = tmp_path / "answers.yaml"
     cli("init", DEMO, "--output", target, "--plant", "MfgSys")

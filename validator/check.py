@@ -29,7 +29,7 @@ from validator.readers import Site, join_keys, load_site
 from validator.rules.analysis import check_needs
 from validator.rules.compiler import compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
-from validator.sources import look_alike_hint
+from validator.sources import look_alike_hint, site_dir, where_expected
 from validator.tables import Registry
 from validator.told import AUTO
 
@@ -185,7 +185,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
             columns.add(history)
     documents = {}
     if "Attestation" in needs:
-        path = attestations or folder / ATTESTATIONS
+        path = attestations or site_dir(folder) / ATTESTATIONS
         if attestations is not None or path.is_file():
             documents["Attestation"] = (path, read_attestations(path))
     site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
@@ -198,7 +198,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         users = sorted({rule_id for (rule_id, _), tables in per_check.items() if set(tables) & set(required)})
         hints = "".join(look_alike_hint(folder, t, list(registry.tables)) for t in required)
         raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
-                        f"expected a file such as {required[0]}.csv in the folder{hints}", location=str(folder))
+                        f"expected {where_expected(folder, required[0])}{hints}", location=str(folder))
     violations = check_site(site, empty_tables)
     flat = [v for vs in violations.values() for v in vs]
     if flat and not keep_going:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from validator.config import Config
     from validator.tables import Registry
 
+PATH_HELP = ("folder of exports, one file per table, named after the table; or one workbook (.xlsx) with a sheet "
+             "per table, named after it")
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
   backflush check exports/ --format json --output findings.json --fail-on warning
@@ -94,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Run the rules on a folder holding one export per Epicor table "
                                             "(Part.csv, PartPlant.parquet, JobMtl.xlsx, ...).",
                                 epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("path", type=Path, help="folder of exports, one file per table, named after the table")
+    check.add_argument("path", type=Path, help=PATH_HELP)
     check.add_argument("--format", default="console", choices=sorted(FORMATS), help="report format (default: console)")
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report here (atomically) instead of stdout")
     check.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
@@ -115,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "not yet backflushed) and off (backflushed but not eligible or at "
                                                 "risk) as a CSV for Epicor's DMT Part Plant load, with the reasons.",
                                     epilog=EPILOG_RECOMMEND, formatter_class=argparse.RawDescriptionHelpFormatter)
-    recommend.add_argument("path", type=Path, help="folder of exports, one file per table, named after the table")
+    recommend.add_argument("path", type=Path, help=PATH_HELP)
     recommend.add_argument("--output", type=Path, default=Path("dmt-partplant-backflush.csv"), metavar="FILE",
                            help="the DMT CSV (default: dmt-partplant-backflush.csv); reasons beside it: dmt.csv, dmt.reasons.csv")
     recommend.add_argument("--company", help="Company for rows whose PartPlant export has no Company column")
@@ -129,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Write the readiness questionnaire (rule BFR010) with a block per site, "
                                            "ready to be answered.", epilog=EPILOG_INIT,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    init.add_argument("path", type=Path, help="folder of exports: its sites (PartPlant.Plant) get a block each")
+    init.add_argument("path", type=Path, help="folder of exports (or a workbook with a sheet per table): its sites "
+                      "(PartPlant.Plant) get a block each")
     init.add_argument("--plant", dest="plants", action="append", default=[], metavar="PLANT",
                       help="write a block for this site only (repeatable; default: every site in PartPlant)")
-    init.add_argument("--output", type=Path, metavar="FILE", help="where to write (default: PATH/attestations.yaml)")
+    init.add_argument("--output", type=Path, metavar="FILE", help="where to write (default: attestations.yaml in PATH, or beside "
+                      "the workbook)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
 
@@ -241,9 +245,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     from validator.errors import ConfigError
     from validator.output import write_atomically
     from validator.readers import load_site, require_columns
+    from validator.sources import site_dir
     from validator.tables import builtin_registry
 
-    target = args.output or args.path / DEFAULT_NAME
+    target = args.output or site_dir(args.path) / DEFAULT_NAME
     if target.exists() and not args.force:
         raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
     plants = list(dict.fromkeys(args.plants))

@@ -167,7 +167,7 @@ NO_ROWS = ("the export has a header but no data rows; if the site has none (no j
 
 def check_table(site: Site, loaded: LoadedTable, may_be_empty: bool = False) -> list[Violation]:
     """The table's violations; `may_be_empty`: the site says it has no rows (empty_tables in backflush.yaml)."""
-    name, file = loaded.table.name, str(loaded.source.path)
+    name, file = loaded.table.name, loaded.source.where
     missing = [Violation(name, file, None, message)] if (message := loaded.missing_message()) else []
     if loaded.rows == 0:
         return missing if may_be_empty else [*missing, Violation(name, file, None, NO_ROWS)]
@@ -225,7 +225,7 @@ def _unparsed(site: Site, loaded: LoadedTable, patterns: dict[str, tuple[str, st
             f"SELECT __row, {quote(column)} FROM {quote('raw_' + loaded.table.name)} WHERE {quote(column)} IS NOT NULL "
             f"AND NOT regexp_matches({quote(column)}, {literal(pattern)}) ORDER BY __row LIMIT {EXAMPLES}").fetchall()
         if found:
-            out.append(Violation(loaded.table.name, str(loaded.source.path), column, problem,
+            out.append(Violation(loaded.table.name, loaded.source.where, column, problem,
                                  tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))
     return out
 
@@ -239,7 +239,7 @@ def _fractions(site: Site, loaded: LoadedTable) -> list[Violation]:
             f"SELECT __row, {quote(column)} FROM {quote('raw_' + loaded.table.name)} WHERE NOT isnan({value}) "
             f"AND {value} <> floor({value}) ORDER BY __row LIMIT {EXAMPLES}").fetchall()
         if found:
-            out.append(Violation(loaded.table.name, str(loaded.source.path), column, f"not {WHAT['integer']}",
+            out.append(Violation(loaded.table.name, loaded.source.where, column, f"not {WHAT['integer']}",
                                  tuple(r[0] for r in found), tuple(str(r[1]) for r in found)))
     return out
 

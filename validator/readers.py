@@ -20,7 +20,16 @@ from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import ROW, SourceFile, discover, look_alike_hint, parquet_parts, read_csv, read_xlsx
+from validator.sources import (
+    ROW,
+    SourceFile,
+    discover,
+    is_workbook,
+    look_alike_hint,
+    parquet_parts,
+    read_csv,
+    read_xlsx,
+)
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
@@ -104,10 +113,10 @@ def _wanted_columns(table: Table, headers: list[str], wanted: set[str], where: s
 def _text_table(source: SourceFile, table: Table, wanted: set[str]) -> pa.Table:
     """The export's wanted columns as text (a wanted column exported twice is an error, from the whole header)."""
     def columns(headers: list[str]) -> list[str]:
-        return list(_wanted_columns(table, headers, wanted, str(source.path)).values())
+        return list(_wanted_columns(table, headers, wanted, source.where).values())
     if source.format == "csv":
         return read_csv(source.path, columns)
-    return read_xlsx(source.path, source.table, columns)
+    return read_xlsx(source.path, source.sheet or source.table, columns)
 
 
 def is_text(raw_type: str) -> bool:
@@ -221,7 +230,7 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows
     data = _text_table(source, table, wanted)
-    return _register_text(con, table, data, wanted, str(source.path)), data.num_rows
+    return _register_text(con, table, data, wanted, source.where), data.num_rows
 
 
 def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str],
@@ -266,7 +275,7 @@ def require_columns(site: Site) -> None:
     for loaded in site.tables.values():
         message = loaded.missing_message()
         if message:
-            raise DataError(message, location=str(loaded.source.path))
+            raise DataError(message, location=loaded.source.where)
 
 
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
@@ -294,7 +303,8 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
         source = sources.get(name)
         if source is None:
             hint = look_alike_hint(folder, name, list(registry.tables))
-            site.absent[name] = f"no export of {name} in {folder} (looked for {name}.csv, .parquet or .xlsx{hint})"
+            looked = f"a sheet named {name}" if is_workbook(folder) else f"{name}.csv, .parquet or .xlsx"
+            site.absent[name] = f"no export of {name} in {folder} (looked for {looked}{hint})"
             continue
         if source.format != "records":
             mapping, rows = _register_raw(site.con, source, table, columns)

@@ -34,6 +34,51 @@ class SourceFile:
     table: str
     path: Path
     format: str
+    sheet: str | None = None  # the table's sheet, when one workbook holds every table
+
+    @property
+    def where(self) -> str:
+        """The file (and sheet) as messages name it."""
+        return f"{self.path} (sheet {self.sheet})" if self.sheet else str(self.path)
+
+
+WORKBOOKS = (".xlsx", ".xlsm")
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether PATH is one workbook holding a sheet per table, rather than a folder of exports."""
+    return path.is_file() and path.suffix.lower() in WORKBOOKS
+
+
+def where_expected(path: Path, table: str) -> str:
+    """Where a table's export was looked for, as a message says it."""
+    return f"a sheet named {table} in the workbook" if is_workbook(path) else f"a file such as {table}.csv in the folder"
+
+
+def site_dir(path: Path) -> Path:
+    """The folder of a site's exports, or the one its workbook is in (where attestations.yaml lives)."""
+    return path.parent if is_workbook(path) else path
+
+
+def _workbook_tables(path: Path, table_names: list[str]) -> dict[str, SourceFile]:
+    """The tables of a workbook with a sheet per table (named after it, any case, `Erp.` in front or not)."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        with CalamineWorkbook.from_path(path) as book:
+            sheets = list(book.sheet_names)
+    except (CalamineError, OSError) as exc:
+        raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
+    wanted = {name.lower(): name for name in table_names}
+    found = {}
+    for sheet in sheets:
+        table = wanted.get(sheet.strip().lower().removeprefix("erp."))
+        if table is not None:
+            if table in found:
+                raise DataError(f"two sheets of table {table}: {found[table].sheet} and {sheet}; keep one",
+                                location=str(path))
+            found[table] = SourceFile(table, path, "xlsx", sheet)
+    return found
 
 
 def parquet_parts(folder: Path) -> list[Path]:
@@ -45,7 +90,10 @@ def parquet_parts(folder: Path) -> list[Path]:
 
 def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
     """One file per table, named after it (`JobMtl.csv`, `Erp.JobMtl.parquet`, any case), or a folder of Parquet
-    files named after it (`JobMtl.parquet/` or `JobMtl/`, as Spark writes a table)."""
+    files named after it (`JobMtl.parquet/` or `JobMtl/`, as Spark writes a table); or, when `folder` is a
+    workbook, its sheets named after the tables."""
+    if is_workbook(folder):
+        return _workbook_tables(folder, table_names)
     if not folder.is_dir():
         raise DataError("is not a folder of Epicor table exports", location=str(folder))
     wanted = {name.lower(): name for name in table_names}
