@@ -10,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from validator.attestations import DEFAULT_NAME
+from validator.csv_export import read_csv
 from validator.readers import FALSE_WORDS, TRUE_WORDS, match_columns
-from validator.sources import ROW, read_csv
+from validator.sources import ROW
 from validator.tables import Registry
 
 

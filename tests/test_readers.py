@@ -10,10 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from validator.contracts import check_site
+from validator.csv_export import read_csv
 from validator.errors import DataError
 from validator.readers import load_site
-from validator.sources import look_alikes, read_csv, read_xlsx
+from validator.sources import look_alikes
 from validator.tables import builtin_registry
+from validator.xlsx_export import read_xlsx
 
 REGISTRY = builtin_registry()
 

@@ -16,8 +16,8 @@ from validator.profile import RUN_PARAMS, Profile
 from validator.readers import load_site
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Example, Rule
-from validator.sources import cell_text
 from validator.tables import Registry
+from validator.xlsx_export import cell_text
 
 DEFAULTS = {"boolean": False, "integer": 0, "decimal": 0, "string": None, "date": None}
 

@@ -16,24 +16,17 @@ import duckdb
 import pyarrow as pa
 
 from validator import decimals
+from validator.csv_export import read_csv
 from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import (
-    ROW,
-    SourceFile,
-    discover,
-    is_workbook,
-    look_alike_hint,
-    parquet_parts,
-    read_csv,
-    read_xlsx,
-)
+from validator.sources import ROW, SourceFile, discover, is_workbook, look_alike_hint, parquet_parts
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
 from validator.told import AUTO, MIXED, decide, site_choice
+from validator.xlsx_export import read_xlsx
 
 TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")

@@ -1,0 +1,126 @@
+"""Reading a CSV export as text columns, the way real sites write them: UTF-8, UTF-8 with BOM, Windows-1252 or
+UTF-16; separated by commas, tabs, semicolons or pipes (or as Excel's `sep=` first line says); quoted fields
+holding the separator, quotes and newlines; only a blank is null; rows blank in every column are no data.
+A line that does not parse is named with its number and the separator.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from validator.errors import DataError
+from validator.sources import ROW, Columns
+
+
+def _encoding(path: Path) -> str:
+    """UTF-16 when the file starts with its byte order mark (Excel's "Unicode Text", SSMS's Unicode save), else
+    UTF-8 (with or without BOM) when every byte decodes, else Windows-1252."""
+    with path.open("rb") as handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}  # comma first: it wins a tie
+
+
+SEPARATOR_HINT = re.compile(r"^sep=(.)\r?\n?$", re.IGNORECASE)  # Excel's first line naming the separator: sep=;
+
+
+def delimiter_of(header_line: str) -> str:
+    """The delimiter that splits the header into the most column names: comma, or the tab of a tab-separated
+    export, or the semicolon Excel writes where the decimal separator is a comma, or a pipe."""
+    def width(delimiter: str) -> int:
+        return len(next(csv.reader([header_line], delimiter=delimiter), []))
+    return max(DELIMITERS, key=width)
+
+
+def _separator_name(delimiter: str) -> str:
+    return DELIMITERS.get(delimiter, repr(delimiter))
+
+
+def _bad_csv_line(path: Path, encoding: str, delimiter: str, hinted: bool) -> str:
+    """Find the first record whose field count differs from the header's (error path only); line numbers count
+    the separator hint line when there is one."""
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        if hinted:
+            next(reader, None)
+        header = next(reader, [])
+        for row in reader:
+            if len(row) != len(header):
+                return f"line {reader.line_num} has {len(row)} field(s), the header has {len(header)}"
+    return "the file does not parse as CSV"
+
+
+
+
+def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
+    """Every column as text, or those `columns` names (an Epicor Part export has some 250 columns and a run reads
+    eight: measured on 100k rows of 208 columns, 0.3 s and 7.5 MB instead of 1.2 s and 225 MB)."""
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty (0 bytes): export the table again with its header row", location=str(path))
+    encoding = _encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        first_line = handle.readline().lstrip("\ufeff")
+        hint = SEPARATOR_HINT.match(first_line)
+        header_line = handle.readline() if hint else first_line
+    delimiter = hint.group(1) if hint else delimiter_of(header_line)
+    header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter), [])
+    if not any(h.strip() for h in header):
+        raise DataError(f"the {'line after sep=' if hint else 'first line'} holds no column names", location=str(path))
+
+    def read(names: list[str] | None) -> pa.Table:  # None: every column
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, column_names=header,
+                                               skip_rows=2 if hint else 1),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                # only a blank is null: pyarrow's default also nulls NA, N/A, NULL, nan..., and Company NA is North America
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names or header, pa.string()), include_columns=names or [],
+                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            detail = _bad_csv_line(path, encoding, delimiter, bool(hint))
+            raise DataError(f"cannot read as CSV ({encoding}, {_separator_name(delimiter)}-separated): {detail} ({exc})",
+                            location=str(path)) from None
+
+    wanted = (list(columns(header)) or header[:1]) if columns else None  # one column at least: the rows are counted
+    data = read(wanted)
+    numbered = data.append_column(ROW, pa.array(range(1, data.num_rows + 1), pa.int64()))
+    blank = _blank_rows(data)
+    if not pc.any(blank).as_py():
+        return numbered
+    # rows blank in every column read (an Excel-saved CSV's trailing ",,,,"): left out when blank in every column
+    return numbered.filter(pc.invert(_blank_rows(data if wanted is None else read(None))))
+
+
+def _blank_rows(data: pa.Table) -> pa.ChunkedArray:
+    """Per row: whether every value is null or spaces (column by column, until no row is left blank: most exports
+    need one column for that)."""
+    blank = None
+    for column in data.columns:
+        empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True)
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            break
+    return blank
