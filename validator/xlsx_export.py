@@ -18,6 +18,8 @@ from validator.sources import ROW, Columns
 
 
 def cell_text(value: object) -> str | None:
+    """A cell (or a YAML value) as the text a CSV export would hold: True/False, whole numbers without '.0', ISO
+    dates, decimals without an exponent."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -48,9 +50,9 @@ def _has_error_cells(path: Path) -> bool:
     return False
 
 
-def _sheet(names: list[str], table: str) -> str:
-    """The sheet named after the table (any case), else the first."""
-    return {n.lower(): n for n in names}.get(table.lower(), names[0])
+def _sheet(names: list[str], wanted: str) -> str:
+    """The sheet of that name (any case), else the first."""
+    return {n.lower(): n for n in names}.get(wanted.lower(), names[0])
 
 
 XLSX_BLOCK = 65_536  # rows of a sheet held as Python values at a time before they become Arrow text
@@ -72,7 +74,7 @@ def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path, colu
     width = max((i + 1 for i, h in enumerate(header) if h not in (None, "")), default=0)
     names_row = [cell_text(h) or "" for h in header[:width]]
     if not any(names_row):
-        raise DataError("the first row holds no column names", location=str(path))
+        raise DataError("the first row holds no column names", location=f"{path} (sheet {sheet})")
     names = [name or f"column{i + 1}" for i, name in enumerate(names_row)]  # a name twice stays twice: reported
     wanted = set(columns(names)) if columns else set(names)
     kept = [i for i, name in enumerate(names) if name in wanted] or [0]  # one column at least: the rows are counted
@@ -101,23 +103,23 @@ def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path, colu
                                  pa.chunked_array(numbers, pa.int64())], names=[*(names[i] for i in kept), ROW])
 
 
-def read_xlsx(path: Path, table: str, columns: Columns | None = None) -> pa.Table:
-    """The sheet named after the table, else the first, read with calamine (Rust: 3.2 s for 100k JobMtl rows where
-    openpyxl took 56 s). A workbook holding error cells is read with openpyxl instead: calamine reads an error as
-    a blank, openpyxl as its text (#N/A), which the contract then reports with its row."""
+def read_xlsx(path: Path, sheet: str, columns: Columns | None = None) -> pa.Table:
+    """The sheet of that name (any case; a table's name), else the first, read with calamine (Rust: 4.6 s for 100k
+    JobMtl rows where openpyxl took 56 s). A workbook holding error cells is read with openpyxl instead: calamine
+    reads an error as a blank, openpyxl as its text (#N/A), which the contract then reports with its row."""
     from python_calamine import CalamineError, CalamineWorkbook  # imported here: only XLSX exports need them
 
     try:
         if _has_error_cells(path):
-            return _read_with_openpyxl(path, table, columns)
+            return _read_with_openpyxl(path, sheet, columns)
         with CalamineWorkbook.from_path(path) as book:
-            sheet = book.get_sheet_by_name(_sheet(book.sheet_names, table))
-            return _text_columns(iter(sheet.iter_rows()), sheet.name, path, columns)
+            found = book.get_sheet_by_name(_sheet(book.sheet_names, sheet))
+            return _text_columns(iter(found.iter_rows()), found.name, path, columns)
     except (CalamineError, OSError, KeyError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
 
 
-def _read_with_openpyxl(path: Path, table: str, columns: Columns | None) -> pa.Table:
+def _read_with_openpyxl(path: Path, sheet: str, columns: Columns | None) -> pa.Table:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -126,7 +128,7 @@ def _read_with_openpyxl(path: Path, table: str, columns: Columns | None) -> pa.T
     except (InvalidFileException, ValueError) as exc:
         raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
     try:
-        sheet = book[_sheet(book.sheetnames, table)]
-        return _text_columns(sheet.iter_rows(values_only=True), sheet.title, path, columns)
+        found = book[_sheet(book.sheetnames, sheet)]
+        return _text_columns(found.iter_rows(values_only=True), found.title, path, columns)
     finally:
         book.close()
