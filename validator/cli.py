@@ -26,6 +26,8 @@ EPILOG_CHECK = """examples:
   backflush check exports/ --rules my-rules/ --config backflush.yaml --tag eligibility
   backflush check exports/ --rule BFE001 --rule BFC003 --keep-going
   backflush check exports/ --tag readiness --profile strict
+  backflush check "EPIC06 exports.xlsx"                  # one workbook, a sheet per table
+  backflush check exports/ --date-order day-first --decimal-separator comma   # 31/12/2025 and 2,5
 
 exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input or configuration."""
 
@@ -34,7 +36,8 @@ EPILOG_INIT = """examples:
   backflush init exports/ --plant MfgSys --output answers/mfgsys.yaml
 
 The file holds the readiness questionnaire (rule BFR010): answer each question yes or no per site,
-with who answered and when. 'backflush check' reads PATH/attestations.yaml, or --attestations FILE."""
+with who answered and when. 'backflush check' reads PATH/attestations.yaml (beside PATH when it is a
+workbook), or --attestations FILE."""
 
 EPILOG_RECOMMEND = """examples:
   backflush recommend fixtures/demo
