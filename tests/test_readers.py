@@ -102,10 +102,11 @@ def test_a_table_file_may_carry_the_erp_schema_prefix_and_any_case(tmp_path):
     assert rows == [("C-1",)]
 
 
-@pytest.mark.parametrize("delimiter", ["\t", ";", "|"])
-def test_tab_semicolon_and_pipe_separated_exports(tmp_path, delimiter):
+@pytest.mark.parametrize(("delimiter", "name"), [("\t", "PartPlant.csv"), ("\t", "PartPlant.tsv"), ("\t", "PartPlant.txt"),
+                                              (";", "PartPlant.csv"), ("|", "PartPlant.csv")])
+def test_tab_semicolon_and_pipe_separated_exports(tmp_path, delimiter, name):
     lines = [["Plant", "PartNum", "BackFlush", "NonStock"], ["MfgSys", "SCR-1", "Yes", "0"], ["MfgSys", "C-0050", "No", "1"]]
-    write(tmp_path, "PartPlant.csv", "\r\n".join(delimiter.join(line) for line in lines).encode() + b"\r\n")
+    write(tmp_path, name, "\r\n".join(delimiter.join(line) for line in lines).encode() + b"\r\n")
     rows, _ = load(tmp_path, "PartPlant", {"Plant", "PartNum", "BackFlush", "NonStock"})
     assert rows == [(False, True, "C-0050", "MfgSys"), (True, False, "SCR-1", "MfgSys")]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from validator.errors import DataError
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx",
+           ".xlsm": "xlsx"}
 Columns = Callable[[list[str]], Collection[str]]  # an export's header -> the names of the columns to read
 ROW = "__row"  # the data row of the export (1-based) a row came from: wholly blank rows are left out, not counted again
 
