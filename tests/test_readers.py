@@ -306,7 +306,8 @@ def test_a_given_date_order_is_used_for_every_column(tmp_path):
 @pytest.mark.parametrize("order", ["month-first", "day-first"])
 @pytest.mark.parametrize("written", ["{m}/{d}/2026", "{m:02}/{d:02}/2026 22:30", "{m}/{d}/2026 22:30:15", "{m}/{d}/2026 10:30 PM",
                                      "{m}/{d}/2026 10:30:15 pm", "{m}/{d}/2026 10:30PM", "2026-01-05", "2026-01-05T22:30:00",
-                                     "2026-01-05 22:30:15.123"])
+                                     "2026-01-05 22:30:15.123", "2026-01-05T22:30:00Z", "2026-01-05T22:30:00+01:00",
+                                     "2026-01-05T23:30:00-0500"])
 def test_every_date_form_the_contract_accepts_is_read(tmp_path, order, written):
     month, day = (1, 5) if order == "month-first" else (5, 1)  # 5 January either way
     write_counts(tmp_path, written.format(m=month, d=day))

@@ -31,7 +31,8 @@ FORMATS = {order: tuple(f"{date}{time}" for date in (slashed, *DAY_FIRST_ALWAYS)
            for order, slashed in ((MONTH_FIRST, "%m/%d/%Y"), (DAY_FIRST, "%d/%m/%Y"))}
 SHOWN = {MONTH_FIRST: "M/D/YYYY", DAY_FIRST: "D/M/YYYY"}
 _MONTH, _DAY = r"(0?[1-9]|1[0-2])", r"(0?[1-9]|[12]\d|3[01])"
-_ISO = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+# a time may carry its zone (Z, +01:00), as JSON and OData write it: the date is read as written
+_ISO = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
 _TIME = r"( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?"
 
 
