@@ -18,6 +18,18 @@ def check(cli, site: Path, *extra: str):
     return cli("check", site, *extra)
 
 
+def test_a_path_that_does_not_exist_is_named(cli, tmp_path):
+    code, _, err = check(cli, tmp_path / "EPIC06 exports.xlsx")
+    assert code == 2
+    assert "EPIC06 exports.xlsx: does not exist" in err
+
+
+def test_a_single_csv_file_as_path_is_neither_a_folder_nor_a_workbook(cli, site):
+    code, _, err = check(cli, site / "Part.csv")
+    assert code == 2
+    assert "Part.csv: is neither a folder of Epicor table exports nor a workbook" in err
+
+
 def test_a_missing_required_table_is_named_with_the_rules_that_need_it(cli, site):
     (site / "JobOper.csv").unlink()
     code, _, err = check(cli, site)

@@ -84,8 +84,11 @@ def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
     workbook, its sheets named after the tables."""
     if is_workbook(folder):
         return _workbook_tables(folder, table_names)
+    if not folder.exists():
+        raise DataError("does not exist: give the folder of the site's exports, or its workbook", location=str(folder))
     if not folder.is_dir():
-        raise DataError("is not a folder of Epicor table exports", location=str(folder))
+        raise DataError("is neither a folder of Epicor table exports nor a workbook (.xlsx) with a sheet per table",
+                        location=str(folder))
     wanted = {name.lower(): name for name in table_names}
     found: dict[str, SourceFile] = {}
     for path in sorted(folder.iterdir()):
