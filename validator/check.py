@@ -25,7 +25,7 @@ from validator.findings import (
     site_scores,
 )
 from validator.profile import Profile
-from validator.readers import Site, join_keys, load_site
+from validator.readers import Site, join_keys, load_site, materialize_text_tables
 from validator.rules.analysis import check_needs
 from validator.rules.compiler import compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
@@ -203,6 +203,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     flat = [v for vs in violations.values() for v in vs]
     if flat and not keep_going:
         raise ContractError(flat)
+    materialize_text_tables(site)
     broken = {t: str(vs[0]) for t, vs in violations.items()}
     broken.update({t: site.absent[t] for t in required})
     profile = profile or Profile()

@@ -177,8 +177,11 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
                     f"WHEN UPPER({blank}) IN ({words(FALSE_WORDS)}) THEN FALSE END")
     elif kind == "integer":
         # a fraction stored as a decimal is reported by the contract (whole_numbers) before any rule reads it
-        expr = (f"TRY_CAST(TRY_CAST({decimals.as_point(blank, separator)} AS DECIMAL(38, 10)) AS BIGINT)" if text
-                else f"TRY_CAST({number} AS BIGINT)")
+        # most whole numbers are written as such (10) and cast straight; 10.00000000 goes through a decimal (a
+        # DECIMAL(38, 10) parse costs ~30x a BIGINT one: 7.6 s vs 0.2 s for 2M MtlSeq values)
+        written = decimals.as_point(blank, separator)
+        expr = (f"COALESCE(TRY_CAST({written} AS BIGINT), TRY_CAST(TRY_CAST({written} AS DECIMAL(38, 10)) AS BIGINT))"
+                if text else f"TRY_CAST({number} AS BIGINT)")
     elif kind == "decimal":
         expr = f"TRY_CAST({decimals.as_point(blank, separator)} AS DOUBLE)" if text else f"CAST({number} AS DOUBLE)"
     else:  # date
@@ -261,6 +264,19 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
     site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders, missing,
                                     separators)
+
+
+def materialize_text_tables(site: Site) -> None:
+    """Each table exported as text (CSV, XLSX) becomes a typed table once its contract is checked: the passes then
+    read native values instead of casting the text again in every scan. Measured on a CSV site of 2M JobMtl rows:
+    check took 85.6 s with typed views over the text, 6.6x the same site as Parquet. Parquet is typed already and
+    stays a view."""
+    for name, loaded in site.tables.items():
+        if loaded.source.format == "parquet":
+            continue
+        typed = quote(f"typed_{name}")
+        site.con.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT * FROM {quote(name)}")
+        site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT * FROM {typed}")
 
 
 def require_columns(site: Site) -> None:
