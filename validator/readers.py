@@ -277,6 +277,7 @@ def materialize_text_tables(site: Site) -> None:
         typed = quote(f"typed_{name}")
         site.con.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT * FROM {quote(name)}")
         site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT * FROM {typed}")
+        site.con.unregister(f"raw_{name}")  # the text is read no more: its memory goes
 
 
 def require_columns(site: Site) -> None:
