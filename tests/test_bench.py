@@ -25,6 +25,17 @@ def test_the_benchmark_reports_each_phase_with_every_run_and_the_median(tmp_path
     assert "(runs: " in capsys.readouterr().out
 
 
+def test_the_benchmark_can_write_the_site_as_csv_and_finds_the_same(tmp_path):
+    sizes = ["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000"]
+    for export in ("parquet", "csv"):
+        assert main([*sizes, "--export", export, "--dir", str(tmp_path / "site"),
+                     "--json", str(tmp_path / f"{export}.json")]) == 0
+    assert sorted(p.suffix for p in (tmp_path / "site").glob("JobMtl.*")) == [".csv"]
+    parquet, csv = (json.loads((tmp_path / f"{e}.json").read_text(encoding="utf-8")) for e in ("parquet", "csv"))
+    assert csv["findings"] == parquet["findings"] > 0
+    assert csv["figures"]["handwritten"]["output"] == parquet["figures"]["handwritten"]["output"]
+
+
 def test_repeat_must_be_at_least_one(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--repeat", "0"])

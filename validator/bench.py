@@ -2,7 +2,8 @@
 
     python -m validator.bench --parts 1000000 --job-mtl 10000000 --job-oper 3000000
 
-Generates an Epicor-shaped site as Parquet (deterministic, about 1% defects), then runs three phases,
+Generates an Epicor-shaped site as Parquet (or CSV with --export csv; deterministic, about 1% defects), then
+runs three phases,
 each in its own process so that wall time and peak memory (max RSS) are its own:
   read        a bare read of every column the built-in rules need;
   handwritten one hand-written DuckDB query per rule and table for the same built-in rules, with
@@ -220,19 +221,27 @@ HANDWRITTEN_READINESS_RULES = {
 }
 
 
-def generate(folder: Path, parts: int, job_mtl: int, job_oper: int, labor_dtl: int = 0) -> None:
+EXPORTS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER)"}  # --export: how the site is written
+
+
+def generate(folder: Path, parts: int, job_mtl: int, job_oper: int, labor_dtl: int = 0, export: str = "parquet") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     jobs = max(1, job_oper // 4)
     sizes = {"parts": parts, "revs": max(1, parts // 20), "jobs": jobs, "job_oper": jobs * 4, "job_mtl": job_mtl,
              "per_job": max(1, -(-job_mtl // jobs)), "labor_dtl": labor_dtl, "part_tran": labor_dtl // 5}
     con = duckdb.connect()
     for table, sql in {**SITE_SQL, **(HISTORY_SQL if labor_dtl else {})}.items():
-        con.execute(f"COPY ({sql.format(**sizes)}) TO '{folder / (table + '.parquet')}' (FORMAT parquet)")
+        for other in EXPORTS:  # a site written before in the other form: one export per table
+            (folder / f"{table}.{other}").unlink(missing_ok=True)
+        con.execute(f"COPY ({sql.format(**sizes)}) TO '{folder / f'{table}.{export}'}' {EXPORTS[export]}")
 
 
 def _views(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    for path in sorted(folder.glob("*.parquet")):
-        con.execute(f"CREATE VIEW \"{path.stem}\" AS SELECT * FROM read_parquet('{path}')")
+    """A view per table export; the hand-written queries read CSV as DuckDB guesses its types (trusting the data),
+    a quoted "" as the empty text it was written from."""
+    for path in sorted([*folder.glob("*.parquet"), *folder.glob("*.csv")]):
+        read = f"read_parquet('{path}')" if path.suffix == ".parquet" else f"read_csv('{path}', allow_quoted_nulls = false)"
+        con.execute(f"CREATE VIEW \"{path.stem}\" AS SELECT * FROM {read}")
 
 
 CORE_TAGS = ("eligibility", "integrity")
@@ -320,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also generate a year of history (this many LaborDtl rows, a fifth as many PartTran) and "
                              "time the readiness rules against a hand-written query (e.g. 10000000)")
     parser.add_argument("--dir", type=Path, help="where to write the site (default: a temporary folder, removed after)")
+    parser.add_argument("--export", choices=sorted(EXPORTS), default="parquet",
+                        help="write the site's tables as Parquet (default) or as CSV, as most sites export them")
     parser.add_argument("--memory-limit", help="passed to backflush check --memory-limit")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the phases N times, taking turns, and report the median (default 1); on a "
@@ -337,9 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.dir or Path(tempfile.mkdtemp(prefix="backflush-bench-"))
     try:
         start = time.perf_counter()
-        generate(folder, args.parts, args.job_mtl, args.job_oper, args.labor_dtl)
+        generate(folder, args.parts, args.job_mtl, args.job_oper, args.labor_dtl, args.export)
         print(f"generated {args.parts:,} Part, {args.job_mtl:,} JobMtl, {args.job_oper:,} JobOper, {args.labor_dtl:,} LaborDtl "
-              f"in {folder} ({time.perf_counter() - start:.1f} s)")
+              f"as {args.export} in {folder} ({time.perf_counter() - start:.1f} s)")
         me = [sys.executable, "-m", "validator.bench", "--dir", str(folder), "--phase"]
         out_json = folder / "findings.json"
         check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),
