@@ -108,8 +108,9 @@ def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
     blank = _blank_rows(data)
     if not pc.any(blank).as_py():
         return numbered
-    # rows blank in every column read (an Excel-saved CSV's trailing ",,,,"): left out when blank in every column
-    return numbered.filter(pc.invert(_blank_rows(data if wanted is None else read(None))))
+    if wanted is not None:  # rows blank in every column read: left out only when blank in every column of the file
+        blank = _blank_rows(read(None))
+    return numbered.filter(pc.invert(blank))  # an Excel-saved CSV's trailing ",,,," rows
 
 
 def _blank_rows(data: pa.Table) -> pa.ChunkedArray:

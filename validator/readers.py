@@ -173,8 +173,9 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
             expr = f"({number} <> 0)"
         else:
             words = lambda ws: ", ".join(f"'{w}'" for w in ws)  # noqa: E731
-            expr = (f"CASE WHEN UPPER({blank}) IN ({words(TRUE_WORDS)}) THEN TRUE "
-                    f"WHEN UPPER({blank}) IN ({words(FALSE_WORDS)}) THEN FALSE END")
+            word = f"UPPER(TRIM(CAST({col} AS VARCHAR)))"  # a blank or a NULL word is neither: null
+            expr = (f"CASE WHEN {word} IN ({words(TRUE_WORDS)}) THEN TRUE "
+                    f"WHEN {word} IN ({words(FALSE_WORDS)}) THEN FALSE END")
     elif kind == "integer":
         # a fraction stored as a decimal is reported by the contract (whole_numbers) before any rule reads it
         # most whole numbers are written as such (10) and cast straight; 10.00000000 goes through a decimal (a

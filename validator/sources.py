@@ -50,6 +50,19 @@ def site_dir(path: Path) -> Path:
     return path.parent if is_workbook(path) else path
 
 
+def _table_key(name: str) -> str:
+    """How a file, folder or sheet name is matched to a table's: any case, `Erp.` (the schema) in front or not."""
+    return name.lower().removeprefix("erp.")
+
+
+def _export_key(path: Path) -> str | None:
+    """The table key a file or folder of the site's folder names: `JobMtl.csv`, `Erp.JobMtl.parquet`, a folder
+    `JobMtl.parquet/` or `JobMtl/`; None for a file of another kind."""
+    if path.is_dir():
+        return _table_key(path.name.lower().removesuffix(".parquet"))
+    return _table_key(path.stem) if path.suffix.lower() in FORMATS else None
+
+
 def _workbook_tables(path: Path, table_names: list[str]) -> dict[str, SourceFile]:
     """The tables of a workbook with a sheet per table (named after it, any case, `Erp.` in front or not)."""
     from python_calamine import CalamineError, CalamineWorkbook
@@ -62,7 +75,7 @@ def _workbook_tables(path: Path, table_names: list[str]) -> dict[str, SourceFile
     wanted = {name.lower(): name for name in table_names}
     found = {}
     for sheet in sheets:
-        table = wanted.get(sheet.strip().lower().removeprefix("erp."))
+        table = wanted.get(_table_key(sheet.strip()))
         if table is not None:
             if table in found:
                 raise DataError(f"two sheets of table {table}: {found[table].sheet} and {sheet}; keep one",
@@ -92,26 +105,22 @@ def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
     wanted = {name.lower(): name for name in table_names}
     found: dict[str, SourceFile] = {}
     for path in sorted(folder.iterdir()):
+        key = _export_key(path)
+        if key not in wanted:
+            continue
         if path.is_dir():
-            fmt, stem = "parquet", path.name.lower().removesuffix(".parquet").removeprefix("erp.")
-            if stem not in wanted:
-                continue
             if (path / "_delta_log").is_dir():
                 raise DataError("is a Delta table: its folder also holds the Parquet files of its old versions; write "
                                 "the table out as Parquet or CSV first", location=str(path))
             if not parquet_parts(path):
                 continue
-        else:
-            fmt, stem = FORMATS.get(path.suffix.lower()), path.stem.lower().removeprefix("erp.")
-            if fmt is None or stem not in wanted:
-                continue
-        table = wanted[stem]
+        table = wanted[key]
         if table in found:
             raise DataError(
                 f"two exports of table {table}: {found[table].path.name} and {path.name}; keep one",
                 location=str(folder),
             )
-        found[table] = SourceFile(table, path, fmt)
+        found[table] = SourceFile(table, path, "parquet" if path.is_dir() else FORMATS[path.suffix.lower()])
     return found
 
 
@@ -125,15 +134,13 @@ def look_alikes(folder: Path, table: str, table_names: list[str]) -> list[str]:
     """Files in the folder that are not named after any table but whose name holds this one's, and no longer
     table name (JobMtl_2026-11.csv, Erp_JobMtl (1).xlsx; PartPlant_export.csv is PartPlant's, not Part's)."""
     names = sorted(table_names, key=len, reverse=True)
-    exact = {name.lower() for name in table_names}
+    exact = {_table_key(name) for name in table_names}
     found = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if path.is_file() and path.suffix.lower() not in FORMATS:
+        key = _export_key(path)
+        if key is None or key in exact:
             continue
-        stem = (path.stem if path.is_file() else path.name).lower()
-        if stem.removeprefix("erp.").removesuffix(".parquet") in exact:
-            continue
-        longest = next((name for name in names if name.lower() in stem), None)
+        longest = next((name for name in names if name.lower() in key), None)
         if longest == table:
             found.append(path.name)
     return found
