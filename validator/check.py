@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from validator.readers import Site, join_keys, load_site, materialize_text_table
 from validator.rules.analysis import check_needs
 from validator.rules.compiler import compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
-from validator.sources import look_alike_hint, site_dir, where_expected
+from validator.sources import Naming, look_alike_hint, site_dir, where_expected
 from validator.tables import Registry
 from validator.told import AUTO
 
@@ -164,10 +165,12 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
-              date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset()) -> Report:
+              date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
+              named: Mapping[str, Naming] | None = None) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going. `date_order`: of dates
     exported with slashes (validator/date_order.py); `decimal_separator`: of numbers exported as text
-    (validator/decimals.py); `empty_tables`: tables whose export may hold no rows (a site without jobs yet)."""
+    (validator/decimals.py); `empty_tables`: tables whose export may hold no rows (a site without jobs yet);
+    `named`: what backflush.yaml's `exports:` says of some tables' files and headers."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
@@ -189,7 +192,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         if attestations is not None or path.is_file():
             documents["Attestation"] = (path, read_attestations(path))
     site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
-                     date_order=date_order, decimal_separator=decimal_separator)
+                     date_order=date_order, decimal_separator=decimal_separator, named=named)
     if "Attestation" in site.absent:
         site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
                                       "or give --attestations FILE)")

@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--output", type=Path, metavar="FILE", help="where to write (default: attestations.yaml in PATH, or beside "
                       "the workbook)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--config", type=Path, metavar="FILE",
+                      help="backflush.yaml naming the PartPlant export (default: ./backflush.yaml when it exists)")
     init.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
 
     rules = commands.add_parser("rules", help="list the rules in force", description="List the rules in force: "
@@ -188,12 +190,12 @@ def _setup(args: argparse.Namespace):  # noqa: ANN202
 
 def _reading_options(args: argparse.Namespace, config: Config, registry: Registry) -> dict[str, Any]:
     """How to read the exports: dates and numbers as the command's option, else the config's, else found out; the
-    tables the config says may be empty."""
-    from validator.config import empty_tables
+    tables the config says may be empty; the files and headers it names."""
+    from validator.config import empty_tables, export_namings
 
     return {"date_order": args.date_order or config.date_order or date_order.AUTO,
             "decimal_separator": args.decimal_separator or config.decimal_separator or decimals.AUTO,
-            "empty_tables": empty_tables(config, list(registry.tables))}
+            "empty_tables": empty_tables(config, list(registry.tables)), "named": export_namings(config, registry)}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -225,12 +227,13 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from validator.ruleset import select
 
     registry, config, profile, rules = _setup(args)
-    companies = part_companies(args.path, registry)
+    reading = _reading_options(args, config, registry)
+    companies = part_companies(args.path, registry, reading["named"])
     if not companies and not args.company:  # a DMT load needs the company of every row: say so before the run
         raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                           location=str(args.path))
     report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, **_reading_options(args, config, registry))
+                       profile=profile, attestations=args.attestations, **reading)
     items = recommendations(report, companies, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))
@@ -245,6 +248,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from validator.attestations import DEFAULT_NAME, blank_questionnaire
+    from validator.config import export_namings, load_config
     from validator.errors import ConfigError
     from validator.output import write_atomically
     from validator.readers import load_site, require_columns
@@ -256,7 +260,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
     plants = list(dict.fromkeys(args.plants))
     if not plants:
-        site = load_site(args.path, builtin_registry(), {"PartPlant": {"Plant"}})
+        registry = builtin_registry()
+        site = load_site(args.path, registry, {"PartPlant": {"Plant"}},
+                         named=export_namings(load_config(args.config), registry))
         if "PartPlant" in site.absent:
             raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
         require_columns(site)

@@ -9,6 +9,8 @@ from typing import Any
 from validator.errors import ConfigError
 from validator.rules.model import Rule
 from validator.schemas import check_document
+from validator.sources import Naming
+from validator.tables import Registry
 from validator.yamlsource import YamlDocument
 
 DEFAULT_NAME = "backflush.yaml"
@@ -25,6 +27,7 @@ class Config:
     date_order: str | None = None  # of dates exported with slashes (validator/date_order.py); None: found out
     decimal_separator: str | None = None  # of numbers exported as text (validator/decimals.py); None: found out
     empty_tables: tuple[str, ...] = ()  # tables whose export may hold no rows (a site without jobs before go-live)
+    exports: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> file, sheet, columns (sources.Naming)
 
 
 def load_config(path: Path | None) -> Config:
@@ -51,20 +54,53 @@ def load_config(path: Path | None) -> Config:
         date_order=data.get("date_order"),
         decimal_separator=data.get("decimal_separator"),
         empty_tables=tuple(data.get("empty_tables", [])),
+        exports=data.get("exports", {}),
     )
+
+
+def _where(config: Config, pointer: list[str | int], fallback: str) -> str:
+    return config.document.where(pointer) if config.document else fallback
+
+
+def _table_name(config: Config, pointer: list[str | int], name: str, tables: list[str]) -> str:
+    """The Epicor table a config entry names (any case); an unknown name fails at its line."""
+    by_lower = {table.lower(): table for table in tables}
+    if name.lower() not in by_lower:
+        raise ConfigError(f"{pointer[0]} names unknown table {name}; tables: {', '.join(sorted(tables))}",
+                          location=_where(config, pointer, name))
+    return by_lower[name.lower()]
 
 
 def empty_tables(config: Config, tables: list[str]) -> frozenset[str]:
     """The configured empty tables by their Epicor names (any case); a name that is not a table fails."""
-    by_lower = {name.lower(): name for name in tables}
-    found = set()
-    for index, name in enumerate(config.empty_tables):
-        if name.lower() not in by_lower:
-            where = config.document.where(["empty_tables", index]) if config.document else name
-            raise ConfigError(f"empty_tables names unknown table {name}; tables: {', '.join(sorted(tables))}",
-                              location=where)
-        found.add(by_lower[name.lower()])
-    return frozenset(found)
+    return frozenset(_table_name(config, ["empty_tables", index], name, tables)
+                     for index, name in enumerate(config.empty_tables))
+
+
+def export_namings(config: Config, registry: Registry) -> dict[str, Naming]:
+    """What `exports:` says of each table's export, by Epicor table and column names (any case in the file); an
+    unknown table or column, or one header given to two columns, fails at its line."""
+    namings = {}
+    for name, entry in config.exports.items():
+        table = registry.tables[_table_name(config, ["exports", name], name, list(registry.tables))]
+        by_lower = {column.lower(): column for column in table.columns}
+        headers: dict[str, str] = {}
+        for column, header in entry.get("columns", {}).items():
+            where = _where(config, ["exports", name, "columns", column], column)
+            if column.lower() not in by_lower:
+                raise ConfigError(f"{table.name} has no column {column}; its columns: {', '.join(table.columns)}",
+                                  location=where)
+            twice = next((c for c, h in headers.items() if h.strip().lower() == header.strip().lower()), None)
+            if twice:
+                raise ConfigError(f"header {header!r} is given to both {twice} and {by_lower[column.lower()]}",
+                                  location=where)
+            headers[by_lower[column.lower()]] = header
+        if table.name in namings:
+            raise ConfigError(f"table {table.name} is named twice under exports (in two cases)",
+                              location=_where(config, ["exports", name], name))
+        namings[table.name] = Naming(entry.get("file"), entry.get("sheet"), tuple(headers.items()),
+                                     _where(config, ["exports", name], "backflush.yaml"))
+    return namings
 
 
 def apply_overrides(rules: dict[str, Rule], config: Config) -> dict[str, Rule]:

@@ -9,6 +9,9 @@ trailing spaces cut from text, as SQL Server ignores them when comparing.
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import ROW, SourceFile, discover, is_workbook, look_alike_hint, parquet_parts
+from validator.sources import ROW, Naming, SourceFile, discover, is_workbook, look_alike_hint, parquet_parts
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import TextFacts, scan_text
@@ -47,14 +50,21 @@ class LoadedTable:
     date_orders: dict[str, str] = field(default_factory=dict)  # column with slashed dates -> MONTH_FIRST, DAY_FIRST, MIXED
     missing: tuple[str, ...] = ()  # needed columns the export lacks: the contract reports them; the view reads blanks
     separators: dict[str, str] = field(default_factory=dict)  # text number column with a . or , -> POINT, COMMA, MIXED
+    headers: tuple[str, ...] = ()  # the export's whole header
 
     def missing_message(self) -> str | None:
-        """What the export lacks, as the contract and the commands that cannot go on without it say it."""
+        """What the export lacks, as the contract and the commands that cannot go on without it say it, with the
+        unread headers that look like a missing column."""
         if not self.missing:
             return None
         name, first = self.table.name, self.missing[0]
+        unread = {label_key(h): h for h in self.headers if h not in self.columns.values() and label_key(h)}
+        alike = [f"{unread[near]!r} looks like {column}" for column in self.missing
+                 for near in difflib.get_close_matches(label_key(column), list(unread), n=1, cutoff=0.75)]
+        hint = f"; {', '.join(alike)}" if alike else ""
         return (f"missing column(s) {', '.join(self.missing)} needed by the selected rules; a header such as {first}, "
-                f"{name}_{first} or {name}.{first} (any case) is expected; run fewer rules with --rule or --tag "
+                f"{name}_{first}, {name}.{first} or {_spaced(first)} (any case) is expected{hint}; name the export's "
+                f"own header under exports: {name}: columns: in backflush.yaml, or run fewer rules with --rule or --tag "
                 "if the export cannot carry it")
 
 
@@ -70,19 +80,38 @@ class Site:
     decimal_separator: str = POINT  # of a text number column without a value to tell its own
 
 
-def match_columns(table: Table, headers: list[str]) -> dict[str, list[str]]:
-    """Epicor column -> its export header(s): a header prefixed with this table's name wins over a bare one;
-    two headers of one rank (the same name twice, or in two cases) are both returned: the caller reports them."""
+def _spaced(column: str) -> str:
+    """`QtyPer` as a label writes it: `Qty Per`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", column)
+
+
+def label_key(name: str) -> str:
+    """A header as a column label compares: any case, without spaces and punctuation (`Part Num`, `QTY_PER`)."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def match_columns(table: Table, headers: list[str], named: tuple[tuple[str, str], ...] = ()) -> dict[str, list[str]]:
+    """Epicor column -> its export header(s). A header backflush.yaml names for a column is that column's only;
+    else a header prefixed with this table's name wins over a bare one, and either over a label (the name with
+    spaces or punctuation, `Part Num`); two headers of one rank (the same name twice, or in two cases) are both
+    returned: the caller reports them."""
     by_lower = {c.lower(): c for c in table.columns}
+    by_label = {label_key(c): c for c in table.columns}
+    by_named = {header.strip().lower(): column for column, header in named}
     prefixes = (f"{table.name.lower()}_", f"{table.name.lower()}.")
     chosen: dict[str, tuple[int, list[str]]] = {}
     for header in headers:
         text = header.strip().lstrip("\ufeff").lower()
-        rank, bare = 1, text
-        for prefix in prefixes:
-            if text.startswith(prefix):
-                rank, bare = 2, text[len(prefix):]
-        column = by_lower.get(bare)
+        if text in by_named:
+            column, rank = by_named[text], 4
+        else:
+            rank, bare = 2, text
+            for prefix in prefixes:
+                if text.startswith(prefix):
+                    rank, bare = 3, text[len(prefix):]
+            column = by_lower.get(bare)
+            if column is None:  # `Part Num`; `PART_NUM` in Part's export is a label, not Part's column `NUM`
+                column, rank = by_label.get(label_key(bare)) or by_label.get(label_key(text)), 1
         if column is None:
             continue
         best = chosen.get(column, (0, []))[0]
@@ -93,23 +122,41 @@ def match_columns(table: Table, headers: list[str]) -> dict[str, list[str]]:
     return {column: found for column, (_, found) in chosen.items()}
 
 
-def _wanted_columns(table: Table, headers: list[str], wanted: set[str], where: str) -> dict[str, str]:
-    """Epicor column -> export header, for the wanted columns; a wanted column exported twice is an error."""
-    mapping = {c: found for c, found in match_columns(table, headers).items() if c in wanted}
+def _wanted_columns(table: Table, headers: list[str], wanted: set[str], source: SourceFile) -> dict[str, str]:
+    """Epicor column -> export header, for the wanted columns; a wanted column exported twice is an error, and so
+    is a header backflush.yaml names that the export lacks."""
+    named = source.naming.headers if source.naming else ()
+    present = {h.strip().lstrip("\ufeff").lower() for h in headers}
+    for column, header in named:
+        if header.strip().lower() not in present:
+            raise DataError(f"backflush.yaml ({source.naming.where}) names header {header!r} for {table.name}."
+                            f"{column}, which this export does not have; its headers: {_listed(headers)}",
+                            location=source.where)
+    mapping = {c: found for c, found in match_columns(table, headers, named).items() if c in wanted}
     for column, found in sorted(mapping.items()):
         if len(found) > 1:
             places = ", ".join(f"{h!r} in column {i + 1}" for i, h in enumerate(headers) if h in found)
-            raise DataError(f"column {column} is exported more than once ({places}); keep one", location=where)
+            raise DataError(f"column {column} is exported more than once ({places}); keep one, or name the one to "
+                            f"read under exports: {table.name}: columns: in backflush.yaml", location=source.where)
     return {c: found[0] for c, found in mapping.items()}
 
 
-def _text_table(source: SourceFile, table: Table, wanted: set[str]) -> pa.Table:
-    """The export's wanted columns as text (a wanted column exported twice is an error, from the whole header)."""
+def _listed(headers: list[str], most: int = 30) -> str:
+    shown = ", ".join(repr(h) for h in headers[:most])
+    return shown + (f" and {len(headers) - most} more" if len(headers) > most else "")
+
+
+def _text_table(source: SourceFile, table: Table, wanted: set[str]) -> tuple[pa.Table, list[str]]:
+    """The export's wanted columns as text (a wanted column exported twice is an error, from the whole header),
+    and the whole header."""
+    header: list[str] = []
+
     def columns(headers: list[str]) -> list[str]:
-        return list(_wanted_columns(table, headers, wanted, source.where).values())
+        header.extend(headers)
+        return list(_wanted_columns(table, headers, wanted, source).values())
     if source.format == "csv":
-        return read_csv(source.path, columns)
-    return read_xlsx(source.path, source.sheet or source.table, columns)
+        return read_csv(source.path, columns), header
+    return read_xlsx(source.path, source.sheet or source.table, columns), header
 
 
 def is_text(raw_type: str) -> bool:
@@ -209,7 +256,8 @@ def _row_offsets(con: duckdb.DuckDBPyConnection, parts: list[Path]) -> str:
 
 
 def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Table,
-                  wanted: set[str]) -> tuple[dict[str, str], int]:
+                  wanted: set[str]) -> tuple[dict[str, str], int, list[str]]:
+    """Register the export's wanted columns as `raw_<Table>`: Epicor column -> its header, the rows, the whole header."""
     raw = quote(f"raw_{table.name}")
     if source.format == "parquet":
         parts = parquet_parts(source.path) if source.path.is_dir() else [source.path]
@@ -220,21 +268,21 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
             row = "file_row_number + 1" + (f" + {_row_offsets(con, parts)}" if len(parts) > 1 else "")
         except duckdb.Error as exc:
             raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
-        mapping = _wanted_columns(table, headers, wanted, str(source.path))
+        mapping = _wanted_columns(table, headers, wanted, source)
         select = ", ".join(f"{quote(h)} AS {quote(c)}" for c, h in mapping.items())
         columns = ", ".join([f"{row} AS __row", *([select] if select else [])])
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
-        return mapping, rows
-    data = _text_table(source, table, wanted)
-    return _register_text(con, table, data, wanted, source.where), data.num_rows
+        return mapping, rows, headers
+    data, headers = _text_table(source, table, wanted)
+    return _register_text(con, table, data, wanted, source), data.num_rows, headers
 
 
 def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str],
-                   where: str) -> dict[str, str]:
+                   source: SourceFile) -> dict[str, str]:
     """Register an Arrow table of text as `raw_<Table>` with Epicor's column names and `__row` (the export's data row
     when the reader numbered them, else the row of `data`)."""
-    mapping = _wanted_columns(table, data.column_names, wanted, where)
+    mapping = _wanted_columns(table, data.column_names, wanted, source)
     rows = data.column(ROW) if ROW in data.column_names else pa.array(range(1, data.num_rows + 1), pa.int64())
     arrays = {"__row": rows}
     arrays.update({c: data.column(h) for c, h in mapping.items()})
@@ -292,16 +340,17 @@ def require_columns(site: Site) -> None:
 def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
               con: duckdb.DuckDBPyConnection | None = None, records: dict[str, pa.Table] | None = None,
               documents: dict[str, tuple[Path, pa.Table]] | None = None, date_order: str = AUTO,
-              decimal_separator: str = AUTO) -> Site:
+              decimal_separator: str = AUTO, named: Mapping[str, Naming] | None = None) -> Site:
     """Load the needed columns of the needed tables; a needed column an export lacks reads as blank and is kept in
     its LoadedTable.missing (the contract reports it; require_columns makes it an error).
     `records` gives the tables in memory as text columns instead (rule examples, tests); `documents`
     adds tables read from other files as text columns (the site's attestations). `date_order`: of dates
     written with slashes (validator/date_order.py), `decimal_separator`: of numbers written as text
-    (validator/decimals.py), each found from the values unless given."""
+    (validator/decimals.py), each found from the values unless given; `named`: what backflush.yaml's `exports:`
+    says of some tables' files and headers."""
     site = Site(con or duckdb.connect(), folder)
     if records is None:
-        sources = discover(folder, [n for n in needs if n not in (documents or {})])
+        sources = discover(folder, [n for n in needs if n not in (documents or {})], named)
         records = {}
     else:
         sources = {name: SourceFile(name, folder / name, "records") for name in records}
@@ -318,12 +367,13 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
             site.absent[name] = f"no export of {name} in {folder} (looked for {looked}{hint})"
             continue
         if source.format != "records":
-            mapping, rows = _register_raw(site.con, source, table, columns)
+            mapping, rows, headers = _register_raw(site.con, source, table, columns)
         else:
-            mapping, rows = _register_text(site.con, table, records[name], columns, str(source.path)), records[name].num_rows
-        registered[name] = (table, source, columns, mapping, rows, _raw_types(site, name))
+            data = records[name]
+            mapping, rows, headers = _register_text(site.con, table, data, columns, source), data.num_rows, data.column_names
+        registered[name] = (table, source, columns, mapping, rows, _raw_types(site, name), tuple(headers))
     told_dates, told_numbers = {}, {}
-    for name, (table, _, _, mapping, _, raw_types) in registered.items():
+    for name, (table, _, _, mapping, _, raw_types, _) in registered.items():
         dates = date_evidence(site.con, f"raw_{name}", _text_columns(table, mapping, raw_types, "date"))
         numbers = decimals.evidence(site.con, f"raw_{name}", _text_columns(table, mapping, raw_types, "integer", "decimal"))
         told_dates.update({(name, column): told for column, told in dates.items()})
@@ -333,11 +383,12 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
     separators = decide(told_numbers, decimal_separator, POINT)
     site.decimal_separator = site_choice(told_numbers, decimal_separator, POINT)
     asked = join_columns(registry)
-    for name, (table, source, columns, mapping, rows, raw_types) in registered.items():
+    for name, (table, source, columns, mapping, rows, raw_types, headers) in registered.items():
         date_orders = {column: order for (owner, column), order in orders.items() if owner == name}
         numbers = {column: separator for (owner, column), separator in separators.items() if owner == name}
         _typed_view(site, table, source, columns, mapping, rows, asked.get(name, set()) | set(table.key), raw_types,
                     date_orders, numbers)
+        site.tables[name].headers = headers
     return site
 
 

@@ -9,6 +9,7 @@ them with the action, the verdict, the rules behind it and their first messages.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,7 @@ from validator.check import Report
 from validator.errors import ConfigError
 from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, component_key
 from validator.readers import load_site, require_columns
+from validator.sources import Naming
 from validator.tables import Registry
 
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
@@ -79,10 +81,12 @@ def recommendations(report: Report, companies: dict[tuple[str, str], str | None]
     return out
 
 
-def part_companies(folder: Path, registry: Registry) -> dict[tuple[str, str], str | None]:
+def part_companies(folder: Path, registry: Registry,
+                   named: Mapping[str, Naming] | None = None) -> dict[tuple[str, str], str | None]:
     """(PLANT, PART) -> PartPlant.Company, read apart from the check: only the DMT load needs it.
-    A PartPlant export without the Company column is refused here, before the long run."""
-    site = load_site(folder, registry, {"PartPlant": {"Company", "Plant", "PartNum"}})
+    A PartPlant export without the Company column is refused here, before the long run. `named`: backflush.yaml's
+    `exports:` (sources.Naming)."""
+    site = load_site(folder, registry, {"PartPlant": {"Company", "Plant", "PartNum"}}, named=named)
     require_columns(site)
     loaded = site.tables.get("PartPlant")
     if loaded is None or "Company" in loaded.absent_optional:

@@ -7,8 +7,8 @@ export's data row of each row (ROW); Parquet is read by DuckDB (validator/reader
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from validator.errors import DataError
@@ -20,11 +20,23 @@ ROW = "__row"  # the data row of the export (1-based) a row came from: wholly bl
 
 
 @dataclass(frozen=True)
+class Naming:
+    """What backflush.yaml's `exports:` says of one table's export: its file (relative to the site's folder) or
+    sheet, and headers that name its columns otherwise than Epicor does."""
+
+    file: str | None = None
+    sheet: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # (Epicor column, the export's header)
+    where: str = "backflush.yaml"  # the config's line that says so, for messages
+
+
+@dataclass(frozen=True)
 class SourceFile:
     table: str
     path: Path
     format: str
     sheet: str | None = None  # the table's sheet, when one workbook holds every table
+    naming: Naming | None = None  # what backflush.yaml says of this export
 
     @property
     def where(self) -> str:
@@ -63,18 +75,21 @@ def _export_key(path: Path) -> str | None:
     return _table_key(path.stem) if path.suffix.lower() in FORMATS else None
 
 
-def _workbook_tables(path: Path, table_names: list[str]) -> dict[str, SourceFile]:
-    """The tables of a workbook with a sheet per table (named after it, any case, `Erp.` in front or not)."""
+def sheet_names(path: Path) -> list[str]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         with CalamineWorkbook.from_path(path) as book:
-            sheets = list(book.sheet_names)
+            return list(book.sheet_names)
     except (CalamineError, OSError) as exc:
         raise DataError(f"cannot open as an Excel workbook (.xlsx): {exc}", location=str(path)) from None
+
+
+def _workbook_tables(path: Path, table_names: list[str]) -> dict[str, SourceFile]:
+    """The tables of a workbook with a sheet per table (named after it, any case, `Erp.` in front or not)."""
     wanted = {name.lower(): name for name in table_names}
-    found = {}
-    for sheet in sheets:
+    found: dict[str, SourceFile] = {}
+    for sheet in sheet_names(path):
         table = wanted.get(_table_key(sheet.strip()))
         if table is not None:
             if table in found:
@@ -91,10 +106,54 @@ def parquet_parts(folder: Path) -> list[Path]:
                   and not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts))
 
 
-def discover(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
+def discover(folder: Path, table_names: list[str], named: Mapping[str, Naming] | None = None) -> dict[str, SourceFile]:
     """One file per table, named after it (`JobMtl.csv`, `Erp.JobMtl.parquet`, any case), or a folder of Parquet
     files named after it (`JobMtl.parquet/` or `JobMtl/`, as Spark writes a table); or, when `folder` is a
-    workbook, its sheets named after the tables."""
+    workbook, its sheets named after the tables. `named`: what backflush.yaml says of some tables' exports
+    (a file or sheet named otherwise wins over the one named after the table)."""
+    named = {table: naming for table, naming in (named or {}).items() if table in table_names}
+    found = _by_name(folder, table_names)
+    for table, naming in named.items():
+        source = _named_source(folder, table, naming) if naming.file or naming.sheet else found.get(table)
+        if source is not None:
+            found[table] = replace(source, naming=naming)
+    return found
+
+
+def _named_source(folder: Path, table: str, naming: Naming) -> SourceFile:
+    """The export backflush.yaml names: `file` (relative to the site's folder) and perhaps a `sheet` of it, or a
+    `sheet` of the workbook given as PATH."""
+    if naming.file is None:
+        if not is_workbook(folder):
+            raise DataError(f"names sheet {naming.sheet!r} of {table} but no file; a sheet is of a workbook: give its "
+                            "file too, or give the workbook as PATH", location=naming.where)
+        path = folder
+    else:
+        path = site_dir(folder) / naming.file
+        if not path.exists():
+            raise DataError(f"names file {naming.file!r} for {table}, which is not in {site_dir(folder)}",
+                            location=naming.where)
+    kind = "parquet" if path.is_dir() else FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(f"names file {naming.file!r} for {table}: not an export this tool reads "
+                        f"({', '.join(sorted(FORMATS))}, or a folder of Parquet files)", location=naming.where)
+    if kind == "parquet" and path.is_dir() and not parquet_parts(path):
+        raise DataError(f"names folder {naming.file!r} for {table}, which holds no Parquet file", location=naming.where)
+    sheet = naming.sheet
+    if sheet is not None:
+        if kind != "xlsx":
+            raise DataError(f"names sheet {sheet!r} of {table} in {path.name}, which is not a workbook",
+                            location=naming.where)
+        sheets = sheet_names(path)
+        sheet = next((s for s in sheets if s.strip().lower() == sheet.strip().lower()), None)
+        if sheet is None:
+            raise DataError(f"names sheet {naming.sheet!r} of {table}, which {path.name} does not have; its sheets: "
+                            f"{', '.join(sheets)}", location=naming.where)
+    return SourceFile(table, path, kind, sheet)
+
+
+def _by_name(folder: Path, table_names: list[str]) -> dict[str, SourceFile]:
+    """The exports named after their tables (see discover)."""
     if is_workbook(folder):
         return _workbook_tables(folder, table_names)
     if not folder.exists():
