@@ -452,6 +452,18 @@ def test_a_whole_number_stored_as_a_float_with_a_fraction_breaks_the_contract(tm
         f"{tmp_path / 'JobMtl.parquet'}, column MtlSeq: not a whole number (e.g. row 2: '20.5')"]
 
 
+def test_a_timestamp_with_a_zone_reads_as_its_date_in_utc_whatever_the_machines_zone(tmp_path):
+    import duckdb
+
+    counted = dt.datetime(2026, 1, 5, 0, 30, tzinfo=dt.UTC)  # Spark writes the instant in UTC
+    write_parquet(tmp_path, "PartWhse", {"PartNum": ["C-1"], "WarehouseCode": ["MAIN"],
+                                         "LastCCDate": pa.array([counted], pa.timestamp("us", tz="UTC"))})
+    chicago = duckdb.connect()
+    chicago.execute("SET TimeZone = 'America/Chicago'")  # a consultant's laptop: 2026-01-04 18:30 there
+    site = load_site(tmp_path, REGISTRY, {"PartWhse": {"PartNum", "WarehouseCode", "LastCCDate"}}, chicago)
+    assert site.con.execute('SELECT LastCCDate FROM "PartWhse"').fetchall() == [(dt.date(2026, 1, 5),)]
+
+
 def test_a_column_stored_as_a_type_that_does_not_read_breaks_the_contract_and_reads_as_blank(tmp_path):
     write_parquet(tmp_path, "PartWhse", {"PartNum": ["C-1"], "WarehouseCode": ["MAIN"], "LastCCDate": [20260812]})
     rows, site = load(tmp_path, "PartWhse", {"PartNum", "WarehouseCode", "LastCCDate"})

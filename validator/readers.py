@@ -349,6 +349,9 @@ def load_site(folder: Path, registry: Registry, needs: dict[str, set[str]],
     (validator/decimals.py), each found from the values unless given; `named`: what backflush.yaml's `exports:`
     says of some tables' files and headers."""
     site = Site(con or duckdb.connect(), folder)
+    # a timestamp with a zone (Parquet from Spark or pandas) is read as its date in UTC, whatever the machine's zone:
+    # the same export gives the same findings on every machine
+    site.con.execute("SET TimeZone = 'UTC'")
     if records is None:
         sources = discover(folder, [n for n in needs if n not in (documents or {})], named)
         records = {}
