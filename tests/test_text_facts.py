@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from validator.contracts import check_table
 from validator.readers import load_site
@@ -28,6 +29,19 @@ def test_text_without_blanks_or_trailing_spaces_is_clean_and_upper_case_keys_are
     assert {"Company", "JobNum", "PartNum", "WarehouseCode"} <= loaded.facts.upper
     assert {"Company", "JobNum", "PartNum", "WarehouseCode"} <= loaded.facts.complete
     assert loaded.facts.company == "EPIC06"
+
+
+def test_a_key_number_written_as_text_is_complete_without_blanks_or_null_words(tmp_path):
+    _, loaded = job_mtl(tmp_path, "EPIC06,005001,0,10,SCR-1,MAIN,%", "EPIC06,005001,0,20,SCR-2,MAIN,%")
+    assert {"AssemblySeq", "MtlSeq"} <= loaded.facts.complete  # the contract need not look for blank ones
+
+
+@pytest.mark.parametrize("sequence", ["NULL", " nan", ""])
+def test_a_key_number_written_as_a_null_word_or_blank_is_not_complete(tmp_path, sequence):
+    site, loaded = job_mtl(tmp_path, "EPIC06,005001,0,10,SCR-1,MAIN,%", f"EPIC06,005001,0,{sequence},SCR-2,MAIN,%")
+    assert "MtlSeq" not in loaded.facts.complete and "AssemblySeq" in loaded.facts.complete
+    (violation,) = check_table(site, loaded)
+    assert (violation.column, violation.problem, violation.rows) == ("MtlSeq", "key column is blank", (2,))
 
 
 def test_a_trailing_space_makes_a_column_unclean_and_a_blank_key_incomplete(tmp_path):

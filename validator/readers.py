@@ -27,15 +27,12 @@ from validator.errors import DataError
 from validator.sources import ROW, Naming, SourceFile, discover, is_workbook, look_alike_hint, parquet_parts
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
-from validator.text_facts import TextFacts, scan_text
+from validator.text_facts import NULL_WORDS, TextFacts, scan_text
 from validator.told import AUTO, MIXED, decide, site_choice
 from validator.xlsx_export import read_xlsx
 
 TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
-# A boolean, number or date written as one of these (any case) is blank: SQL Server Management Studio writes a null
-# as NULL, Python a missing number as nan. Text keeps them: a part or company may be called NULL or NA.
-NULL_WORDS = ("NULL", "NAN")
 
 
 @dataclass
@@ -306,7 +303,9 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
                            and not table.columns[c].history))
     absent = tuple(sorted(c for c in columns if c not in mapping and c not in missing))
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
-    facts = scan_text(site.con, f"raw_{name}", text, asked)
+    # a key's number written as text (MtlSeq in a CSV): the scan tells whether the contract must look for blanks
+    typed = frozenset(c for c in table.key if c in mapping and c not in text and is_text(raw_types[c]))
+    facts = scan_text(site.con, f"raw_{name}", {**text, **dict.fromkeys(typed, True)}, asked, typed)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
                               date_orders.get(c, site.date_order), separators.get(c, site.decimal_separator))
                        for c in sorted(columns))

@@ -16,6 +16,10 @@ import duckdb
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY
 
+# A boolean, number or date written as one of these (any case) is blank: SQL Server Management Studio writes a null
+# as NULL, Python a missing number as nan. Text keeps them: a part or company may be called NULL or NA.
+NULL_WORDS = ("NULL", "NAN")
+
 
 @dataclass(frozen=True)
 class TextFacts:
@@ -31,12 +35,14 @@ class TextFacts:
     company: str | None = None
 
 
-def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str]) -> TextFacts:
+def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str],
+              typed: frozenset[str] = frozenset()) -> TextFacts:
     """One scan of `relation` (a second, of the few columns concerned, only when a key column has trailing
     spaces but no null and no empty value: whether some value is nothing but spaces). `text`: column ->
     whether the export holds it as text (VARCHAR); a column held as a number or date has neither trailing
     spaces nor blanks. `asked`: the key and join columns whose case and completeness matter (Company always:
-    the one company needs it complete)."""
+    the one company needs it complete). `typed`: columns of `text` that hold numbers or dates written as text (a
+    key's sequence number in a CSV): one that holds a NULL word (NULL, NaN: a blank there) is not complete."""
     asked = asked | {COMPANY}
     values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
@@ -48,19 +54,22 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
             tests.append(("present", column, f"count(*) = count({value})"))
             if text[column]:
                 tests.append(("empty", column, f"coalesce(bool_or({value} = ''), FALSE)"))
+            if column in typed:
+                words = ", ".join(literal(w) for w in NULL_WORDS)
+                tests.append(("null_word", column, f"coalesce(bool_or(upper(trim({value})) IN ({words})), FALSE)"))
     if COMPANY in values:
         company = f"upper(rtrim({values[COMPANY]}))"
         tests += [("company_min", COMPANY, f"min({company})"), ("company_max", COMPANY, f"max({company})")]
     if not tests:
         return TextFacts()
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
-    found: dict[str, set[str]] = {"clean": set(), "upper": set(), "present": set(), "empty": set()}
+    found: dict[str, set[str]] = {"clean": set(), "upper": set(), "present": set(), "empty": set(), "null_word": set()}
     for (fact, column, _), value in zip(tests, row, strict=True):
         if fact in found and value:
             found[fact].add(column)
     clean = found["clean"] | {c for c in values if not text[c]}
-    complete = found["present"] & clean
-    untrimmed = sorted(found["present"] - clean - found["empty"])  # trailing spaces: is a value only spaces?
+    complete = (found["present"] & clean) - found["null_word"]
+    untrimmed = sorted(found["present"] - clean - found["empty"] - found["null_word"])  # trailing spaces: only spaces?
     if untrimmed:
         spaces_only = [f"bool_or(rtrim({values[c]}) = {literal('')})" for c in untrimmed]
         blanks = con.execute(f"SELECT {', '.join(spaces_only)} FROM {quote(relation)}").fetchone()
