@@ -134,3 +134,20 @@ def test_the_readmes_config_example_is_a_valid_config(tmp_path, registry):
     namings = export_namings(load_config(tmp_path / "backflush.yaml"), registry)
     assert namings["JobMtl"].headers == (("PartNum", "Material"), ("RelatedOperation", "Rel Op"))
     assert (namings["JobOper"].file, namings["JobOper"].sheet) == ("jobs.xlsx", "Operations")
+
+
+def test_an_export_saved_without_its_header_row_is_named_as_such(cli, site):
+    # SQL Server Management Studio's "Save Results As" leaves the header out unless told to keep it
+    path = site / "JobMtl.csv"
+    path.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[1:]), encoding="utf-8")
+    code, _, err = cli("check", site)
+    assert code == 2
+    assert "JobMtl.csv: the first row looks like data, not column names ('EPIC06', '005001', '0', '10', " in err
+    assert "Include column headers when copying or saving the results" in err
+
+
+def test_a_header_of_unknown_names_is_not_taken_for_data(cli, site):
+    _headers(site / "JobMtl.csv", lambda h: f"Field {h}")
+    code, _, err = cli("check", site)
+    assert code == 2
+    assert "missing column(s)" in err and "looks like data" not in err

@@ -55,6 +55,12 @@ class LoadedTable:
         if not self.missing:
             return None
         name, first = self.table.name, self.missing[0]
+        if not self.columns and _looks_like_data(self.headers):
+            shown = ", ".join(repr(h) for h in self.headers[:5]) + (", ..." if len(self.headers) > 5 else "")
+            return (f"the first row looks like data, not column names ({shown}), so the columns "
+                    f"{', '.join(self.missing)} were not found: export the table with its header row (SQL Server "
+                    "Management Studio saves results without one unless Tools > Options > Query Results > SQL Server "
+                    "> Results to Grid > 'Include column headers when copying or saving the results' is on)")
         unread = {label_key(h): h for h in self.headers if h not in self.columns.values() and label_key(h)}
         alike = [f"{unread[near]!r} looks like {column}" for column in self.missing
                  for near in difflib.get_close_matches(label_key(column), list(unread), n=1, cutoff=0.75)]
@@ -75,6 +81,16 @@ class Site:
     absent: dict[str, str] = field(default_factory=dict)  # table -> why it is not there
     date_order: str = MONTH_FIRST  # of a text date column without slashed dates to tell its own
     decimal_separator: str = POINT  # of a text number column without a value to tell its own
+
+
+_VALUE = re.compile(r"\s*([-+]?\d+([.,]\d+)?|(?i:true|false|yes|no)|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*)\s*")
+
+
+def _looks_like_data(headers: tuple[str, ...]) -> bool:
+    """Whether a header row is a data row: at least half of its cells are numbers, booleans or dates (an Epicor
+    column name never is)."""
+    cells = [h for h in headers if h.strip()]
+    return bool(cells) and 2 * sum(bool(_VALUE.fullmatch(h)) for h in cells) >= len(cells)
 
 
 def _spaced(column: str) -> str:
