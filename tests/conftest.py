@@ -17,6 +17,15 @@ DEMO = ROOT / "fixtures" / "demo"
 CASES = ROOT / "fixtures" / "cases"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compile_cache(tmp_path_factory) -> Path:
+    """The tests keep compiled passes in a folder of their own (each worker its own), never in the user's cache."""
+    folder = tmp_path_factory.mktemp("compile-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BACKFLUSH_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def registry():
     return builtin_registry()

@@ -14,7 +14,7 @@ def test_the_benchmark_reports_each_phase_with_every_run_and_the_median(tmp_path
     assert main(["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000", "--repeat", "2",
                  "--dir", str(tmp_path / "site"), "--json", str(figures)]) == 0
     result = json.loads(figures.read_text(encoding="utf-8"))
-    for phase in ("read", "handwritten", "check"):
+    for phase in ("read", "handwritten", "check", "check-reused"):
         runs = result["figures"][phase]["runs"]
         assert len(runs) == 2 and result["figures"][phase]["seconds"] == pytest.approx(sum(runs) / 2)
     assert result["findings"] > 0
@@ -23,6 +23,16 @@ def test_the_benchmark_reports_each_phase_with_every_run_and_the_median(tmp_path
     assert result["ratios"]["check/handwritten (CPU)"] == pytest.approx(
         result["figures"]["check"]["cpu_seconds"] / result["figures"]["handwritten"]["cpu_seconds"], abs=0.01)
     assert "(runs: " in capsys.readouterr().out
+
+
+def test_the_benchmark_times_check_compiling_and_check_reusing_what_it_compiled(tmp_path):
+    figures = tmp_path / "figures.json"
+    site = tmp_path / "site"
+    assert main(["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000", "--dir", str(site),
+                 "--json", str(figures)]) == 0
+    ratios = json.loads(figures.read_text(encoding="utf-8"))["ratios"]
+    assert {"check/handwritten", "check-reused/handwritten"} <= set(ratios)
+    assert list((site / ".compile-cache").glob("*.json"))  # the check phase's own cache, not the user's
 
 
 def test_the_benchmark_can_write_the_site_as_csv_and_finds_the_same(tmp_path):

@@ -8,10 +8,13 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
   read        a bare read of every column the built-in rules need;
   handwritten one hand-written DuckDB query per rule and table for the same built-in rules, with
               plain joins (it trusts the data: no contracts, no case-insensitive keys);
-  check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules.
+  check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules,
+              compiling its passes (the compile cache emptied first);
+  check-reused the same run right after, reusing the passes the check phase compiled (validator/compile_cache.py),
+              as a second run on unchanged rules and tables does.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
-  readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped).
+  readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped), compiling.
 It prints each phase's figures and the ratios. With --repeat N the phases run N times, taking turns,
 and the median wall time of each is reported (with every run's time).
 """
@@ -284,11 +287,21 @@ def phase_readiness_handwritten(folder: Path) -> dict:
     return phase_handwritten(folder, HANDWRITTEN_READINESS, HANDWRITTEN_READINESS_RULES)
 
 
-def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
+# a phase: its command, the exit codes that pass, its compile cache (validator/compile_cache.py) and whether that
+# is emptied before each run
+Phase = tuple[list[str], tuple[int, ...], Path | None, bool]
+
+
+def _run(args: list[str], ok: tuple[int, ...] = (0,), cache: Path | None = None, cold: bool = False) -> dict:
     """Run one phase in a child process: wall seconds, CPU seconds (user + system, all its threads: steadier
     than wall time when neighbours share the machine) and its own peak RSS in MiB."""
+    env = None
+    if cache is not None:
+        env = {**os.environ, "BACKFLUSH_CACHE_DIR": str(cache)}
+        if cold:
+            shutil.rmtree(cache, ignore_errors=True)
     start = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     out, err = process.stdout.read(), process.stderr.read()
@@ -299,13 +312,13 @@ def _run(args: list[str], ok: tuple[int, ...] = (0,)) -> dict:
             "peak_mib": round(usage.ru_maxrss / 1024, 1), "output": out.strip()}
 
 
-def _interleaved(phases: dict[str, tuple[list[str], tuple[int, ...]]], repeat: int) -> dict[str, dict]:
+def _interleaved(phases: dict[str, Phase], repeat: int) -> dict[str, dict]:
     """Each phase `repeat` times, taking turns (a slow spell of the machine then hits every phase alike):
     the median wall and CPU time, the largest peak memory, and every run's wall time."""
     runs: dict[str, list[dict]] = {name: [] for name in phases}
     for _ in range(repeat):
-        for name, (args, ok) in phases.items():
-            runs[name].append(_run(args, ok))
+        for name, (args, ok, cache, cold) in phases.items():
+            runs[name].append(_run(args, ok, cache, cold))
     return {name: {"seconds": statistics.median(r["seconds"] for r in results),
                    "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
                    "peak_mib": max(r["peak_mib"] for r in results), "output": results[-1]["output"],
@@ -352,19 +365,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {args.parts:,} Part, {args.job_mtl:,} JobMtl, {args.job_oper:,} JobOper, {args.labor_dtl:,} LaborDtl "
               f"as {args.export} in {folder} ({time.perf_counter() - start:.1f} s)")
         me = [sys.executable, "-m", "validator.bench", "--dir", str(folder), "--phase"]
+        cache = folder / ".compile-cache"  # the check phases' own, emptied before each run that compiles
         out_json = folder / "findings.json"
         check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),
                  "--fail-on", "never", *(["--memory-limit", args.memory_limit] if args.memory_limit else [])]
         core = [arg for tag in CORE_TAGS for arg in ("--tag", tag)]
-        phases = {"read": ([*me, "read"], (0,)), "handwritten": ([*me, "handwritten"], (0,)),
-                  "check": ([*check, *core], (0, 1))}
+        phases: dict[str, Phase] = {
+            "read": ([*me, "read"], (0,), None, False), "handwritten": ([*me, "handwritten"], (0,), None, False),
+            "check": ([*check, *core], (0, 1), cache, True), "check-reused": ([*check, *core], (0, 1), cache, False)}
         figures = _interleaved(phases, args.repeat)
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
-        ratios = {**_ratios(figures, "check", "handwritten"),
+        ratios = {**_ratios(figures, "check", "handwritten"), **_ratios(figures, "check-reused", "handwritten"),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
         if args.labor_dtl:
-            figures.update(_interleaved({"readiness-handwritten": ([*me, "readiness-handwritten"], (0,)),
-                                         "readiness-check": ([*check, "--tag", "readiness"], (0, 1))}, args.repeat))
+            figures.update(_interleaved({"readiness-handwritten": ([*me, "readiness-handwritten"], (0,), None, False),
+                                         "readiness-check": ([*check, "--tag", "readiness"], (0, 1), cache, True)},
+                                        args.repeat))
             ratios.update(_ratios(figures, "readiness-check", "readiness-handwritten"))
             readiness = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
             print(f"readiness findings written: {readiness:,}")

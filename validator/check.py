@@ -11,6 +11,7 @@ from typing import Any
 from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.attestations import read_attestations
+from validator.compile_cache import CompileCache, site_inputs
 from validator.contracts import Violation, check_site
 from validator.decimals import COMMA
 from validator.engines import Engine
@@ -28,7 +29,7 @@ from validator.findings import (
 from validator.profile import Profile
 from validator.readers import Site, join_keys, load_site, materialize_text_tables
 from validator.rules.analysis import check_needs
-from validator.rules.compiler import compile_batches
+from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
 from validator.sources import Naming, look_alike_hint, site_dir, where_expected
 from validator.tables import Registry
@@ -141,8 +142,13 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
                 runnable.setdefault(check.table, []).append((rule, check))
     catalog = engine.catalog(site)
     keys = join_keys(site)
+    cache = CompileCache.default()
+    inputs = site_inputs(site, registry, keys) if cache else ""
     for table, items in sorted(runnable.items()):
-        for compiled in compile_batches(table, items, registry, catalog, keys.level, keys.one_company, engine.rows(site)):
+        def compile_passes(table: str = table, items: list[tuple[Rule, Check]] = items) -> list[CompiledTable]:
+            return compile_batches(table, items, registry, catalog, keys.level, keys.one_company, engine.rows(site))
+        passes = cache.passes(engine, site, table, items, inputs, compile_passes) if cache else compile_passes()
+        for compiled in passes:
             engine.collect(site, compiled)
     findings = engine.findings(site)
     per_rule = findings.per_rule()

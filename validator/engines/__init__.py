@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from validator.errors import ConfigError
 from validator.findings import Findings, Verdicts
 from validator.readers import Site
 from validator.rules.compiler import Catalog, CompiledTable, Rows
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 ENGINES = {"duckdb": "validator.engines.duckdb"}
 
@@ -17,6 +20,9 @@ class Engine(Protocol):
     name: str
 
     def catalog(self, site: Site) -> Catalog: ...
+
+    def sql(self, query: ir.Table) -> str:
+        """A compiled pass in the engine's own SQL."""
 
     def collect(self, site: Site, compiled: CompiledTable) -> None:
         """Run one compiled pass; its flagged rows become findings kept in the engine (the engine, not the
@@ -33,6 +39,9 @@ class Engine(Protocol):
 
     def rows(self, site: Site) -> Rows:
         """Counts the rows of an expression over the site's tables (the compiler weighs a semi-join with it)."""
+
+    def count_sql(self, site: Site, sql: str) -> int:
+        """Counts the rows of a query in the engine's SQL (a reused pass's semi-join is weighed again with it)."""
 
 
 def get_engine(name: str, **options: object) -> Engine:

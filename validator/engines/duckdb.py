@@ -34,8 +34,11 @@ class DuckDBEngine:
         backend = ibis.duckdb.from_connection(site.con)
         return functools.cache(backend.table)  # each lookup asks DuckDB for the schema; a pass looks up often
 
+    def sql(self, query: ibis.Table) -> str:
+        return str(ibis.to_sql(query, dialect="duckdb"))
+
     def collect(self, site: Site, compiled: CompiledTable) -> None:
-        duckdb_findings.collect(site.con, compiled, str(ibis.to_sql(compiled.query, dialect="duckdb")))
+        duckdb_findings.collect(site.con, compiled, compiled.sql or self.sql(compiled.query))
 
     def findings(self, site: Site) -> Findings:
         return duckdb_findings.unique_findings(site.con)
@@ -48,6 +51,9 @@ class DuckDBEngine:
 
     def rows(self, site: Site) -> Rows:
         return lambda expr: int(expr.count().execute())
+
+    def count_sql(self, site: Site, sql: str) -> int:
+        return int(site.con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
 
 
 def create(**options: object) -> DuckDBEngine:

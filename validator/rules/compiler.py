@@ -45,11 +45,13 @@ class CompiledTable:
     """Every check on one table, evaluated in one pass: one result row per row with any finding."""
 
     table: str
-    query: ir.Table
+    query: ir.Table | None  # None: a pass reused from the compile cache, known by its `sql` only
     key: tuple[str, ...]  # key columns, named as in the query and in Epicor
     checks: tuple[CompiledCheck, ...]
     component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
-    rows: ir.Table  # the query without the flags: the rows any check flags (what `explain` prints)
+    rows: ir.Table | None  # the query without the flags: the rows any check flags (what `explain` prints)
+    decisions: tuple[tuple[ir.Table, str, bool], ...] = ()  # what row counts decided (Frame.decisions)
+    sql: str | None = None  # the query in the engine's dialect, once known
 
 
 
@@ -115,7 +117,7 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     kept = frame.expr.filter(functools.reduce(operator.or_, hits.values()))
     values = [frame.column(c, kept) for c in columns]
     return CompiledTable(table, kept.select(*values, **hits), key, tuple(checks), tuple(component.items()),
-                         kept.select(*values))
+                         kept.select(*values), tuple(frame.decisions))
 
 
 def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog,

@@ -41,6 +41,11 @@ def never_canonical(table: str, column: str) -> int:
     return 0
 
 
+def semi_join_pays(candidates: int, related: int) -> bool:
+    """Whether an aggregate of a guarded pass should group only the related rows of its candidates."""
+    return candidates * FEW <= related
+
+
 MATCHED = "__matched"  # the column a to-one join adds: 1 where the related row was found
 
 
@@ -76,6 +81,9 @@ class Frame:
         self.candidates: ir.Table | None = None
         self.rows: Rows | None = None  # without it (SQL printed for a DBA) no related rows are left out
         self._candidate_rows: int | None = None
+        # what the counts decided: (candidates, related table, semi-join or not); a compiled pass reused later
+        # (validator/compile_cache.py) holds only while the counts decide the same
+        self.decisions: list[tuple[ir.Table, str, bool]] = []
 
     def column(self, name: str, table: ir.Table | None = None) -> ir.Value:
         """A value by its name in the frame: a stored column, or a literal let value."""
@@ -260,7 +268,9 @@ class Frame:
             return related
         if self._candidate_rows is None:
             self._candidate_rows = self.rows(candidates)
-        if self._candidate_rows * FEW > self.rows(self.catalog(target)):
+        semi = semi_join_pays(self._candidate_rows, self.rows(self.catalog(target)))
+        self.decisions.append((candidates, target, semi))
+        if not semi:
             return related
         on = [value == candidates[name] if plain else _norm(value) == _norm(candidates[name]) for name, value, plain in pairs]
         return related.semi_join(candidates, on)
