@@ -24,6 +24,9 @@ class DuckDBEngine:
         config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         con = duckdb.connect(config=config)
         con.execute("SET enable_progress_bar = false")  # its bar would land in a report written to stdout
+        # every result the tool reads in an order says ORDER BY (findings, verdicts, example rows by __row): tables
+        # made on the way need not keep their rows' order, which saves ~1.5 s of 35 on the benchmark site
+        con.execute("SET preserve_insertion_order = false")
         if self.memory_limit:
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
         if self.threads:
