@@ -64,6 +64,20 @@ def test_a_site_exported_with_column_labels_gets_the_demos_findings(demo_documen
     code, labelled = run_json(site, tmp_path / "labels.json")
     assert code == 0 and not labelled["contract_violations"]
     assert _same_findings(labelled, demo_document)
+    assert labelled["tool"]["column_headers"]["JobMtl.PartNum"] == "PART_NUM"  # the report says what it read
+
+
+def test_the_report_names_no_header_when_every_column_is_read_by_its_own_name(demo_document):
+    assert demo_document["tool"]["column_headers"] == {}  # bare, Part_PartNum and PartMtl.MtlSeq are own names
+
+
+def test_the_console_says_which_columns_were_read_from_other_headers(site, cli, tmp_path):
+    (site / "JobMtl.csv").rename(site / "BAQ JobMaterials 2026-11.csv")
+    _headers(site / "BAQ JobMaterials 2026-11.csv", lambda h: {"PartNum": "Material", "QtyPer": "Qty Per"}.get(h, h))
+    code, out, _ = cli("check", site, "--config", CASES / "configs" / "baq_names.yaml", "--fail-on", "never")
+    assert code == 0
+    assert "columns read from headers other than their names: JobMtl.PartNum from 'Material', JobMtl.QtyPer from " \
+           "'Qty Per'" in out
 
 
 def test_the_config_names_a_tables_file_and_a_header(demo_document, site, tmp_path):

@@ -27,7 +27,7 @@ from validator.findings import (
     site_scores,
 )
 from validator.profile import Profile
-from validator.readers import Site, join_keys, load_site, materialize_text_tables
+from validator.readers import Site, join_keys, load_site, materialize_text_tables, own_header
 from validator.rules.analysis import check_needs
 from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
@@ -51,6 +51,8 @@ class Report:
     profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
     date_orders: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> order its slashed dates read in
     decimal_commas: list[str] = field(default_factory=list)  # "Table.Column" of the numbers read with a decimal comma
+    column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
+    # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
@@ -72,7 +74,8 @@ class Report:
 
     def tool(self) -> dict[str, Any]:
         return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
-                "profile": self.profile, "date_orders": self.date_orders, "decimal_commas": self.decimal_commas}
+                "profile": self.profile, "date_orders": self.date_orders, "decimal_commas": self.decimal_commas,
+                "column_headers": self.column_headers}
 
 
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
@@ -223,5 +226,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
                    for column, order in sorted(loaded.date_orders.items())}
     decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())
                       for column, separator in sorted(loaded.separators.items()) if separator == COMMA]
+    column_headers = {f"{name}.{column}": header for name, loaded in sorted(site.tables.items())
+                      for column, header in sorted(loaded.columns.items()) if not own_header(loaded.table, column, header)}
     return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
-                  profile.to_dict(latest), date_orders, decimal_commas)
+                  profile.to_dict(latest), date_orders, decimal_commas, column_headers)

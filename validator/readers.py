@@ -135,6 +135,13 @@ def match_columns(table: Table, headers: list[str], named: tuple[tuple[str, str]
     return {column: found for column, (_, found) in chosen.items()}
 
 
+def own_header(table: Table, column: str, header: str) -> bool:
+    """Whether a header is the column's own name (bare, BAQ style or dotted, any case), not a label or a name
+    backflush.yaml gives."""
+    text = header.strip().lstrip("\ufeff").lower()
+    return text in {f"{prefix}{column}".lower() for prefix in ("", f"{table.name}_", f"{table.name}.")}
+
+
 def _wanted_columns(table: Table, headers: list[str], wanted: set[str], source: SourceFile) -> dict[str, str]:
     """Epicor column -> export header, for the wanted columns; a wanted column exported twice is an error, and so
     is a header backflush.yaml names that the export lacks."""

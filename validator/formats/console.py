@@ -15,6 +15,9 @@ STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", I
          "error": "red", "warning": "yellow", "info": "cyan"}
 
 
+COLUMN_HEADERS_SHOWN = 8  # columns read from a label or a configured header, named under the title
+
+
 def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRST_FINDINGS) -> None:
     console = Console(file=out, force_terminal=color, no_color=not color, width=140, highlight=False)
     console.print(f"[bold]backflush check[/] {report.site}  (engine: {report.engine})")
@@ -25,6 +28,11 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
         console.print(f"[dim]dates written with slashes read {order.replace('-', ' ')}: {', '.join(columns)}[/]")
     if report.decimal_commas:
         console.print(f"[dim]numbers written with a decimal comma: {', '.join(report.decimal_commas)}[/]")
+    if report.column_headers:
+        read = [f"{column} from {header!r}" for column, header in report.column_headers.items()]
+        shown = ", ".join(read[:COLUMN_HEADERS_SHOWN]) + (f" and {len(read) - COLUMN_HEADERS_SHOWN} more (JSON: "
+                                                          "tool.column_headers)" if len(read) > COLUMN_HEADERS_SHOWN else "")
+        console.print(f"[dim]columns read from headers other than their names: {shown}[/]")
     rules = Table(title="Rules", title_justify="left")
     for column in ("Rule", "Severity", "Status", "Checked", "Failed", "Too little history", "Title / reason"):
         rules.add_column(column, justify="right" if column in ("Checked", "Failed", "Too little history") else "left")
