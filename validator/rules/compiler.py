@@ -13,7 +13,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from validator.rules.analysis import PLACEHOLDER
+from validator.rules.analysis import PLACEHOLDER, check_needs
 from validator.rules.frame import (
     CANONICAL,
     CONDITIONS,
@@ -25,6 +25,7 @@ from validator.rules.frame import (
     never_canonical,
     sibling_aggregates,
 )
+from validator.rules.grammar import classify
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
 
@@ -64,20 +65,43 @@ def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
 def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
                     canonical: Canonical = never_canonical, one_company: bool = False,
                     rows: Rows | None = None) -> list[CompiledTable]:
-    """The checks on a table in as few passes as pay: those with a join-free guard share one pass that
-    drops, before any join, the rows no guard admits; the others share a second pass. `rows` counts rows
-    in the engine: with it, an aggregate of the guarded pass groups only the related rows of its few
-    candidates (Frame._reduced)."""
+    """The checks on a table in the passes that pay: those with a join-free guard in passes that drop, before
+    any join, the rows no guard admits; the others in passes of their own; and in either, checks that read no
+    related table in common in separate passes (joined_apart). `rows` counts rows in the engine: with it, an
+    aggregate of a guarded pass groups only the related rows of its few candidates (Frame._reduced)."""
     guarded, unguarded = [], []
     for rule, check in items:
         (unguarded if local_guard(rule, check, registry) is None else guarded).append((rule, check))
-    batches = []
-    if guarded:
-        batches.append(compile_table(table, guarded, registry, catalog, canonical, prefilter=True, one_company=one_company,
-                                     rows=rows))
-    if unguarded:
-        batches.append(compile_table(table, unguarded, registry, catalog, canonical, one_company=one_company))
+    batches = [compile_table(table, group, registry, catalog, canonical, prefilter=True, one_company=one_company,
+                             rows=rows) for group in joined_apart(table, guarded, registry)]
+    batches += [compile_table(table, group, registry, catalog, canonical, one_company=one_company)
+                for group in joined_apart(table, unguarded, registry)]
     return batches
+
+
+def joined_apart(table: str, items: list[tuple[Rule, Check]], registry: Registry) -> list[list[tuple[Rule, Check]]]:
+    """The checks grouped so that two checks reading a related table in common share a group (and its joins),
+    in their order; checks that read no related table join the first group. One pass per group costs a scan of
+    the table more, and pays where the joins are many: on 10M JobMtl rows, the Part/PartPlant checks, the
+    JobOper checks and BFC012 (JobHead, PartWhse) took 13.5 s in one pass, 10.8 s in three (measured apart)."""
+    groups: list[tuple[set[str], list[int]]] = []
+    local: list[int] = []
+    for index, (rule, check) in enumerate(items):
+        related = set(check_needs(rule, check, registry).columns) - {table}
+        if not related:
+            local.append(index)
+            continue
+        members = [index]
+        for group in [g for g in groups if g[0] & related]:
+            groups.remove(group)
+            related |= group[0]
+            members += group[1]
+        groups.append((related, members))
+    ordered = sorted((sorted(members) for _, members in groups), key=lambda members: members[0])
+    if not ordered:
+        return [list(items)] if items else []
+    ordered[0] = sorted(ordered[0] + local)
+    return [[items[i] for i in members] for members in ordered]
 
 
 def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
@@ -96,6 +120,8 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
             guards.append(frame.cond(guard))
         frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
         frame.candidates, frame.rows = frame.expr, rows
+        if len(items) == 1:
+            _filter_early(frame, *items[0])
     checks = []
     for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
         frame.rule = rule
@@ -118,6 +144,19 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     values = [frame.column(c, kept) for c in columns]
     return CompiledTable(table, kept.select(*values, **hits), key, tuple(checks), tuple(component.items()),
                          kept.select(*values), tuple(frame.decisions))
+
+
+def _filter_early(frame: Frame, rule: Rule, check: Check) -> None:
+    """A pass of one check keeps, after each top-level conjunct of its condition, only the rows that meet it: the
+    joins a later conjunct needs then run on fewer rows (BFC012 joins the open demand and the stock of the
+    materials on open jobs only: about half the backflushed ones)."""
+    conjuncts = classify(check.where)
+    if conjuncts.kind != "all":
+        return
+    frame.rule = rule
+    for conjunct in conjuncts.args[:-1]:  # the last one is the pass's own filter
+        frame.ensure(conjunct)
+        frame.expr = frame.expr.filter(frame.cond(conjunct))
 
 
 def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog,
