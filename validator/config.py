@@ -9,7 +9,7 @@ from typing import Any
 from validator.errors import ConfigError
 from validator.rules.model import Rule
 from validator.schemas import check_document
-from validator.sources import Naming
+from validator.sources import Naming, header_text
 from validator.tables import Registry
 from validator.yamlsource import YamlDocument
 
@@ -90,7 +90,7 @@ def export_namings(config: Config, registry: Registry) -> dict[str, Naming]:
             if column.lower() not in by_lower:
                 raise ConfigError(f"{table.name} has no column {column}; its columns: {', '.join(table.columns)}",
                                   location=where)
-            twice = next((c for c, h in headers.items() if h.strip().lower() == header.strip().lower()), None)
+            twice = next((c for c, h in headers.items() if header_text(h) == header_text(header)), None)
             if twice:
                 raise ConfigError(f"header {header!r} is given to both {twice} and {by_lower[column.lower()]}",
                                   location=where)

@@ -24,7 +24,16 @@ from validator.date_order import FORMATS, MONTH_FIRST
 from validator.date_order import evidence as date_evidence
 from validator.decimals import POINT
 from validator.errors import DataError
-from validator.sources import ROW, Naming, SourceFile, discover, is_workbook, look_alike_hint, parquet_parts
+from validator.sources import (
+    ROW,
+    Naming,
+    SourceFile,
+    discover,
+    header_text,
+    is_workbook,
+    look_alike_hint,
+    parquet_parts,
+)
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY, Registry, Table
 from validator.text_facts import NULL_WORDS, TextFacts, scan_text
@@ -110,11 +119,11 @@ def match_columns(table: Table, headers: list[str], named: tuple[tuple[str, str]
     returned: the caller reports them."""
     by_lower = {c.lower(): c for c in table.columns}
     by_label = {label_key(c): c for c in table.columns}
-    by_named = {header.strip().lower(): column for column, header in named}
+    by_named = {header_text(header): column for column, header in named}
     prefixes = (f"{table.name.lower()}_", f"{table.name.lower()}.")
     chosen: dict[str, tuple[int, list[str]]] = {}
     for header in headers:
-        text = header.strip().lstrip("\ufeff").lower()
+        text = header_text(header)
         if text in by_named:
             column, rank = by_named[text], 4
         else:
@@ -138,17 +147,16 @@ def match_columns(table: Table, headers: list[str], named: tuple[tuple[str, str]
 def own_header(table: Table, column: str, header: str) -> bool:
     """Whether a header is the column's own name (bare, BAQ style or dotted, any case), not a label or a name
     backflush.yaml gives."""
-    text = header.strip().lstrip("\ufeff").lower()
-    return text in {f"{prefix}{column}".lower() for prefix in ("", f"{table.name}_", f"{table.name}.")}
+    return header_text(header) in {f"{prefix}{column}".lower() for prefix in ("", f"{table.name}_", f"{table.name}.")}
 
 
 def _wanted_columns(table: Table, headers: list[str], wanted: set[str], source: SourceFile) -> dict[str, str]:
     """Epicor column -> export header, for the wanted columns; a wanted column exported twice is an error, and so
     is a header backflush.yaml names that the export lacks."""
     named = source.naming.headers if source.naming else ()
-    present = {h.strip().lstrip("\ufeff").lower() for h in headers}
+    present = {header_text(h) for h in headers}
     for column, header in named:
-        if header.strip().lower() not in present:
+        if header_text(header) not in present:
             raise DataError(f"backflush.yaml ({source.naming.where}) names header {header!r} for {table.name}."
                             f"{column}, which this export does not have; its headers: {_listed(headers)}",
                             location=source.where)

@@ -19,6 +19,11 @@ Columns = Callable[[list[str]], Collection[str]]  # an export's header -> the na
 ROW = "__row"  # the data row of the export (1-based) a row came from: wholly blank rows are left out, not counted again
 
 
+def header_text(header: str) -> str:
+    """A header as headers compare: any case, surrounding spaces and a byte order mark left out."""
+    return header.strip().lstrip("\ufeff").lower()
+
+
 @dataclass(frozen=True)
 class Naming:
     """What backflush.yaml's `exports:` says of one table's export: its file (relative to the site's folder) or
