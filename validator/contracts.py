@@ -182,8 +182,7 @@ def check_table(site: Site, loaded: LoadedTable, may_be_empty: bool = False) -> 
     stored = missing + [Violation(name, file, c, f"stored as {loaded.raw_types[c]}, which does not read as "
                                        f"{columns[c].type}: expected {STORED[columns[c].type]}")
               for c in loaded.columns if not readable(columns[c].type, loaded.raw_types[c])]
-    backend = ibis.duckdb.from_connection(site.con)
-    raw = backend.table(f"raw_{name}")
+    raw = site.ibis().table(f"raw_{name}")
     key = [c for c in loaded.table.key if c in loaded.columns]
     normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
                                              c in loaded.facts.upper,

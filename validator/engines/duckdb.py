@@ -34,8 +34,7 @@ class DuckDBEngine:
         return con
 
     def catalog(self, site: Site) -> Catalog:
-        backend = ibis.duckdb.from_connection(site.con)
-        return functools.cache(backend.table)  # each lookup asks DuckDB for the schema; a pass looks up often
+        return functools.cache(site.ibis().table)  # each lookup asks DuckDB for the schema; a pass looks up often
 
     def sql(self, query: ibis.Table) -> str:
         return str(ibis.to_sql(query, dialect="duckdb"))
