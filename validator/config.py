@@ -107,7 +107,7 @@ def apply_overrides(rules: dict[str, Rule], config: Config) -> dict[str, Rule]:
     """Rules with the configured severity, enabled flag and parameters; unknown ids and params fail."""
     result = dict(rules)
     for rule_id, override in config.overrides.items():
-        where = config.document.where(["rules", rule_id]) if config.document else rule_id
+        where = _where(config, ["rules", rule_id], rule_id)
         if rule_id not in rules:
             raise ConfigError(f"names unknown rule {rule_id}; known rules: {', '.join(sorted(rules))}", location=where)
         rule = rules[rule_id]

@@ -131,17 +131,14 @@ def match_columns(table: Table, headers: list[str], named: tuple[tuple[str, str]
     by_lower = {c.lower(): c for c in table.columns}
     by_label = {label_key(c): c for c in table.columns}
     by_named = {header_text(header): column for column, header in named}
-    prefixes = (f"{table.name.lower()}_", f"{table.name.lower()}.")
     chosen: dict[str, tuple[int, list[str]]] = {}
     for header in headers:
         text = header_text(header)
         if text in by_named:
             column, rank = by_named[text], 4
         else:
-            rank, bare = 2, text
-            for prefix in prefixes:
-                if text.startswith(prefix):
-                    rank, bare = 3, text[len(prefix):]
+            bare = _unprefixed(table, text)
+            rank = 2 if bare == text else 3
             column = by_lower.get(bare)
             if column is None:  # `Part Num`; `PART_NUM` in Part's export is a label, not Part's column `NUM`
                 column, rank = by_label.get(label_key(bare)) or by_label.get(label_key(text)), 1
@@ -155,10 +152,18 @@ def match_columns(table: Table, headers: list[str], named: tuple[tuple[str, str]
     return {column: found for column, (_, found) in chosen.items()}
 
 
+def _unprefixed(table: Table, text: str) -> str:
+    """A header's text (header_text) without this table's name in front, BAQ style (`jobmtl_`) or dotted."""
+    for prefix in (f"{table.name.lower()}_", f"{table.name.lower()}."):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
 def own_header(table: Table, column: str, header: str) -> bool:
     """Whether a header is the column's own name (bare, BAQ style or dotted, any case), not a label or a name
     backflush.yaml gives."""
-    return header_text(header) in {f"{prefix}{column}".lower() for prefix in ("", f"{table.name}_", f"{table.name}.")}
+    return _unprefixed(table, header_text(header)) == column.lower()
 
 
 def _wanted_columns(table: Table, headers: list[str], wanted: set[str], source: SourceFile) -> dict[str, str]:
