@@ -93,14 +93,15 @@ class EngineRows(Sequence[T]):
             for row in batch.to_pylist():
                 yield self._make(row)
 
-    def json_blocks(self, separator: str) -> Iterator[str]:
+    def json_blocks(self, separator: str) -> Iterator[pa.Buffer]:
         """The rows' JSON documents as the engine wrote them, joined with `separator` a block of rows at a
-        time by Arrow (no Python string per row)."""
+        time by Arrow: UTF-8 bytes, no Python string per row nor per block (decoding the blocks to text and
+        encoding them again cost ~0.6 s of a 266 MB report)."""
         lines = self.table.column("line")
         for start in range(0, len(lines), BLOCK):
             chunk = lines.slice(start, BLOCK).combine_chunks()
             rows = pa.ListArray.from_arrays(pa.array([0, len(chunk)], pa.int32()), chunk)
-            yield pc.binary_join(rows, separator)[0].as_py()
+            yield pc.binary_join(rows, separator)[0].as_buffer()
 
     def count_by(self, *columns: str) -> dict[Any, int]:
         if not len(self):

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 import orjson
+import pyarrow as pa
 
 from validator.check import Report
 
 SEPARATOR = ",\n    "  # between two items of a list: one item per line
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
 
 
 def sections(report: Report) -> dict[str, Any]:
-    """The document's top-level keys. Lists are generators of JSON text blocks (one or more items joined by
+    """The document's top-level keys. Lists are generators of JSON blocks in UTF-8 (one or more items joined by
     SEPARATOR), so a large report streams: findings and verdicts as the engine wrote them, the rest dumped
     with orjson (about ten times faster than json per item, measured: 1.0 vs 11.6 us)."""
     return {
@@ -30,18 +31,30 @@ def sections(report: Report) -> dict[str, Any]:
     }
 
 
+def _byte_sink(out: TextIO) -> Callable[[bytes | pa.Buffer], object]:
+    """Where the document's UTF-8 bytes go: the binary stream under `out` (a file, stdout), else `out` itself as
+    text (a StringIO)."""
+    binary = getattr(out, "buffer", None)
+    if binary is None:
+        return lambda data: out.write(bytes(data).decode())
+    out.flush()  # whatever was written as text goes first
+    return binary.write
+
+
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
     """One top-level key per line and one list item per line: readable and diffable."""
-    out.write("{")
+    put = _byte_sink(out)
+    put(b"{")
     for index, (key, value) in enumerate(sections(report).items()):
-        out.write(f'{"," if index else ""}\n  {_dumps(key)}: ')
+        put(b"%s\n  %s: " % (b"," if index else b"", _dumps(key)))
         if isinstance(value, Iterator):
-            out.write("[")
+            put(b"[")
             empty = True
             for block in value:
-                out.write(("\n    " if empty else SEPARATOR) + block)
+                put(b"\n    " if empty else SEPARATOR.encode())
+                put(block)
                 empty = False
-            out.write("]" if empty else "\n  ]")
+            put(b"]" if empty else b"\n  ]")
         else:
-            out.write(_dumps(value))
-    out.write("\n}\n")
+            put(_dumps(value))
+    put(b"\n}\n")
