@@ -90,3 +90,30 @@ def test_a_key_exported_as_a_number_is_clean_text(tmp_path):
     loaded = site.tables["JobMtl"]
     assert {"JobNum", "PartNum"} <= loaded.facts.upper & loaded.facts.complete
     assert site.con.execute('SELECT JobNum FROM "JobMtl" ORDER BY 1').fetchall() == [("5001",), ("5002",)]
+
+
+def job_mtl_parquet(folder: Path, *rows: tuple[str, str, int, str]):
+    """A Parquet JobMtl export of (JobNum, PartNum, MtlSeq, WarehouseCode): SQL Server writes a blank warehouse as ''."""
+    values = " UNION ALL ".join(f"SELECT 'EPIC06' AS Company, '{job}' AS JobNum, 0 AS AssemblySeq, {seq} AS MtlSeq, "
+                                f"'{part}' AS PartNum, '{whse}' AS WarehouseCode" for job, part, seq, whse in rows)
+    duckdb.sql(values).write_parquet(str(folder / "JobMtl.parquet"))
+    site = load_site(folder, REGISTRY, {"JobMtl": {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum", "WarehouseCode"}})
+    return site, site.tables["JobMtl"]
+
+
+def test_empty_text_without_trailing_spaces_is_trimmed_but_not_clean_and_reads_as_null(tmp_path):
+    site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, ""), ("005001", "SCR-2", 20, "MAIN"))
+    assert "WarehouseCode" in loaded.facts.trimmed and "WarehouseCode" not in loaded.facts.clean
+    assert site.con.execute('SELECT WarehouseCode FROM "JobMtl" ORDER BY MtlSeq').fetchall() == [(None,), ("MAIN",)]
+
+
+def test_a_trailing_space_makes_text_untrimmed_and_is_cut_when_read(tmp_path):
+    site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, "MAIN  "), ("005001", "SCR-2", 20, ""))
+    assert "WarehouseCode" not in loaded.facts.trimmed
+    assert site.con.execute('SELECT WarehouseCode FROM "JobMtl" ORDER BY MtlSeq').fetchall() == [("MAIN",), (None,)]
+
+
+def test_a_duplicate_key_in_trimmed_text_with_blanks_is_found(tmp_path):
+    site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, ""), ("005001", "SCR-1", 10, "MAIN"))
+    assert "JobNum" in loaded.facts.trimmed
+    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]

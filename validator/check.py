@@ -12,7 +12,7 @@ from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.attestations import read_attestations
 from validator.compile_cache import CompileCache, site_inputs
-from validator.contracts import Violation, check_site
+from validator.contracts import Violation, check_site, preload
 from validator.decimals import COMMA
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
@@ -200,6 +200,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         path = attestations or site_dir(folder) / ATTESTATIONS
         if attestations is not None or path.is_file():
             documents["Attestation"] = (path, read_attestations(path))
+    preload()
     site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
                      date_order=date_order, decimal_separator=decimal_separator, named=named)
     if "Attestation" in site.absent:

@@ -8,12 +8,15 @@ SQL Server compares keys: case-insensitive, trailing spaces ignored), and at lea
 from __future__ import annotations
 
 import functools
+import importlib
 import operator
+import threading
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
-import pandera.ibis as pa
 
 from validator.date_order import DAY_FIRST, MONTH_FIRST, SHOWN, date_text
 from validator.decimals import COMMA, number_text
@@ -21,12 +24,37 @@ from validator.readers import NULL_WORDS, LoadedTable, Site, is_text, null_text,
 from validator.sql_text import literal, quote
 from validator.told import MIXED
 
+if TYPE_CHECKING:
+    import pandera.ibis as pa
+
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
 WHAT = {"boolean": "a boolean (True/False, 1/0, Yes/No, Y/N)", "integer": "a whole number", "decimal": "a number"}
 STORED = {"boolean": "a boolean, a number or text", "integer": "an integer, a decimal or text",
           "decimal": "a number or text", "date": "a date, a timestamp or text (such as 2025-12-31)"}
 BLANK_TEXT = rf"^\s*((?i:{'|'.join(NULL_WORDS)})\s*)?$"  # a typed value that reads as blank
 EXAMPLES = 3
+# what the contracts import besides the rules' own modules: ~1.3 s (pandera brings pandas along)
+CONTRACT_MODULES = ("pandera.ibis", "ibis.backends.duckdb")
+
+
+def preload() -> threading.Thread:
+    """Import the contracts' modules in the background while the exports are read: reading is DuckDB's work,
+    which releases the GIL, so the imports cost the run little wall time. A failed import is left to the
+    contract's own import, which reports it."""
+    def load() -> None:
+        try:
+            for name in CONTRACT_MODULES:
+                importlib.import_module(name)
+        except ImportError:
+            pass
+
+    thread = threading.Thread(target=load, name="preload-contract-modules")
+    thread.start()
+    return thread
+
+
+def _pandera() -> ModuleType:
+    return importlib.import_module("pandera.ibis")
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,7 @@ def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]], raw: ibis
     whole_key = len(key) == len(loaded.table.key)  # a key column missing: its duplicates would be false ones
     # the key columns pandera looks for blanks in: a column the text scan found never null nor blank needs no query
     looked_at = {c for c in key if not loaded.table.columns[c].blank_key and c not in loaded.facts.complete}
+    pa = _pandera()
     columns = {c: pa.Column(None, nullable=c not in looked_at, coerce=False) for c in loaded.columns}
     checks = []
     if patterns:
@@ -149,13 +178,15 @@ def _no_duplicates(table: ibis.Table, key: list[str]) -> ibis.BooleanValue:
     return hashes.mutate(__next=following).filter(ibis._["__key"] == ibis._["__next"]).count() == 0
 
 
-def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool, typed: bool) -> ibis.StringValue:
+def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool, typed: bool,
+               trimmed: bool = False) -> ibis.StringValue:
     """A key as SQL Server compares it (trailing spaces cut, any case), a blank as null, or as '' where a blank
     key is allowed; of a `typed` key (a number written as text, which the text scan did not find complete), a NULL
-    word is blank too. What the table's text scan found already true is not done again per row."""
+    word is blank too. What the table's text scan found already true (`clean`, `trimmed`, `upper`: see
+    TextFacts) is not done again per row."""
     if typed:
         value = value.strip().upper().isin(NULL_WORDS).ifelse(ibis.null("string"), value)
-    value = value if clean else value.rstrip()
+    value = value if clean or trimmed else value.rstrip()
     value = value if upper else value.upper()
     if blank_key:
         return value.fill_null("")
@@ -186,13 +217,14 @@ def check_table(site: Site, loaded: LoadedTable, may_be_empty: bool = False) -> 
     key = [c for c in loaded.table.key if c in loaded.columns]
     normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
                                              c in loaded.facts.upper,
-                                             columns[c].type != "string" and c not in loaded.facts.complete)
+                                             columns[c].type != "string" and c not in loaded.facts.complete,
+                                             c in loaded.facts.trimmed)
                                for c in key if raw[c].type().is_string()})
     patterns = _patterns(loaded, site.date_order, site.decimal_separator)
     try:
         _schema(loaded, patterns, raw).validate(normalised, lazy=True)
         return stored
-    except pa.errors.SchemaErrors as errors:
+    except _pandera().errors.SchemaErrors as errors:
         failures = errors.schema_errors
     violations = []
     for failure in failures:

@@ -242,10 +242,11 @@ def null_text(col: str) -> str:
 
 
 def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, order: str = MONTH_FIRST,
-           separator: str = POINT) -> str:
+           separator: str = POINT, trimmed: bool = False) -> str:
     """SQL for one typed column of the view; invalid text becomes null (contracts report it first). A `clean`
-    text column (never blank, no trailing space) is read as it is; `order`: of a date written with slashes;
-    `separator`: the decimal separator of a number written as text."""
+    text column (never blank, no trailing space) is read as it is, a `trimmed` one (no trailing space) only
+    has '' turned into null; `order`: of a date written with slashes; `separator`: the decimal separator of
+    a number written as text."""
     if raw_type is None or not readable(kind, raw_type):  # absent, or stored as a type that does not read
         sql_type = {"string": "VARCHAR", "boolean": "BOOLEAN", "integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE"}
         return f"CAST(NULL AS {sql_type[kind]}) AS {quote(column)}"
@@ -256,7 +257,10 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
     if raw_type.upper().startswith(_FLOAT_TYPES):
         number = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
     if kind == "string":
-        expr = col if clean and text else f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
+        if text and (clean or trimmed):
+            expr = col if clean else f"NULLIF({col}, '')"
+        else:
+            expr = f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
     elif kind == "boolean":
         if raw_type.upper() == "BOOLEAN":
             expr = col
@@ -354,7 +358,8 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
     typed = frozenset(c for c in table.key if c in mapping and c not in text and is_text(raw_types[c]))
     facts = scan_text(site.con, f"raw_{name}", {**text, **dict.fromkeys(typed, True)}, asked, typed)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
-                              date_orders.get(c, site.date_order), separators.get(c, site.decimal_separator))
+                              date_orders.get(c, site.date_order), separators.get(c, site.decimal_separator),
+                              c in facts.trimmed)
                        for c in sorted(columns))
     site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT {select} FROM {quote('raw_' + name)}")
     site.tables[name] = LoadedTable(table, source, mapping, absent, rows, raw_types, facts, date_orders, missing,

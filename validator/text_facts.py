@@ -24,12 +24,14 @@ NULL_WORDS = ("NULL", "NAN")
 @dataclass(frozen=True)
 class TextFacts:
     """`clean`: columns never '' and never ending in a space (the typed view reads such text as it is; a column
-    exported as a number or date is clean).
+    exported as a number or date is clean). `trimmed`: columns with no value ending in a space, the clean ones
+    and those that only hold '' for a blank (the view then turns '' into null without trimming every value).
     Of the columns asked about: `upper`, every value present is upper case; `complete`, never null and never
     blank. `company`: the one Company of every row (upper case, trailing spaces cut), when there is exactly
     one and no row lacks it."""
 
     clean: frozenset[str] = frozenset()
+    trimmed: frozenset[str] = frozenset()
     upper: frozenset[str] = frozenset()
     complete: frozenset[str] = frozenset()
     company: str | None = None
@@ -48,12 +50,11 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
     for column, value in values.items():
         if text[column]:
-            tests.append(("clean", column, f"coalesce(bool_and({value} <> '' AND NOT suffix({value}, ' ')), TRUE)"))
+            tests.append(("trimmed", column, f"NOT coalesce(bool_or(suffix({value}, ' ')), FALSE)"))
+            tests.append(("empty", column, f"coalesce(bool_or({value} = ''), FALSE)"))
         if column in asked:
             tests.append(("upper", column, f"coalesce(bool_and({value} = upper({value})), TRUE)"))
             tests.append(("present", column, f"count(*) = count({value})"))
-            if text[column]:
-                tests.append(("empty", column, f"coalesce(bool_or({value} = ''), FALSE)"))
             if column in typed:
                 words = ", ".join(literal(w) for w in NULL_WORDS)
                 tests.append(("null_word", column, f"coalesce(bool_or(upper(trim({value})) IN ({words})), FALSE)"))
@@ -63,11 +64,12 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     if not tests:
         return TextFacts()
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
-    found: dict[str, set[str]] = {"clean": set(), "upper": set(), "present": set(), "empty": set(), "null_word": set()}
+    found: dict[str, set[str]] = {"trimmed": set(), "upper": set(), "present": set(), "empty": set(), "null_word": set()}
     for (fact, column, _), value in zip(tests, row, strict=True):
         if fact in found and value:
             found[fact].add(column)
-    clean = found["clean"] | {c for c in values if not text[c]}
+    trimmed = found["trimmed"] | {c for c in values if not text[c]}
+    clean = trimmed - found["empty"]
     complete = (found["present"] & clean) - found["null_word"]
     untrimmed = sorted(found["present"] - clean - found["empty"] - found["null_word"])  # trailing spaces: only spaces?
     if untrimmed:
@@ -78,4 +80,4 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     if COMPANY in values:
         low, high = row[-2:]
         one = low if low and low == high and COMPANY in complete else None
-    return TextFacts(frozenset(clean), frozenset(found["upper"]), frozenset(complete), one)
+    return TextFacts(frozenset(clean), frozenset(trimmed), frozenset(found["upper"]), frozenset(complete), one)
