@@ -117,3 +117,16 @@ def test_a_duplicate_key_in_trimmed_text_with_blanks_is_found(tmp_path):
     site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, ""), ("005001", "SCR-1", 10, "MAIN"))
     assert "JobNum" in loaded.facts.trimmed
     assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
+
+
+def test_a_table_larger_than_one_sort_is_checked_in_parts_and_its_duplicate_found(tmp_path, monkeypatch):
+    monkeypatch.setattr("validator.contracts.HASHES_AT_ONCE", 2)  # 5 rows: sorted in 3 parts by hash
+    site, loaded = job_mtl_parquet(tmp_path, *[("005001", "SCR-1", seq, "MAIN") for seq in (10, 20, 30, 40)],
+                                   ("005001", "SCR-1", 30, "MAIN"))
+    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
+
+
+def test_a_table_checked_in_parts_without_a_duplicate_keeps_its_contract(tmp_path, monkeypatch):
+    monkeypatch.setattr("validator.contracts.HASHES_AT_ONCE", 2)
+    site, loaded = job_mtl_parquet(tmp_path, *[("005001", "SCR-1", seq, "MAIN") for seq in (10, 20, 30, 40, 50)])
+    assert check_table(site, loaded) == []
