@@ -137,6 +137,40 @@ def test_every_part_at_a_site_gets_one_verdict(demo_document):
     assert "BFE001" in lot_resin["rules"]
 
 
+def _plant_rows(site) -> tuple[list[str], list[list[str]]]:
+    path = site / "PartPlant.csv"
+    header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    return header, rows
+
+
+def _write_plant_rows(site, header: list[str], rows: list[list[str]]) -> None:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    (site / "PartPlant.csv").write_text(out.getvalue(), encoding="utf-8")
+
+
+def _verdict_pairs(document: dict) -> list[tuple[str, str]]:
+    return [(v["plant"].upper(), v["part_num"].upper()) for v in document["verdicts"]]
+
+
+def test_a_part_at_a_site_exported_for_two_companies_gets_one_verdict(site, tmp_path):
+    header, rows = _plant_rows(site)
+    _write_plant_rows(site, header, rows + [["EPIC07", *row[1:]] for row in rows])
+    _, document = run_json(site, tmp_path / "two.json", "--tag", "eligibility", "--tag", "integrity")
+    pairs = _verdict_pairs(document)
+    assert len(pairs) == len(set(pairs)) and ("MFGSYS", "SCR-0001") in pairs
+
+
+def test_a_part_listed_twice_at_a_site_gets_one_verdict_when_the_run_keeps_going(site, tmp_path):
+    header, rows = _plant_rows(site)
+    twin = next(row for row in rows if row[1:3] == ["MfgSys", "SCR-0001"])
+    _write_plant_rows(site, header, [*rows, [twin[0], twin[1], twin[2].lower(), *twin[3:]]])
+    _, document = run_json(site, tmp_path / "twice.json", "--keep-going")
+    assert any("duplicate key" in v for v in document["contract_violations"])
+    pairs = _verdict_pairs(document)
+    assert len(pairs) == len(set(pairs)) and ("MFGSYS", "SCR-0001") in pairs
+
+
 def test_the_console_report_summarises_rules_verdicts_and_first_findings(cli):
     code, out, _ = cli("check", DEMO)
     assert code == 1

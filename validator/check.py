@@ -82,11 +82,14 @@ def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
 
 
-def _judged_parts(site: Site, candidates: bool) -> str | None:
-    """SQL for (Plant, PartNum, backflushed) of every part at a site that gets a verdict: the backflushed ones,
-    and with `candidates` (the readiness rules ran) the components too (a job material at that site or a method
-    line uses them), as far as the run read them."""
-    if "PartPlant" not in site.tables or not {"Plant", "PartNum", "BackFlush"} <= set(site.tables["PartPlant"].columns):
+def _judged_parts(site: Site, candidates: bool, broken: Mapping[str, str]) -> str | None:
+    """SQL for the parts at a site that get a verdict, one row each: (p, k) the site and part as SQL Server compares
+    them (upper case, a blank site as ''), the site and part as exported, and whether the part is backflushed. They
+    are the backflushed parts, and with `candidates` (the readiness rules ran) the components too (a job material at
+    that site or a method line uses them), as far as the run read them. PartPlant rows are grouped by (p, k) unless
+    its kept contract says they are one per site and part already (a unique key, one company)."""
+    loaded = site.tables.get("PartPlant")
+    if loaded is None or not {"Plant", "PartNum", "BackFlush"} <= set(loaded.columns):
         return None
     uses = []
     if candidates and "JobMtl" in site.tables and {"PartNum", "Plant"} <= set(site.tables["JobMtl"].columns):
@@ -95,8 +98,14 @@ def _judged_parts(site: Site, candidates: bool) -> str | None:
     if candidates and "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
         uses.append('EXISTS (SELECT 1 FROM "PartMtl" m WHERE upper(m.MtlPartNum) = upper(p.PartNum))')
     used = " OR ".join(uses) or "FALSE"
-    return (f'SELECT Plant, PartNum, coalesce(BackFlush, FALSE) AS backflushed FROM "PartPlant" p '
-            f'WHERE PartNum IS NOT NULL AND (BackFlush OR {used})')
+    plant = "coalesce(Plant, '')" if "Plant" in loaded.facts.upper else "upper(coalesce(Plant, ''))"
+    part = "PartNum" if "PartNum" in loaded.facts.upper else "upper(PartNum)"
+    rows = f'FROM "PartPlant" p WHERE PartNum IS NOT NULL AND (BackFlush OR {used})'
+    if loaded.facts.company is not None and "PartPlant" not in broken:
+        return (f"SELECT {plant} AS p, {part} AS k, Plant AS plant, PartNum AS part, "
+                f"coalesce(BackFlush, FALSE) AS backflushed {rows}")
+    return (f"SELECT {plant} AS p, {part} AS k, min(Plant) AS plant, min(PartNum) AS part, "
+            f"bool_or(coalesce(BackFlush, FALSE)) AS backflushed {rows} GROUP BY ALL")
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
@@ -222,7 +231,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     profile = profile or Profile()
     latest = latest_history_date(site, registry)
     results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
-    judged = engine.verdicts(site, _judged_parts(site, candidates=any(READINESS in r.tags for r in rules)))
+    judged = engine.verdicts(site, _judged_parts(site, any(READINESS in r.tags for r in rules), broken))
     date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
                    for column, order in sorted(loaded.date_orders.items())}
     decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())

@@ -152,17 +152,17 @@ def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
 
 
 def verdicts(con: duckdb.DuckDBPyConnection, judged_sql: str | None) -> Verdicts:
-    """One verdict per component: the judged parts (rows of Plant, PartNum, backflushed) and every component
-    a finding names; its worst error or warning decides (info findings do not). A key two checks of one rule
-    found is read twice here, which changes neither the worst severity nor the rules."""
+    """One verdict per component: the judged parts (`judged_sql`: rows of p, k, the site and part as SQL Server
+    compares them, one row each; plant, part as exported; backflushed) and every component a finding names; its
+    worst error or warning decides (info findings do not). A key two checks of one rule found is read twice here,
+    which changes neither the worst severity nor the rules."""
     con.execute(CREATE_FOUND)
-    judged = judged_sql or "SELECT NULL::VARCHAR AS Plant, NULL::VARCHAR AS PartNum, FALSE AS backflushed WHERE FALSE"
+    judged = judged_sql or ("SELECT NULL::VARCHAR AS p, NULL::VARCHAR AS k, NULL::VARCHAR AS plant, NULL::VARCHAR AS part, "
+                            "FALSE AS backflushed WHERE FALSE")
     label = (f"CASE coalesce(n.worst, 0) WHEN 3 THEN {literal(NOT_ELIGIBLE)} WHEN 2 THEN {literal(AT_RISK)} "
              f"ELSE {literal(READY)} END")
     table = con.execute(f"""
-        WITH given AS (SELECT upper(coalesce(Plant, '')) AS p, upper(PartNum) AS k, min(Plant) AS plant,
-                min(PartNum) AS part, bool_or(backflushed) AS backflushed FROM ({judged}) WHERE PartNum IS NOT NULL
-                GROUP BY ALL),
+        WITH given AS ({judged}),
             named AS (SELECT upper(coalesce(rtrim(plant), '')) AS p, upper(rtrim(part)) AS k, min(plant) AS plant,
                 min(part) AS part, max(-rank) AS worst, list_sort(list(DISTINCT rule_id)) AS rules
                 FROM {FOUND} WHERE severity <> 'info' AND part IS NOT NULL GROUP BY ALL),
