@@ -37,7 +37,15 @@ class DuckDBEngine:
         return functools.cache(site.ibis().table)  # each lookup asks DuckDB for the schema; a pass looks up often
 
     def sql(self, query: ibis.Table) -> str:
-        return str(ibis.to_sql(query, dialect="duckdb"))
+        """The SQL DuckDB runs: ibis leaves the selects of a pass nested, which DuckDB's optimizer flattens, instead
+        of fusing them (the 12 passes of the benchmark site: 0.8 s instead of 1.0-1.3 s of Python; 0.04 s more
+        planning). `explain --sql` prints the fused query, the one to read."""
+        fused = ibis.options.sql.fuse_selects
+        ibis.options.sql.fuse_selects = False
+        try:
+            return str(ibis.to_sql(query, dialect="duckdb"))
+        finally:
+            ibis.options.sql.fuse_selects = fused
 
     def collect(self, site: Site, compiled: CompiledTable) -> None:
         duckdb_findings.collect(site.con, compiled, compiled.sql or self.sql(compiled.query))
