@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.conftest import CASES, DEMO, ROOT
@@ -147,3 +152,23 @@ def test_the_config_takes_the_decimal_separators_the_command_takes():
 
     schema = json.loads((SCHEMA_DIR / "config.schema.json").read_text(encoding="utf-8"))
     assert tuple(schema["properties"]["decimal_separator"]["enum"]) == CHOICES
+
+
+def _command(*args) -> subprocess.CompletedProcess:
+    """The command as a user runs it, in its own process (`python -m validator` is what `backflush` runs), its
+    output buffered as Python buffers a pipe (PYTHONUNBUFFERED, which CI runners may set, would hide a lost buffer)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-m", "validator", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+
+
+def test_the_command_exits_with_its_code_and_its_whole_report_on_stdout():
+    done = _command("check", DEMO, "--rule", "BFE004", "--format", "json")
+    assert done.returncode == 1
+    assert [f["rule_id"] for f in json.loads(done.stdout)["findings"]] == ["BFE004"]  # nothing left unflushed
+
+
+def test_the_command_reports_bad_input_with_exit_code_2_and_no_traceback(tmp_path):
+    done = _command("check", tmp_path / "missing")
+    assert done.returncode == 2
+    assert done.stderr.startswith("backflush: error:") and "Traceback" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -212,31 +213,32 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     preload()
     site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
                      date_order=date_order, decimal_separator=decimal_separator, named=named)
-    if "Attestation" in site.absent:
-        site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
-                                      "or give --attestations FILE)")
-    required = sorted(t for t in site.absent if not registry.tables[t].optional)
-    if required and not keep_going:
-        users = sorted({rule_id for (rule_id, _), tables in per_check.items() if set(tables) & set(required)})
-        hints = "".join(look_alike_hint(folder, t, list(registry.tables)) for t in required)
-        raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
-                        f"expected {where_expected(folder, required[0])}{hints}", location=str(folder))
-    violations = check_site(site, empty_tables)
-    flat = [v for vs in violations.values() for v in vs]
-    if flat and not keep_going:
-        raise ContractError(flat)
-    materialize_text_tables(site)
-    broken = {t: str(vs[0]) for t, vs in violations.items()}
-    broken.update({t: site.absent[t] for t in required})
-    profile = profile or Profile()
-    latest = latest_history_date(site, registry)
-    results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
-    judged = engine.verdicts(site, _judged_parts(site, any(READINESS in r.tags for r in rules), broken))
-    date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
-                   for column, order in sorted(loaded.date_orders.items())}
-    decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())
-                      for column, separator in sorted(loaded.separators.items()) if separator == COMMA]
-    column_headers = {f"{name}.{column}": header for name, loaded in sorted(site.tables.items())
-                      for column, header in sorted(loaded.columns.items()) if not own_header(loaded.table, column, header)}
-    return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
-                  profile.to_dict(latest), date_orders, decimal_commas, column_headers)
+    with contextlib.closing(site.con):  # DuckDB's memory (and any spilled temp files) goes when the run ends
+        if "Attestation" in site.absent:
+            site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
+                                          "or give --attestations FILE)")
+        required = sorted(t for t in site.absent if not registry.tables[t].optional)
+        if required and not keep_going:
+            users = sorted({rule_id for (rule_id, _), tables in per_check.items() if set(tables) & set(required)})
+            hints = "".join(look_alike_hint(folder, t, list(registry.tables)) for t in required)
+            raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
+                            f"expected {where_expected(folder, required[0])}{hints}", location=str(folder))
+        violations = check_site(site, empty_tables)
+        flat = [v for vs in violations.values() for v in vs]
+        if flat and not keep_going:
+            raise ContractError(flat)
+        materialize_text_tables(site)
+        broken = {t: str(vs[0]) for t, vs in violations.items()}
+        broken.update({t: site.absent[t] for t in required})
+        profile = profile or Profile()
+        latest = latest_history_date(site, registry)
+        results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
+        judged = engine.verdicts(site, _judged_parts(site, any(READINESS in r.tags for r in rules), broken))
+        date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
+                       for column, order in sorted(loaded.date_orders.items())}
+        decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())
+                          for column, separator in sorted(loaded.separators.items()) if separator == COMMA]
+        column_headers = {f"{name}.{column}": header for name, loaded in sorted(site.tables.items())
+                          for column, header in sorted(loaded.columns.items()) if not own_header(loaded.table, column, header)}
+        return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
+                      profile.to_dict(latest), date_orders, decimal_commas, column_headers)

@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from validator import __version__, date_order, decimals
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
@@ -331,5 +331,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
+def run() -> NoReturn:
+    """The `backflush` command: main(), then the process ends without tearing the interpreter down. Every file
+    is written and closed and every connection closed by then; Python's teardown of the modules a check imports
+    (pandas, pyarrow, ibis) would only add ~0.8 s to every run."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
