@@ -48,3 +48,19 @@ def test_the_fingerprint_is_sha256_of_rule_table_and_the_key_as_sql_server_compa
     text = f"BFE001\x1dJobMtl\x1d{canonical}"
     assert finding["fingerprint"] == hashlib.sha256(text.encode()).hexdigest()[:32]
 
+
+
+def test_verdicts_made_meanwhile_are_waited_for_and_their_error_raised_when_read(tmp_path):
+    from validator.check import _verdicts_meanwhile
+    from validator.readers import Site
+
+    class FailingEngine:
+        def verdicts(self, site, judged_sql):
+            raise RuntimeError("the engine failed on the verdicts")
+
+    con = duckdb.connect()
+    verdicts = _verdicts_meanwhile(FailingEngine(), Site(con, tmp_path), None)
+    with pytest.raises(RuntimeError, match="failed on the verdicts"):
+        len(verdicts)
+    with pytest.raises(duckdb.ConnectionException):  # the run's connection is closed once the verdicts are made
+        con.execute("SELECT 1")

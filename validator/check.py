@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
@@ -107,6 +111,25 @@ def _judged_parts(site: Site, candidates: bool, broken: Mapping[str, str]) -> st
                 f"coalesce(BackFlush, FALSE) AS backflushed {rows}")
     return (f"SELECT {plant} AS p, {part} AS k, min(Plant) AS plant, min(PartNum) AS part, "
             f"bool_or(coalesce(BackFlush, FALSE)) AS backflushed {rows} GROUP BY ALL")
+
+
+def _verdicts_meanwhile(engine: Engine, site: Site, judged_sql: str | None) -> Verdicts:
+    """The verdicts, made by the engine on a thread of their own while the run goes on to its report (DuckDB releases
+    the GIL: the findings of a JSON report are written meanwhile, ~0.5 s on the benchmark site); the site's
+    connection is closed once they are made. Reading them waits for them; an error making them is raised there."""
+    made: Future[pa.Table] = Future()
+
+    def make() -> None:
+        try:
+            with contextlib.closing(site.con):
+                table = engine.verdicts(site, judged_sql).table
+        except BaseException as exc:  # handed to whoever reads the verdicts
+            made.set_exception(exc)
+        else:
+            made.set_result(table)
+
+    threading.Thread(target=make, name="verdicts").start()
+    return Verdicts(made)
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
@@ -213,7 +236,8 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
     preload()
     site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
                      date_order=date_order, decimal_separator=decimal_separator, named=named)
-    with contextlib.closing(site.con):  # DuckDB's memory (and any spilled temp files) goes when the run ends
+    with contextlib.ExitStack() as connection:  # DuckDB's memory (and any spilled temp files) goes when the run ends
+        connection.callback(site.con.close)
         if "Attestation" in site.absent:
             site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
                                           "or give --attestations FILE)")
@@ -233,7 +257,8 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         profile = profile or Profile()
         latest = latest_history_date(site, registry)
         results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
-        judged = engine.verdicts(site, _judged_parts(site, any(READINESS in r.tags for r in rules), broken))
+        judged = _verdicts_meanwhile(engine, site, _judged_parts(site, any(READINESS in r.tags for r in rules), broken))
+        connection.pop_all()  # closed by the thread that makes the verdicts
         date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
                        for column, order in sorted(loaded.date_orders.items())}
         decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())
