@@ -115,7 +115,7 @@ def _judged_parts(site: Site, candidates: bool, broken: Mapping[str, str]) -> st
 
 def _verdicts_meanwhile(engine: Engine, site: Site, judged_sql: str | None) -> Verdicts:
     """The verdicts, made by the engine on a thread of their own while the run goes on to its report (DuckDB releases
-    the GIL: the findings of a JSON report are written meanwhile, ~0.5 s on the benchmark site); the site's
+    the GIL: the findings of a JSON report are written meanwhile, ~0.35 s on the benchmark site); the site's
     connection is closed once they are made. Reading them waits for them; an error making them is raised there."""
     made: Future[pa.Table] = Future()
 

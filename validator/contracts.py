@@ -196,7 +196,7 @@ def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: boo
     TextFacts) is not done again per row."""
     if typed:
         value = value.strip().upper().isin(NULL_WORDS).ifelse(ibis.null("string"), value)
-    value = value if clean or trimmed else value.rstrip()
+    value = value if trimmed else value.rstrip()  # a clean key is trimmed too
     value = value if upper else value.upper()
     if blank_key:
         return value.fill_null("")

@@ -257,10 +257,9 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
     if raw_type.upper().startswith(_FLOAT_TYPES):
         number = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
     if kind == "string":
-        if text and (clean or trimmed):
+        expr = f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
+        if text and trimmed:  # no trailing space to cut (a clean column is trimmed too, and holds no '')
             expr = col if clean else f"NULLIF({col}, '')"
-        else:
-            expr = f"NULLIF(RTRIM(CAST({col} AS VARCHAR)), '')"
     elif kind == "boolean":
         if raw_type.upper() == "BOOLEAN":
             expr = col

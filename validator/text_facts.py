@@ -72,7 +72,7 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     trimmed = found["trimmed"] | {c for c in values if not text[c]}
     clean = trimmed - found["empty"]
     complete = (found["present"] & clean) - found["null_word"]
-    untrimmed = sorted(found["present"] - clean - found["empty"] - found["null_word"])  # trailing spaces: only spaces?
+    untrimmed = sorted(found["present"] - trimmed - found["empty"] - found["null_word"])  # trailing spaces: only spaces?
     if untrimmed:
         spaces_only = [f"bool_or(rtrim({values[c]}) = {literal('')})" for c in untrimmed]
         blanks = con.execute(f"SELECT {', '.join(spaces_only)} FROM {quote(relation)}").fetchone()

@@ -13,10 +13,6 @@ from validator.check import Report
 SEPARATOR = ",\n    "  # between two items of a list: one item per line
 
 
-def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
-
-
 def sections(report: Report) -> dict[str, Any]:
     """The document's top-level keys. Lists are generators of JSON blocks in UTF-8 (one or more items joined by
     SEPARATOR), so a large report streams: findings and verdicts as the engine wrote them, the rest dumped
@@ -24,9 +20,9 @@ def sections(report: Report) -> dict[str, Any]:
     return {
         "tool": report.tool(),
         "findings": report.findings.json_blocks(SEPARATOR),
-        "rules": (_dumps(r.to_dict()) for r in report.results),
+        "rules": (orjson.dumps(r.to_dict()) for r in report.results),
         "verdicts": report.verdicts.json_blocks(SEPARATOR),
-        "contract_violations": (_dumps(str(v)) for v in report.violations),
+        "contract_violations": (orjson.dumps(str(v)) for v in report.violations),
         "summary": report.summary(),
     }
 
@@ -44,17 +40,18 @@ def _byte_sink(out: TextIO) -> Callable[[bytes | pa.Buffer], object]:
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
     """One top-level key per line and one list item per line: readable and diffable."""
     put = _byte_sink(out)
+    separator = SEPARATOR.encode()
     put(b"{")
     for index, (key, value) in enumerate(sections(report).items()):
-        put(b"%s\n  %s: " % (b"," if index else b"", _dumps(key)))
+        put(b"%s\n  %s: " % (b"," if index else b"", orjson.dumps(key)))
         if isinstance(value, Iterator):
             put(b"[")
             empty = True
             for block in value:
-                put(b"\n    " if empty else SEPARATOR.encode())
+                put(b"\n    " if empty else separator)
                 put(block)
                 empty = False
             put(b"]" if empty else b"\n  ]")
         else:
-            put(_dumps(value))
+            put(orjson.dumps(value))
     put(b"\n}\n")
