@@ -117,8 +117,12 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
             frame.rule = rule
             guard = local_guard(rule, check, registry)
             frame.ensure(guard)
-            guards.append(frame.cond(guard))
-        frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
+            guards.append(guard if len(items) == 1 else frame.cond(guard))
+        if len(items) == 1:
+            frame.narrow(guards[0])
+        else:
+            frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
+            frame.narrowed_by = None  # an OR of the checks' guards
         frame.candidates, frame.rows = frame.expr, rows
         if len(items) == 1:
             _filter_early(frame, *items[0])
@@ -156,7 +160,7 @@ def _filter_early(frame: Frame, rule: Rule, check: Check) -> None:
     frame.rule = rule
     for conjunct in conjuncts.args[:-1]:  # the last one is the pass's own filter
         frame.ensure(conjunct)
-        frame.expr = frame.expr.filter(frame.cond(conjunct))
+        frame.narrow(conjunct)
 
 
 def compile_check(rule: Rule, check: Check, registry: Registry, catalog: Catalog,

@@ -24,7 +24,7 @@ import ibis.expr.types as ir
 
 from validator.errors import RuleFileError
 from validator.rules.analysis import PLACEHOLDER
-from validator.rules.grammar import COUNTS, RUN_PARAMS, Node, classify
+from validator.rules.grammar import COUNTS, FLAG_TESTS, RUN_PARAMS, Node, classify
 from validator.rules.model import Rule
 from validator.tables import COMPANY, Registry
 
@@ -84,6 +84,18 @@ class Frame:
         # what the counts decided: (candidates, related table, semi-join or not); a compiled pass reused later
         # (validator/compile_cache.py) holds only while the counts decide the same
         self.decisions: list[tuple[ir.Table, str, bool]] = []
+        # the conjuncts the judged rows were filtered by so far (canonical text -> node; None for one that reads a
+        # rule's let), or None once a filter is not a list of conjuncts (an OR of several checks' guards)
+        self.narrowed_by: dict[str, Any] | None = {}
+
+    def narrow(self, node: Any) -> None:
+        """Keep only the judged rows that meet `node`, and remember its conjuncts (`_windowed`)."""
+        self.expr = self.expr.filter(self.cond(node))
+        if self.narrowed_by is None:
+            return
+        kind = classify(node)
+        for conjunct in kind.args if kind.kind == "all" else (node,):
+            self.narrowed_by[_canonical(conjunct)] = None if _reads_let(conjunct, self.rule) else conjunct
 
     def column(self, name: str, table: ir.Table | None = None) -> ir.Value:
         """A value by its name in the frame: a stored column, or a literal let value."""
@@ -215,6 +227,8 @@ class Frame:
             siblings = self.siblings.get(signature(self.rule, spec), [])
             group += [(k, s) for k, s in siblings if s is not spec and f"<{k}:{id(s)}>" not in self.names]
         hops = self.registry.path(table, spec["relation"])
+        if self._windowed(group, spec, hops, prefix, table):
+            return
         target = hops[-1].target
         inner = Frame(self.registry, self.catalog, self.rule, target, self.canonical, view=False,
                       one_company=self.one_company)
@@ -254,6 +268,44 @@ class Frame:
             if member_kind != "aggregate" or member.get("across", member.get("fn", "count")) in COUNTS:
                 self.zero_when_blank.add(name)  # no related rows: a count of 0, anything else blank
             self.names[f"{prefix}<{member_kind}:{id(member)}>"] = name
+
+    def _windowed(self, group: list[tuple[str, Any]], spec: dict[str, Any], hops: list[Any], prefix: str,
+                  table: str) -> bool:
+        """An aggregate over the judged table's own rows, through a relation that meets the rows with the same
+        values in the same columns (BFC012: the open demand of the materials of one part and warehouse), made as a
+        window over the judged rows when they are the rows its where admits already: it then neither reads the
+        table again nor joins its groups back (BFC012's pass on 10M JobMtl rows: about 3.6 s -> 3.0 s). Besides
+        the where's own conjuncts, the rows may have been filtered only by a blank test of a join column, which
+        every row of a partition meets alike. Returns whether it did."""
+        on = hops[0].on
+        if (prefix or table != self.root or len(hops) != 1 or hops[0].target != self.root or self.narrowed_by is None
+                or any(local != remote or "." in local for local, remote in on)
+                or any(k != "aggregate" or m.get("fn") not in WINDOWED or {"per", "per_month"} & set(m) for k, m in group)):
+            return False
+        where = classify(spec["where"]) if "where" in spec else None
+        wanted = {_canonical(c) for c in (where.args if where.kind == "all" else (spec["where"],))} if where else set()
+        columns = {local for local, _ in on}
+        if not all(key in self.narrowed_by and self.narrowed_by[key] is not None for key in wanted):
+            return False
+        if not all(node is not None and _blank_test(node, columns)
+                   for key, node in self.narrowed_by.items() if key not in wanted):
+            return False
+        pairs = self._join_keys(hops[0].name, prefix, table, self.expr)
+        refs = [self.ensure_ref(member["column"], "", table) for _, member in group]  # may widen self.expr
+        normalised = {name: not plain and self.expr[name].type().is_string() for name, _, plain in pairs}
+        as_is = [self.expr[name] for name, norm in normalised.items() if not norm]
+        window = ibis.window(group_by=[_norm(self.expr[name]) if norm else self.expr[name] for name, norm in normalised.items()])
+        values = {}
+        for (kind, member), ref in zip(group, refs, strict=True):
+            value = _over(self.expr[ref], member["fn"]).over(window)
+            if as_is:  # a blank key compared as it is meets no row (a join's NULL = NULL), so its value is blank
+                blank = functools.reduce(operator.or_, [key.isnull() for key in as_is])
+                value = blank.ifelse(ibis.null(value.type()), value)
+            name = f"__agg{next(self._counter)}"
+            values[name] = value
+            self.names[f"{prefix}<{kind}:{id(member)}>"] = name
+        self.expr = self.expr.mutate(**values)
+        return True
 
     def _reduced(self, related: ir.Table, pairs: list[tuple[str, ir.Value, bool]], prefix: str,
                  target: str) -> ir.Table:
@@ -495,6 +547,35 @@ def sibling_aggregates(items: list[tuple[Rule, Any]], table: str, registry: Regi
         for ref in (*check.evidence, *PLACEHOLDER.findall(check.message)):
             walk({"column": ref}, rule, True)
     return groups
+
+
+WINDOWED = ("sum", "min", "max", "mean")  # aggregates a window makes as a grouping does
+
+
+def _canonical(node: Any) -> str:
+    return json.dumps(node, sort_keys=True, default=str)
+
+
+def _reads_let(node: Any, rule: Rule) -> bool:
+    """Whether a node reads one of the rule's let names anywhere (an aggregate's where never does: there the same
+    name reads the table)."""
+    if isinstance(node, dict):
+        column = node.get("column")
+        if isinstance(column, str) and column in rule.let:
+            return True
+        return any(_reads_let(value, rule) for value in node.values())
+    if isinstance(node, list):
+        return any(_reads_let(item, rule) for item in node)
+    return False
+
+
+def _blank_test(node: Any, columns: set[str]) -> bool:
+    """Whether a condition only tests one of `columns` for blank (or not blank)."""
+    kind = classify(node)
+    if kind.kind != "predicate" or kind.op not in FLAG_TESTS or kind.args[1] not in (None, "blank"):
+        return False
+    subject = classify(kind.args[0])
+    return subject.kind == "column" and subject.args[0] in columns
 
 
 def _all(*parts: ir.BooleanValue) -> ir.BooleanValue:
