@@ -64,3 +64,34 @@ def test_verdicts_made_meanwhile_are_waited_for_and_their_error_raised_when_read
         len(verdicts)
     with pytest.raises(duckdb.ConnectionException):  # the run's connection is closed once the verdicts are made
         con.execute("SELECT 1")
+
+
+def test_the_json_report_writes_the_findings_while_the_verdicts_are_still_being_made(demo_document):
+    import io
+    import threading
+    from concurrent.futures import Future
+
+    import orjson
+    import pyarrow as pa
+
+    from validator.check import Report
+    from validator.findings import Findings, Verdicts
+    from validator.formats import json as json_format
+
+    lines = [orjson.dumps(f).decode() for f in demo_document["findings"][:3]]
+    findings = Findings(pa.table({"rule_id": [f["rule_id"] for f in demo_document["findings"][:3]],
+                                  "severity": [f["severity"] for f in demo_document["findings"][:3]],
+                                  "outcome": ["fail"] * 3, "site_plant": pa.array([None] * 3, pa.string()),
+                                  "component": ['{"Plant": "MfgSys", "PartNum": "SCR-0006"}'] * 3, "line": lines}))
+    pending: Future[pa.Table] = Future()
+    report = Report("demo", {}, [], findings, Verdicts(pending))
+    out = io.StringIO()
+    writer = threading.Thread(target=json_format.write, args=(report, out))
+    writer.start()
+    writer.join(timeout=2)
+    assert writer.is_alive()  # waiting for the verdicts ...
+    assert lines[-1] in out.getvalue()  # ... with the findings written already
+    pending.set_result(Verdicts.empty().table)
+    writer.join(timeout=5)
+    document = json.loads(out.getvalue())
+    assert len(document["findings"]) == 3 and document["verdicts"] == [] and document["summary"]["findings"] == 3
