@@ -117,12 +117,13 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
             frame.rule = rule
             guard = local_guard(rule, check, registry)
             frame.ensure(guard)
-            guards.append(guard if len(items) == 1 else frame.cond(guard))
-        if len(items) == 1:
-            frame.narrow(guards[0])
-        else:
+            if len(items) == 1:
+                frame.narrow(guard)  # its conjuncts are remembered (an aggregate may be a window: Frame._windowed)
+            else:
+                guards.append(frame.cond(guard))
+        if guards:
             frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
-            frame.narrowed_by = None  # an OR of the checks' guards
+            frame.narrowed_by = None  # an OR of the checks' guards, not a list of conjuncts
         frame.candidates, frame.rows = frame.expr, rows
         if len(items) == 1:
             _filter_early(frame, *items[0])
