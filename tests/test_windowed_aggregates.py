@@ -10,6 +10,7 @@ from pathlib import Path
 
 import ibis
 import pytest
+import yaml
 
 import validator.rules.frame
 from tests.conftest import ROOT, run_json
@@ -87,3 +88,19 @@ def test_the_findings_are_the_same_windowed_or_grouped(monkeypatch, tmp_path: Pa
     _, grouped = run_json(site, tmp_path / "grouped.json", "--rule", "BFC012")
     assert windowed["findings"] and windowed["findings"] == grouped["findings"]
     assert windowed["rules"] == grouped["rules"]
+
+
+@pytest.mark.parametrize("fn", ["min", "max", "mean"])
+def test_a_users_min_max_or_mean_over_the_same_rows_is_the_same_windowed_or_grouped(monkeypatch, tmp_path: Path, fn: str):
+    monkeypatch.setenv("BACKFLUSH_CACHE_DIR", "off")
+    rule = yaml.safe_load((ROOT / "rules" / "BFC012.yaml").read_text(encoding="utf-8"))
+    rule.update(id="ACME901", title=f"The {fn} open quantity of the part's lines in the warehouse", tags=["site-acme"])
+    rule["let"]["OpenDemand"]["aggregate"]["fn"] = fn
+    rule["checks"][0]["where"]["all"][-1] = {"column": "OpenDemand", "gt": {"mul": [{"column": "OnHand"}, 0.5]}}
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "ACME901.yaml").write_text(yaml.safe_dump(rule, sort_keys=False), encoding="utf-8")
+    pack = ("--rules", str(tmp_path / "rules"), "--rule", "ACME901")
+    _, windowed = run_json(OPEN_DEMAND, tmp_path / "windowed.json", *pack)
+    monkeypatch.setattr(validator.rules.frame, "WINDOWED", ())
+    _, grouped = run_json(OPEN_DEMAND, tmp_path / "grouped.json", *pack)
+    assert windowed["findings"] and windowed["findings"] == grouped["findings"]
