@@ -172,3 +172,24 @@ def test_the_command_reports_bad_input_with_exit_code_2_and_no_traceback(tmp_pat
     done = _command("check", tmp_path / "missing")
     assert done.returncode == 2
     assert done.stderr.startswith("backflush: error:") and "Traceback" not in done.stderr
+
+
+def test_a_check_whose_report_cannot_be_written_ends_after_its_verdicts_thread_closed_the_connection(monkeypatch,
+                                                                                                   tmp_path, cli):
+    import threading
+    import time
+
+    from validator.engines.duckdb import DuckDBEngine
+
+    making, made = DuckDBEngine.verdicts, threading.Event()
+
+    def slow_verdicts(self, site, judged_sql):
+        time.sleep(0.5)  # still making them when the report fails to be written
+        verdicts = making(self, site, judged_sql)
+        made.set()  # the thread then closes the run's connection, before it hands the verdicts over
+        return verdicts
+
+    monkeypatch.setattr(DuckDBEngine, "verdicts", slow_verdicts)
+    code, _, err = cli("check", DEMO, "--format", "json", "--output", tmp_path / "no-such-folder" / "findings.json")
+    assert code == 2 and "no-such-folder" in err
+    assert made.is_set()

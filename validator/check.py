@@ -59,6 +59,13 @@ class Report:
     column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
     # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
 
+    def __enter__(self) -> Report:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A command that used the report ends after its verdicts' thread, even when writing the report failed."""
+        self.verdicts.settle()
+
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar, overload
 
@@ -74,6 +74,12 @@ class EngineRows(Sequence[T]):
         if isinstance(self._table, Future):
             self._table = self._table.result()
         return self._table
+
+    def settle(self) -> None:
+        """Wait until rows made on another thread are made or have failed, without raising: whatever that thread
+        does besides (the verdicts' closes the run's DuckDB connection, which deletes its temp files) is over."""
+        if isinstance(self._table, Future):
+            wait([self._table])
 
     def _make(self, row: dict[str, Any]) -> T:
         raise NotImplementedError
