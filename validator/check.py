@@ -122,8 +122,9 @@ def _judged_parts(site: Site, candidates: bool, broken: Mapping[str, str]) -> st
 
 def _verdicts_meanwhile(engine: Engine, site: Site, judged_sql: str | None) -> Verdicts:
     """The verdicts, made by the engine on a thread of their own while the run goes on to its report (DuckDB releases
-    the GIL: the findings of a JSON report are written meanwhile, ~0.35 s on the benchmark site); the site's
-    connection is closed once they are made. Reading them waits for them; an error making them is raised there."""
+    the GIL: a JSON report writes its findings meanwhile; on the benchmark site's 2 cores the two compete, and the
+    gain is within the machine's noise); the site's connection is closed once they are made. Reading them waits for
+    them; an error making them is raised there."""
     made: Future[pa.Table] = Future()
 
     def make() -> None:

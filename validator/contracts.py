@@ -40,7 +40,7 @@ HASHES_AT_ONCE = 16_000_000  # key hashes sorted at a time: 8 bytes each, ~128 M
 CONTRACT_MODULES = ("pandera.ibis", "ibis.backends.duckdb")
 
 
-def preload() -> threading.Thread:
+def preload() -> None:
     """Import the contracts' modules in the background while the exports are read: reading is DuckDB's work,
     which releases the GIL, so the imports cost the run little wall time. A failed import is left to the
     contract's own import, which reports it."""
@@ -51,9 +51,7 @@ def preload() -> threading.Thread:
         except ImportError:
             pass
 
-    thread = threading.Thread(target=load, name="preload-contract-modules")
-    thread.start()
-    return thread
+    threading.Thread(target=load, name="preload-contract-modules").start()
 
 
 def _pandera() -> ModuleType:

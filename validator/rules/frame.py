@@ -506,7 +506,7 @@ def _measure(rows: ir.Table, group: list[str], specs: list[dict[str, Any]], name
 def signature(rule: Rule, spec: dict[str, Any]) -> str:
     """Aggregates with the same signature read the same related rows in the same buckets: one pass computes
     them all. A where that reads a rule's own parameter belongs to that rule alone."""
-    text = json.dumps({k: spec.get(k) for k in ("relation", "where", "per", "per_month")}, sort_keys=True, default=str)
+    text = _canonical({k: spec.get(k) for k in ("relation", "where", "per", "per_month")})
     own = [name for name in _PARAM.findall(text) if name not in RUN_PARAMS]
     return f"{rule.id if own else ''}|{text}"
 
@@ -553,6 +553,7 @@ WINDOWED = ("sum", "min", "max", "mean")  # aggregates a window makes as a group
 
 
 def _canonical(node: Any) -> str:
+    """A node as text, the same for equal nodes whatever the order of their keys."""
     return json.dumps(node, sort_keys=True, default=str)
 
 
