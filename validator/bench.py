@@ -6,8 +6,9 @@ Generates an Epicor-shaped site as Parquet (or CSV with --export csv; determinis
 runs three phases,
 each in its own process so that wall time and peak memory (max RSS) are its own:
   read        a bare read of every column the built-in rules need;
-  handwritten one hand-written DuckDB query per rule and table for the same built-in rules, with
-              plain joins (it trusts the data: no contracts, no case-insensitive keys);
+  handwritten hand-written DuckDB queries for the same built-in rules (16: one per table for rules that
+              read the same joins), with plain joins (it trusts the data: no contracts, no case-insensitive
+              keys) and the found keys fetched as Arrow (no messages, no JSON);
   check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules,
               compiling its passes (the compile cache emptied first);
   check-reused the same run right after, reusing the passes the check phase compiled (validator/compile_cache.py),
