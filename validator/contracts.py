@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
-import numpy as np
 
 from validator.date_order import DAY_FIRST, MONTH_FIRST, SHOWN, date_text
 from validator.decimals import COMMA, number_text
@@ -179,7 +178,9 @@ def _no_duplicates(table: ibis.Table, key: list[str], rows: int) -> ibis.Boolean
     parts = max(1, math.ceil(rows / HASHES_AT_ONCE))
     for part in range(parts):
         chunk = hashes if parts == 1 else hashes.filter(hashes["__key"] % parts == part)
-        values = np.asarray(chunk.to_pyarrow()["__key"].to_numpy())
+        values = chunk.to_pyarrow()["__key"].to_numpy()
+        if not values.flags.writeable:  # the hashes came as one Arrow chunk, which numpy views instead of copying
+            values = values.copy()
         values.sort()
         if bool((values[1:] == values[:-1]).any()):
             return ibis.literal(False)
