@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,10 +23,13 @@ from validator.engines import Engine
 from validator.errors import ContractError, DataError
 from validator.findings import (
     ERROR,
+    IF_ENABLED_OUTCOME,
+    INSUFFICIENT_HISTORY_OUTCOME,
     SKIPPED,
     STATUSES,
     Findings,
     RuleResult,
+    VerdictBasis,
     Verdicts,
     rule_status,
     site_scores,
@@ -36,12 +39,18 @@ from validator.readers import Site, join_keys, load_site, materialize_text_table
 from validator.rules.analysis import check_needs
 from validator.rules.compiler import CompiledTable, compile_batches
 from validator.rules.model import SEVERITY_RANK, Check, Rule
+from validator.rules.what_if import OFFSET, indexed_checks
 from validator.sources import Naming, look_alike_hint, site_dir, where_expected
 from validator.tables import Registry
 from validator.told import AUTO
 
-VERDICT_COLUMNS = {"Plant", "PartNum", "BackFlush"}
-READINESS = "readiness"  # the tag of the rules that judge a part as a candidate: then every component gets a verdict
+READINESS, ELIGIBILITY = "readiness", "eligibility"  # the tags that place a rule's findings on the verdict scale
+# what the verdicts read besides the rules (duckdb_verdicts: which parts are components at which site)
+VERDICT_COLUMNS = {"PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
+                   "JobMtl": {"Company", "JobNum", "PartNum", "Plant"},
+                   "JobHead": {"Company", "JobNum", "JobComplete", "JobClosed", "JobCompletionDate"},
+                   "PartMtl": {"Company", "PartNum", "RevisionNum", "AltMethod", "MtlPartNum"},
+                   "PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"}}
 
 
 @dataclass
@@ -52,6 +61,10 @@ class Report:
     findings: Findings
     verdicts: Verdicts
     violations: list[Violation] = field(default_factory=list)
+    # why readiness is not assessed in this run (a readiness rule in force not run, or not run in full); empty:
+    # every readiness rule ran, and a part with enough history that passed them all is ready
+    readiness_missing: list[str] = field(default_factory=list)
+    jobs: str = "open"  # the jobs the eligibility and integrity rules judged (backflush.yaml jobs:)
     engine: str = "duckdb"
     profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
     date_orders: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> order its slashed dates read in
@@ -69,7 +82,15 @@ class Report:
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
 
+    def if_enabled_counts(self) -> dict[str, int]:
+        return self.findings.if_enabled_counts()
+
+    @property
+    def readiness_assessed(self) -> bool:
+        return not self.readiness_missing
+
     def worst_at_or_above(self, threshold: str) -> bool:
+        """Whether a finding on the configuration as it is (what-if findings never) is at or above `threshold`."""
         if threshold == "never":
             return False
         return any(n and SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold] for severity, n in self.counts().items())
@@ -79,48 +100,26 @@ class Report:
         return {
             "findings": len(self.findings),
             "by_severity": self.counts(),
+            "if_enabled": self.if_enabled_counts(),
             "rules": statuses,
-            "sites": site_scores(self.verdicts, self.findings),
+            "readiness_assessed": self.readiness_assessed,
+            "readiness_missing": self.readiness_missing,
+            "sites": site_scores(self.verdicts, self.findings, self.readiness_assessed),
             "partial": bool(statuses[ERROR]),
         }
 
     def tool(self) -> dict[str, Any]:
         return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
-                "profile": self.profile, "date_orders": self.date_orders, "decimal_commas": self.decimal_commas,
-                "column_headers": self.column_headers}
+                "profile": self.profile, "jobs": self.jobs, "date_orders": self.date_orders,
+                "decimal_commas": self.decimal_commas, "column_headers": self.column_headers}
 
 
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
-    return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in enumerate(r.checks)}
+    """(rule id, check index) -> the columns per table the check reads; what-if twins included (rules/what_if.py)."""
+    return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in indexed_checks(r)}
 
 
-def _judged_parts(site: Site, candidates: bool, broken: Mapping[str, str]) -> str | None:
-    """SQL for the parts at a site that get a verdict, one row each: (p, k) the site and part as SQL Server compares
-    them (upper case, a blank site as ''), the site and part as exported, and whether the part is backflushed. They
-    are the backflushed parts, and with `candidates` (the readiness rules ran) the components too (a job material at
-    that site or a method line uses them), as far as the run read them. PartPlant rows are grouped by (p, k) unless
-    its kept contract says they are one per site and part already (a unique key, one company)."""
-    loaded = site.tables.get("PartPlant")
-    if loaded is None or not {"Plant", "PartNum", "BackFlush"} <= set(loaded.columns):
-        return None
-    uses = []
-    if candidates and "JobMtl" in site.tables and {"PartNum", "Plant"} <= set(site.tables["JobMtl"].columns):
-        uses.append('EXISTS (SELECT 1 FROM "JobMtl" j WHERE upper(j.PartNum) = upper(p.PartNum) '
-                    'AND upper(j.Plant) = upper(p.Plant))')
-    if candidates and "PartMtl" in site.tables and "MtlPartNum" in site.tables["PartMtl"].columns:
-        uses.append('EXISTS (SELECT 1 FROM "PartMtl" m WHERE upper(m.MtlPartNum) = upper(p.PartNum))')
-    used = " OR ".join(uses) or "FALSE"
-    plant = "coalesce(Plant, '')" if "Plant" in loaded.facts.upper else "upper(coalesce(Plant, ''))"
-    part = "PartNum" if "PartNum" in loaded.facts.upper else "upper(PartNum)"
-    rows = f'FROM "PartPlant" p WHERE PartNum IS NOT NULL AND (BackFlush OR {used})'
-    if loaded.facts.company is not None and "PartPlant" not in broken:
-        return (f"SELECT {plant} AS p, {part} AS k, Plant AS plant, PartNum AS part, "
-                f"coalesce(BackFlush, FALSE) AS backflushed {rows}")
-    return (f"SELECT {plant} AS p, {part} AS k, min(Plant) AS plant, min(PartNum) AS part, "
-            f"bool_or(coalesce(BackFlush, FALSE)) AS backflushed {rows} GROUP BY ALL")
-
-
-def _verdicts_meanwhile(engine: Engine, site: Site, judged_sql: str | None) -> Verdicts:
+def _verdicts_meanwhile(engine: Engine, site: Site, basis: VerdictBasis) -> Verdicts:
     """The verdicts, made by the engine on a thread of their own while the run goes on to its report (DuckDB releases
     the GIL: a JSON report writes its findings meanwhile; on the benchmark site's 2 cores the two compete, and the
     gain is within the machine's noise); the site's connection is closed once they are made. Reading them waits for
@@ -130,7 +129,7 @@ def _verdicts_meanwhile(engine: Engine, site: Site, judged_sql: str | None) -> V
     def make() -> None:
         try:
             with contextlib.closing(site.con):
-                table = engine.verdicts(site, judged_sql).table
+                table = engine.verdicts(site, basis).table
         except BaseException as exc:  # handed to whoever reads the verdicts
             made.set_exception(exc)
         else:
@@ -152,6 +151,23 @@ def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
     return latest
 
 
+def readiness_missing(results: list[RuleResult], in_force: Collection[str]) -> list[str]:
+    """Why the run cannot call a part ready: each readiness rule in force that did not run, or not in full (a check
+    SKIPPED or in ERROR: its reason says which); none in force at all is a reason too. Empty: readiness is assessed."""
+    ran = {r.rule_id: r for r in results}
+    wanted = sorted(in_force)
+    if not wanted:
+        return ["no readiness rule in force"]
+    out = []
+    for rule_id in wanted:
+        result = ran.get(rule_id)
+        if result is None:
+            out.append(f"{rule_id} not run (not selected)")
+        elif result.status in (ERROR, SKIPPED) or result.reason:
+            out.append(f"{rule_id} {result.status if result.status in (ERROR, SKIPPED) else 'partly run'}: {result.reason}")
+    return out
+
+
 def with_run_params(rules: list[Rule], params: dict[str, Any]) -> list[Rule]:
     """Every rule with the profile's run parameters (snapshot date, window); a rule's own values win."""
     return [replace(r, params={**params, **r.params}) for r in rules]
@@ -167,15 +183,19 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     rules = with_run_params(rules, run_params or Profile().run_params(latest_history_date(site, registry)))
     needs = needs or _needs(rules, registry)
     notes: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rules}  # rule id -> (ERROR|SKIPPED, reason)
+    what_if_notes: dict[str, list[str]] = {r.id: [] for r in rules}  # what-if twins that could not run: said, no status
     runnable: dict[str, list[tuple[Rule, Check]]] = {}
     for rule in rules:
-        for index, check in enumerate(rule.checks):
+        for index, check in indexed_checks(rule):
             tables = needs[(rule.id, index)]
             bad = sorted(t for t in tables if t in broken)
             absent = sorted(t for t in tables if t in site.absent)
             no_history = sorted(f"{t}.{c}" for t, columns in tables.items() if t in site.tables for c in columns
                                 if c in site.tables[t].absent_optional and registry.tables[t].columns[c].history)
-            if bad:
+            if index >= OFFSET and (bad or absent or no_history):
+                what_if_notes[rule.id].append(f"{check.table}: not judged as if enabled: "
+                                              f"{', '.join(bad or absent or no_history)} not read")
+            elif bad:
                 notes[rule.id].append((ERROR, f"{check.table}: table {', '.join(bad)} broke its contract ({broken[bad[0]]})"))
             elif absent:
                 notes[rule.id].append((SKIPPED, f"{check.table}: optional table {', '.join(absent)} not exported: "
@@ -199,7 +219,9 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     results = []
     for rule in rules:
         checked = sum(engine.count(site, check.table) for check in rule.checks if (rule, check) in runnable.get(check.table, []))
-        failed, insufficient = per_rule.get(rule.id, (0, 0))
+        outcomes = per_rule.get(rule.id, {})
+        insufficient, if_enabled = outcomes.get(INSUFFICIENT_HISTORY_OUTCOME, 0), outcomes.get(IF_ENABLED_OUTCOME, 0)
+        failed = sum(outcomes.values()) - if_enabled
         errors = [reason for kind, reason in notes[rule.id] if kind == ERROR]
         skipped = [reason for kind, reason in notes[rule.id] if kind == SKIPPED]
         if errors:
@@ -208,30 +230,32 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
             status = SKIPPED
         else:
             status = rule_status(failed, insufficient)
-        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, failed - insufficient,
-                                  "; ".join(dict.fromkeys(errors + skipped)), insufficient))
+        reason = "; ".join(dict.fromkeys(errors + skipped + what_if_notes[rule.id]))
+        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, failed - insufficient, reason,
+                                  insufficient, if_enabled))
     return results, findings
 
 
 def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
               date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
-              named: Mapping[str, Naming] | None = None) -> Report:
+              named: Mapping[str, Naming] | None = None, jobs: str = "open",
+              readiness_rules: Collection[str] | None = None) -> Report:
     """Check a folder of exports; contract violations stop the run unless keep_going. `date_order`: of dates
     exported with slashes (validator/date_order.py); `decimal_separator`: of numbers exported as text
     (validator/decimals.py); `empty_tables`: tables whose export may hold no rows (a site without jobs yet);
-    `named`: what backflush.yaml's `exports:` says of some tables' files and headers."""
+    `named`: what backflush.yaml's `exports:` says of some tables' files and headers; `jobs`: the jobs the
+    eligibility and integrity rules judge (open or all); `readiness_rules`: the ids of every readiness rule in
+    force, run or not (default: those among `rules`): a part is ready only when each of them ran in full."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
         for table, columns in table_needs.items():
             needs.setdefault(table, set()).update(columns)
-    if "PartPlant" in needs:
-        needs["PartPlant"] |= VERDICT_COLUMNS
-        if any(READINESS in r.tags for r in rules):
-            for table, columns in (("JobMtl", {"PartNum", "Plant"}), ("PartMtl", {"MtlPartNum"})):
-                if table in needs:
-                    needs[table] |= columns
+    if "PartPlant" in needs:  # the verdicts: which parts are components at which site, of the tables the rules read
+        for table, columns in VERDICT_COLUMNS.items():
+            if table in needs:
+                needs[table] |= {c for c in columns if c in registry.tables[table].columns}
     for table, columns in needs.items():  # the default snapshot date is the latest history date read
         history = registry.tables[table].history_date
         if history:
@@ -264,8 +288,14 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         broken.update({t: site.absent[t] for t in required})
         profile = profile or Profile()
         latest = latest_history_date(site, registry)
-        results, findings = run_rules(site, rules, registry, engine, broken, per_check, profile.run_params(latest))
-        judged = _verdicts_meanwhile(engine, site, _judged_parts(site, any(READINESS in r.tags for r in rules), broken))
+        params = profile.run_params(latest, jobs)
+        results, findings = run_rules(site, rules, registry, engine, broken, per_check, params)
+        missing = readiness_missing(results, readiness_rules if readiness_rules is not None else
+                                    [r.id for r in rules if READINESS in r.tags])
+        basis = VerdictBasis(frozenset(r.id for r in rules if ELIGIBILITY in r.tags),
+                             frozenset(r.id for r in rules if READINESS in r.tags), not missing,
+                             params["window_start"], params["snapshot_date"], frozenset(broken))
+        judged = _verdicts_meanwhile(engine, site, basis)
         connection.pop_all()  # closed by the thread that makes the verdicts
         date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
                        for column, order in sorted(loaded.date_orders.items())}
@@ -273,5 +303,5 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
                           for column, separator in sorted(loaded.separators.items()) if separator == COMMA]
         column_headers = {f"{name}.{column}": header for name, loaded in sorted(site.tables.items())
                           for column, header in sorted(loaded.columns.items()) if not own_header(loaded.table, column, header)}
-        return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, engine.name,
+        return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs, engine.name,
                       profile.to_dict(latest), date_orders, decimal_commas, column_headers)

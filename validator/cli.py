@@ -195,7 +195,13 @@ def _reading_options(args: argparse.Namespace, config: Config, registry: Registr
 
     return {"date_order": args.date_order or config.date_order or date_order.AUTO,
             "decimal_separator": args.decimal_separator or config.decimal_separator or decimals.AUTO,
-            "empty_tables": empty_tables(config, list(registry.tables)), "named": export_namings(config, registry)}
+            "empty_tables": empty_tables(config, list(registry.tables)), "named": export_namings(config, registry),
+            "jobs": config.jobs}
+
+
+def _readiness_in_force(rules: dict) -> list[str]:  # noqa: ANN001 - rules in force by id
+    """The readiness rules a part must pass to be ready: every enabled one in force, selected or not."""
+    return [r.id for r in rules.values() if r.enabled and "readiness" in r.tags]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -208,7 +214,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
     with run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                   profile=profile, attestations=args.attestations, **_reading_options(args, config, registry)) as report:
+                   profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
+                   **_reading_options(args, config, registry)) as report:
         _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts = report.counts()

@@ -36,6 +36,7 @@ from validator.readers import JoinKeys, Site
 from validator.rules.compiler import CompiledCheck, CompiledTable
 from validator.rules.frame import semi_join_pays
 from validator.rules.model import Check, Rule
+from validator.rules.what_if import check_index, indexed_checks
 from validator.sql_text import quote
 from validator.tables import Registry
 
@@ -117,7 +118,7 @@ class CompileCache:
 
 def _entry(compiled: CompiledTable, engine: Engine) -> dict:
     return {"table": compiled.table, "sql": compiled.sql, "key": list(compiled.key),
-            "checks": [[c.rule.id, c.rule.checks.index(c.check), c.hit, [list(e) for e in c.evidence]]
+            "checks": [[c.rule.id, check_index(c.rule, c.check), c.hit, [list(e) for e in c.evidence]]
                        for c in compiled.checks],
             "component": [list(c) for c in compiled.component],
             "decisions": [[engine.sql(candidates), target, semi] for candidates, target, semi in compiled.decisions]}
@@ -136,7 +137,7 @@ def _restored(path: Path, items: list[tuple[Rule, Check]], engine: Engine, site:
             for candidates, target, semi in entry["decisions"]:
                 if semi_join_pays(engine.count_sql(site, candidates), engine.count(site, target)) != semi:
                     return None
-            checks = tuple(CompiledCheck(rules[rule_id], rules[rule_id].checks[index], hit,
+            checks = tuple(CompiledCheck(rules[rule_id], dict(indexed_checks(rules[rule_id]))[index], hit,
                                          tuple((ref, column) for ref, column in evidence))
                            for rule_id, index, hit, evidence in entry["checks"])
             passes.append(CompiledTable(entry["table"], None, tuple(entry["key"]), checks,

@@ -20,6 +20,7 @@ DEFAULT_NAME = "backflush.yaml"
 class Config:
     path: Path | None = None
     fail_on: str | None = None
+    jobs: str = "open"  # the jobs the eligibility and integrity rules judge: open or all (grammar.JOB_SCOPES)
     rule_dirs: tuple[Path, ...] = ()
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     document: YamlDocument | None = None
@@ -47,6 +48,7 @@ def load_config(path: Path | None) -> Config:
     return Config(
         path=path,
         fail_on=data.get("fail_on"),
+        jobs=data.get("jobs", "open"),
         rule_dirs=tuple((path.parent / d).resolve() for d in data.get("rule_dirs", [])),
         overrides=data.get("rules", {}),
         document=doc,

@@ -72,7 +72,7 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
         parts += ["", "Parameters:"] + [f"  {k} = {v!r}: {rule.param_docs.get(k, '')}" for k, v in rule.params.items()]
     profile = profile or Profile()
     run = profile.run_params(None)
-    if rule_needs(rule, registry).params & set(RUN_PARAMS):
+    if rule_needs(rule, registry).params & (set(RUN_PARAMS) - {"job_scope"}):
         parts += ["", f"History window (profile {profile.name}): {run['window_start']} .. {run['snapshot_date']} "
                   f"({profile.window_days} days, at least {profile.min_history} observations); the snapshot date is "
                   "the profile's snapshot_date, else today here and the latest history date in a check"]

@@ -17,7 +17,10 @@ PASS, FAIL, ERROR, SKIPPED = "PASS", "FAIL", "ERROR", "SKIPPED"
 INSUFFICIENT_HISTORY = "INSUFFICIENT_HISTORY"  # no failure, but some rows had too little history to judge
 STATUSES = (PASS, FAIL, INSUFFICIENT_HISTORY, ERROR, SKIPPED)
 INSUFFICIENT_HISTORY_OUTCOME = "insufficient_history"
-NOT_ELIGIBLE, AT_RISK, READY = "not eligible", "at risk", "ready"
+IF_ENABLED_OUTCOME = "if_enabled"  # found only as if the part's site default were switched on (rules/what_if.py)
+# the verdict scale, worst first (README "Verdicts")
+NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY = "not eligible", "misconfigured", "at risk", "unknown", "ready"
+VERDICTS = (NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY)
 T = TypeVar("T")
 BLOCK = 20_000  # rows of JSON text joined at a time
 
@@ -36,7 +39,7 @@ class Finding(NamedTuple):
     evidence: tuple[tuple[str, Any], ...] = ()
     component: tuple[tuple[str, Any], ...] = ()
     fingerprint: str = ""
-    outcome: str = "fail"  # or "insufficient_history": too little history to judge (never a pass)
+    outcome: str = "fail"  # or "insufficient_history" (too little history to judge, never a pass), or "if_enabled"
 
     @classmethod
     def from_json(cls, line: str, component: str) -> Finding:
@@ -126,7 +129,7 @@ class EngineRows(Sequence[T]):
 
 
 FINDING_COLUMNS = {"rule_id": pa.string(), "severity": pa.string(), "outcome": pa.string(),
-                   "site_plant": pa.string(), "component": pa.string(), "line": pa.string()}
+                   "site_company": pa.string(), "site_plant": pa.string(), "component": pa.string(), "line": pa.string()}
 
 
 class Findings(EngineRows[Finding]):
@@ -142,20 +145,35 @@ class Findings(EngineRows[Finding]):
         return Finding.from_json(row["line"], row["component"])
 
     def counts(self) -> dict[str, int]:
-        return {"error": 0, "warning": 0, "info": 0, **self.count_by("severity")}
+        """Findings per severity on the configuration as it is: the what-if findings (outcome if_enabled) are
+        counted apart (if_enabled_counts) and never judge the gate."""
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for (severity, outcome), n in self.count_by("severity", "outcome").items():
+            if outcome != IF_ENABLED_OUTCOME:
+                counts[severity] += n
+        return counts
 
-    def per_rule(self) -> dict[str, tuple[int, int]]:
-        """rule id -> (findings, those with too little history to judge)."""
-        out: dict[str, tuple[int, int]] = {}
+    def if_enabled_counts(self) -> dict[str, int]:
+        """The what-if findings per severity: what switching the components' site defaults on would add."""
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for (severity, outcome), n in self.count_by("severity", "outcome").items():
+            if outcome == IF_ENABLED_OUTCOME:
+                counts[severity] += n
+        return counts
+
+    def per_rule(self) -> dict[str, dict[str, int]]:
+        """rule id -> outcome (fail, insufficient_history, if_enabled) -> findings."""
+        out: dict[str, dict[str, int]] = {}
         for (rule_id, outcome), n in self.count_by("rule_id", "outcome").items():
-            failed, insufficient = out.get(rule_id, (0, 0))
-            out[rule_id] = (failed + n, insufficient + (n if outcome == INSUFFICIENT_HISTORY_OUTCOME else 0))
+            out.setdefault(rule_id, {})[outcome] = n
         return out
 
-    def site_findings(self) -> dict[str, int]:
-        """Plant -> how many findings are about the site itself."""
+    def site_findings(self) -> dict[tuple[str, str], int]:
+        """(Company or '', Plant) -> how many findings are about the site itself (its attestations; a blank
+        company: the attestations name no company)."""
         rows = self.table.filter(pc.is_valid(self.table["site_plant"]))
-        return Findings(rows).count_by("site_plant")
+        counted = Findings(rows).count_by("site_company", "site_plant")
+        return {(company or "", plant): n for (company, plant), n in counted.items()}
 
 
 def rule_status(failed: int, insufficient: int = 0) -> str:
@@ -176,70 +194,102 @@ class RuleResult:
     failed: int = 0
     reason: str = ""
     insufficient: int = 0  # rows with too little history to judge
+    if_enabled: int = 0  # findings only as if the components' site defaults were switched on (never a failure)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "severity": self.severity, "title": self.title, "status": self.status,
                 "checked": self.checked, "failed": self.failed, "insufficient_history": self.insufficient,
-                "reason": self.reason or None}
+                "if_enabled": self.if_enabled, "reason": self.reason or None}
+
+
+@dataclass(frozen=True)
+class VerdictBasis:
+    """What the verdicts of a run rest on, in engine-neutral terms: which rules' errors make a part not
+    eligible (the eligibility rules) and which measure readiness; whether every readiness rule in force ran in
+    full (`assessed`); the readiness window (an in-window job makes a part a component at its site); the
+    tables that broke their contracts (read as if absent)."""
+
+    eligibility: frozenset[str]
+    readiness: frozenset[str]
+    assessed: bool
+    window_start: Any
+    snapshot_date: Any
+    broken: frozenset[str] = frozenset()
 
 
 class Verdict(NamedTuple):
+    """The verdict of a component at a site of a company. `rules`: the rules whose error or warning findings
+    (as it is, or if enabled) decide it; `insufficient`: the readiness rules that had too little history for
+    it; `backflushed`: its site default (PartPlant.BackFlush) is on."""
+
+    company: str | None
     plant: str | None
     part: str
     verdict: str
     rules: tuple[str, ...]
     backflushed: bool = False
+    insufficient: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"plant": self.plant, "part_num": self.part, "verdict": self.verdict, "rules": list(self.rules),
-                "backflushed": self.backflushed}
+        return {"company": self.company, "plant": self.plant, "part_num": self.part, "verdict": self.verdict,
+                "rules": list(self.rules), "backflushed": self.backflushed,
+                "insufficient_history": list(self.insufficient)}
 
 
-def component_key(finding: Finding) -> tuple[str, str] | None:
-    """(PLANT, PART) of the part a finding is about, as SQL Server compares them; None for a site finding."""
+def component_key(finding: Finding) -> tuple[str, str, str] | None:
+    """(COMPANY, PLANT, PART) of the part a finding is about, as SQL Server compares them (a blank company as '');
+    None for a site finding."""
     parts = dict(finding.component)
     if parts.get("PartNum") is None:
         return None
-    plant = parts.get("Plant")
-    return ("" if plant is None else str(plant).rstrip().upper(), str(parts["PartNum"]).rstrip().upper())
+    return tuple(("" if parts.get(role) is None else str(parts[role]).rstrip().upper())  # type: ignore[return-value]
+                 for role in ("Company", "Plant", "PartNum"))
 
 
-VERDICT_COLUMNS = {"plant": pa.string(), "part_num": pa.string(), "verdict": pa.string(),
-                   "rules": pa.list_(pa.string()), "backflushed": pa.bool_(), "line": pa.string()}
+VERDICT_COLUMNS = {"company": pa.string(), "plant": pa.string(), "part_num": pa.string(), "verdict": pa.string(),
+                   "rules": pa.list_(pa.string()), "backflushed": pa.bool_(), "insufficient_history": pa.list_(pa.string()),
+                   "line": pa.string()}
 
 
 class Verdicts(EngineRows[Verdict]):
-    """One verdict per component at a site, sorted by site and part as SQL Server compares them. The engine
-    judges: any error -> not eligible, any warning (a finding of too little history included) -> at risk,
-    else ready."""
+    """One verdict per component at a site of a company, sorted by company, site and part as SQL Server compares
+    them (README "Verdicts")."""
 
     @classmethod
     def empty(cls) -> Verdicts:
         return cls(pa.table({name: pa.array([], kind) for name, kind in VERDICT_COLUMNS.items()}))
 
     def _make(self, row: dict[str, Any]) -> Verdict:
-        return Verdict(row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]), row["backflushed"])
+        return Verdict(row["company"], row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]),
+                       row["backflushed"], tuple(row["insufficient_history"] or ()))
 
 
-def _shares(counts: dict[str, Any]) -> dict[str, Any]:
-    total = counts[NOT_ELIGIBLE] + counts[AT_RISK] + counts[READY]
-    return {**counts, "parts": total, "readiness": round(counts[READY] / total, 4) if total else None}
+def _shares(counts: dict[str, int], assessed: bool) -> dict[str, Any]:
+    """Counts per verdict with the readiness share: ready parts among the assessed ones (every verdict but
+    unknown); None when readiness was not assessed in this run or no part was."""
+    known = sum(counts[v] for v in VERDICTS if v != UNKNOWN)
+    share = round(counts[READY] / known, 4) if assessed and known else None
+    return {**counts, "parts": known + counts[UNKNOWN], "assessed": known, "readiness": share}
 
 
-def site_scores(items: Verdicts, findings: Findings) -> dict[str, dict[str, Any]]:
-    """Per site: how many of its backflushed parts are in each verdict and the share that is ready (the
-    readiness score); the same over every component judged (`components`, the candidates included); and
-    the findings on the site itself (its attestations, BFR010)."""
-    empty = {NOT_ELIGIBLE: 0, AT_RISK: 0, READY: 0}
-    flushed: dict[str, dict[str, Any]] = {}
-    every: dict[str, dict[str, Any]] = {}
-    for (plant, verdict, backflushed), n in items.count_by("plant", "verdict", "backflushed").items():
-        site = plant or ""
+def site_scores(items: Verdicts, findings: Findings, assessed: bool) -> list[dict[str, Any]]:
+    """Per company and site: the count of its judged parts in each verdict and the readiness share over the
+    assessed ones (`assessed`: every readiness rule ran; else the share is None, "readiness not assessed"), the
+    same over its backflushed parts alone (`backflushed`), and the findings on the site itself (attestations)."""
+    empty = dict.fromkeys(VERDICTS, 0)
+    every: dict[tuple[str, str], dict[str, int]] = {}
+    flushed: dict[tuple[str, str], dict[str, int]] = {}
+    for (company, plant, verdict, backflushed), n in items.count_by("company", "plant", "verdict", "backflushed").items():
+        site = (company or "", plant or "")
         every.setdefault(site, dict(empty))[verdict] += n
         counts = flushed.setdefault(site, dict(empty))
         if backflushed:
             counts[verdict] += n
     on_site = findings.site_findings()
-    return {site: {**_shares(flushed.get(site, dict(empty))), "components": _shares(every.get(site, dict(empty))),
-                   "site_findings": on_site.get(site, 0)}
-            for site in sorted(set(every) | set(on_site))}
+    judged_plants = {plant for _, plant in every}
+    # attestations that name no company count for the site of every company (a site without verdicts stands alone)
+    sites = set(every) | {(company, plant) for company, plant in on_site if company or plant not in judged_plants}
+    return [{"company": company or None, "plant": plant, **_shares(every.get((company, plant), dict(empty)), assessed),
+             "backflushed": _shares(flushed.get((company, plant), dict(empty)), assessed),
+             "site_findings": on_site.get((company, plant), 0) + (on_site.get(("", plant), 0) if company else 0)}
+            for company, plant in sorted(sites)]

@@ -33,12 +33,13 @@ class Profile:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
 
-    def run_params(self, latest: dt.date | None) -> dict[str, Any]:
+    def run_params(self, latest: dt.date | None, jobs: str = "open") -> dict[str, Any]:
         """The run parameters for a site whose latest history date is `latest` (today when it has none).
-        The window holds window_days days, both ends included: window_start .. snapshot_date."""
+        The window holds window_days days, both ends included: window_start .. snapshot_date. `jobs`: the jobs
+        the eligibility and integrity rules judge (backflush.yaml `jobs:`), open or all."""
         snapshot = self.snapshot_date or latest or dt.date.today()
         return {"snapshot_date": snapshot, "window_start": snapshot - dt.timedelta(days=self.window_days - 1),
-                "window_days": self.window_days, "min_history": self.min_history}
+                "window_days": self.window_days, "min_history": self.min_history, "job_scope": jobs}
 
     def to_dict(self, latest: dt.date | None = None) -> dict[str, Any]:
         params = self.run_params(latest)

@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Protocol
 
 from validator.errors import ConfigError
-from validator.findings import Findings, Verdicts
+from validator.findings import Findings, VerdictBasis, Verdicts
 from validator.readers import Site
 from validator.rules.compiler import Catalog, CompiledTable, Rows
 
@@ -31,9 +31,9 @@ class Engine(Protocol):
     def findings(self, site: Site) -> Findings:
         """Every finding collected, once per rule and key, sorted."""
 
-    def verdicts(self, site: Site, judged_sql: str | None) -> Verdicts:
-        """One verdict per component: the parts `judged_sql` selects (Plant, PartNum, backflushed) and every
-        component a finding names."""
+    def verdicts(self, site: Site, basis: VerdictBasis) -> Verdicts:
+        """One verdict per part judged at a site of a company (a component there, or backflushed there), from the
+        findings collected and what `basis` says of the rules."""
 
     def count(self, site: Site, table: str) -> int: ...
 

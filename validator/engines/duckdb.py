@@ -7,8 +7,8 @@ import functools
 import duckdb
 import ibis
 
-from validator.engines import duckdb_findings
-from validator.findings import Findings, Verdicts
+from validator.engines import duckdb_findings, duckdb_verdicts
+from validator.findings import Findings, VerdictBasis, Verdicts
 from validator.readers import Site
 from validator.rules.compiler import Catalog, CompiledTable, Rows
 
@@ -53,8 +53,8 @@ class DuckDBEngine:
     def findings(self, site: Site) -> Findings:
         return duckdb_findings.unique_findings(site.con)
 
-    def verdicts(self, site: Site, judged_sql: str | None) -> Verdicts:
-        return duckdb_findings.verdicts(site.con, judged_sql)
+    def verdicts(self, site: Site, basis: VerdictBasis) -> Verdicts:
+        return duckdb_verdicts.verdicts(site.con, site, basis)
 
     def count(self, site: Site, table: str) -> int:
         return site.tables[table].rows

@@ -13,17 +13,20 @@ from collections.abc import Iterable
 
 import duckdb
 
-from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, Findings, Verdicts
+from validator.findings import Findings
+from validator.rules import what_if
 from validator.rules.analysis import PLACEHOLDER
 from validator.rules.compiler import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
+from validator.rules.what_if import IF_ENABLED
 from validator.sql_text import literal, quote
+from validator.tables import COMPANY
 
 FOUND = "__found"  # every finding row of the run, as the passes insert them
 FLAGGED = "__flagged"  # one pass's flagged rows, while its findings are made
 CREATE_FOUND = f"""CREATE TEMP TABLE IF NOT EXISTS {FOUND} (rank TINYINT, rule_id VARCHAR, check_index INTEGER,
-    tbl VARCHAR, severity VARCHAR, outcome VARCHAR, sort_key VARCHAR[], fingerprint VARCHAR, plant VARCHAR,
-    part VARCHAR, site_plant VARCHAR, component VARCHAR, line VARCHAR)"""
+    tbl VARCHAR, severity VARCHAR, outcome VARCHAR, sort_key VARCHAR[], fingerprint VARCHAR, company VARCHAR,
+    plant VARCHAR, part VARCHAR, site_company VARCHAR, site_plant VARCHAR, component VARCHAR, line VARCHAR)"""
 WHOLE_LIMIT = 1e15  # a whole number below this prints as an integer; larger ones keep their float form
 BLANK = "(blank)"
 
@@ -73,10 +76,14 @@ def _object(pairs: Iterable[tuple[str, str]]) -> str:
     return f"concat({', '.join(pieces)}, '}}')" if pieces else "'{}'"
 
 
+IF_ENABLED_PREFIX = "If backflush were switched on at the site: "
+
+
 def _message(check: CompiledCheck, compiled: CompiledTable, types: dict[str, str]) -> str:
+    """The message template with the row's values; a what-if finding says it is one."""
     columns = {**{c: c for c in compiled.key}, **dict(check.evidence)}
     parts = PLACEHOLDER.split(check.check.message)
-    out = [literal(parts[0])]
+    out = [literal((IF_ENABLED_PREFIX if check.check.outcome == IF_ENABLED else "") + parts[0])]
     for name, text in zip(parts[1::2], parts[2::2], strict=True):
         value = text_of(columns[name], types[columns[name]]) if name in columns else "NULL"
         out += [f"coalesce({value}, {literal(BLANK)})", literal(text)]
@@ -93,17 +100,21 @@ def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> st
     """One INSERT: the rows of FLAGGED flagged by check `index` become finding rows of FOUND."""
     check = compiled.checks[index]
     rule = check.rule
-    check_index = rule.checks.index(check.check)
+    check_index = what_if.check_index(rule, check.check)
     table = compiled.table
     key_json = _object((c, f"CASE WHEN {quote(c)} IS NULL THEN to_json('') ELSE {json_of(c, types[c])} END")
                        for c in compiled.key)
     canonical = ", chr(31), ".join(f"{literal(c)}, chr(30), upper(rtrim({_key_text(c, types[c])}))" for c in compiled.key)
     fingerprint = f"left(sha256(concat({literal(rule.id)}, chr(29), {literal(table)}, chr(29), {canonical or literal('')})), 32)"
     roles = dict(compiled.component)
+    if COMPANY in compiled.key:  # a finding's part (or site) is of the company of the row it names
+        roles = {COMPANY: COMPANY, **roles}
+    company = f"CAST({quote(COMPANY)} AS VARCHAR)" if COMPANY in roles else "NULL"
     plant = f"CAST({quote(roles['Plant'])} AS VARCHAR)" if "Plant" in roles else "NULL"
     part = f"CAST({quote(roles['PartNum'])} AS VARCHAR)" if "PartNum" in roles else "NULL"
-    site_plant = plant if "Plant" in roles and "PartNum" not in roles else "NULL"
-    component = _object((role, f"to_json({quote(column)})") for role, column in compiled.component)
+    on_site = "Plant" in roles and "PartNum" not in roles
+    site_plant, site_company = (plant, company) if on_site else ("NULL", "NULL")
+    component = _object((role, f"to_json({quote(column)})") for role, column in roles.items())
     evidence = _object((ref, json_of(column, types[column])) for ref, column in check.evidence)
     sort_key = f"[{', '.join(_key_text(c, types[c]) for c in compiled.key)}]"
     line = _object([("rule_id", f"to_json({literal(rule.id)})"), ("severity", f"to_json({literal(rule.severity)})"),
@@ -112,11 +123,11 @@ def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> st
                     ("fingerprint", "to_json(fingerprint)")])
     return f"""INSERT INTO {FOUND}
         SELECT {-SEVERITY_RANK[rule.severity]}, {literal(rule.id)}, {check_index}, {literal(table)},
-            {literal(rule.severity)}, {literal(check.check.outcome)}, sort_key, fingerprint, plant, part, site_plant,
-            component, {line}
+            {literal(rule.severity)}, {literal(check.check.outcome)}, sort_key, fingerprint, company, plant, part,
+            site_company, site_plant, component, {line}
         FROM (SELECT {key_json} AS key_json, {_message(check, compiled, types)} AS message, {evidence} AS evidence,
-                {fingerprint} AS fingerprint, {sort_key} AS sort_key, {plant} AS plant, {part} AS part,
-                {site_plant} AS site_plant, {component} AS component
+                {fingerprint} AS fingerprint, {sort_key} AS sort_key, {company} AS company, {plant} AS plant,
+                {part} AS part, {site_company} AS site_company, {site_plant} AS site_plant, {component} AS component
               FROM {FLAGGED} WHERE {quote(check.hit)})"""
 
 
@@ -146,31 +157,6 @@ def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
     repeated = con.execute(f"SELECT 1 FROM (SELECT DISTINCT rule_id, tbl, check_index FROM {FOUND}) "
                            "GROUP BY rule_id, tbl HAVING count(*) > 1 LIMIT 1").fetchone()
     first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if repeated else ""
-    table = con.execute(f"SELECT rule_id, severity, outcome, site_plant, component, line FROM {FOUND} {first} "
+    table = con.execute(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line FROM {FOUND} {first} "
                         "ORDER BY rank, rule_id, tbl, sort_key").to_arrow_table()
     return Findings(table)
-
-
-def verdicts(con: duckdb.DuckDBPyConnection, judged_sql: str | None) -> Verdicts:
-    """One verdict per component: the judged parts (`judged_sql`: rows of p, k, the site and part as SQL Server
-    compares them, one row each; plant, part as exported; backflushed) and every component a finding names; its
-    worst error or warning decides (info findings do not). A key two checks of one rule found is read twice here,
-    which changes neither the worst severity nor the rules."""
-    con.execute(CREATE_FOUND)
-    judged = judged_sql or ("SELECT NULL::VARCHAR AS p, NULL::VARCHAR AS k, NULL::VARCHAR AS plant, NULL::VARCHAR AS part, "
-                            "FALSE AS backflushed WHERE FALSE")
-    label = (f"CASE coalesce(n.worst, 0) WHEN 3 THEN {literal(NOT_ELIGIBLE)} WHEN 2 THEN {literal(AT_RISK)} "
-             f"ELSE {literal(READY)} END")
-    table = con.execute(f"""
-        WITH given AS ({judged}),
-            named AS (SELECT upper(coalesce(rtrim(plant), '')) AS p, upper(rtrim(part)) AS k, min(plant) AS plant,
-                min(part) AS part, max(-rank) AS worst, list_sort(list(DISTINCT rule_id)) AS rules
-                FROM {FOUND} WHERE severity <> 'info' AND part IS NOT NULL GROUP BY ALL),
-            judged AS (SELECT coalesce(g.plant, n.plant) AS plant, coalesce(g.part, n.part) AS part_num,
-                {label} AS verdict, coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules,
-                coalesce(g.backflushed, FALSE) AS backflushed, coalesce(g.p, n.p) AS p, coalesce(g.k, n.k) AS k
-                FROM given g FULL JOIN named n ON g.p = n.p AND g.k = n.k)
-        SELECT plant, part_num, verdict, rules, backflushed,
-            {_object((name, f"to_json({name})") for name in ("plant", "part_num", "verdict", "rules", "backflushed"))} AS line
-        FROM judged ORDER BY p, k""").to_arrow_table()
-    return Verdicts(table)

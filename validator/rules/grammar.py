@@ -18,7 +18,10 @@ RUN_PARAMS = {  # parameters every rule may read; the readiness profile sets the
     "window_start": "the first day of the history window: window_days days up to and including snapshot_date",
     "window_days": "the length of the history window, in days",
     "min_history": "the fewest observations a readiness rule judges on; fewer is too little history",
+    "job_scope": "the jobs the eligibility and integrity rules judge: open (neither complete nor closed) or all "
+                 "(backflush.yaml jobs:)",
 }
+JOB_SCOPES = ("open", "all")
 OPERATORS = (*COMPARISONS, *FLAG_TESTS, *FUNCTIONS, *CONNECTIVES, "column", "value", "param", "aggregate")
 
 

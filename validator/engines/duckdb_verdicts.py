@@ -1,0 +1,126 @@
+"""Verdicts made inside DuckDB: which parts are judged at which site of which company, and their verdict.
+
+A part is judged at a site when it is a component there (README "Verdicts"): a job of the site that is open,
+or completed in the readiness window, uses it; or a method line of a parent made at the site does: the
+revision's site alternate method, or the main method for a parent with a PartPlant row at the site; and the
+part has a PartPlant row there (its site default is what a DMT load switches). Keys compare as Epicor's
+SQL Server compares them (upper case, trailing spaces cut by the readers); Company joins wherever both
+tables carry it, so one company's row is never judged by another's flags.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from validator.engines.duckdb_findings import CREATE_FOUND, FOUND, _object
+from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, VerdictBasis, Verdicts
+from validator.readers import Site
+from validator.sql_text import literal
+from validator.tables import COMPANY
+
+EMPTY = ("SELECT ''::VARCHAR AS c, ''::VARCHAR AS p, ''::VARCHAR AS k, NULL::VARCHAR AS company, NULL::VARCHAR AS plant, "
+         "NULL::VARCHAR AS part, FALSE AS backflushed WHERE FALSE")
+
+
+def _key(alias: str, column: str) -> str:
+    return f"upper(coalesce({alias}.{column}, ''))"
+
+
+class _Tables:
+    def __init__(self, site: Site, broken: frozenset[str]) -> None:
+        self.site, self.broken = site, broken
+
+    def has(self, table: str, *columns: str) -> bool:
+        loaded = self.site.tables.get(table)
+        return loaded is not None and table not in self.broken and all(c in loaded.columns for c in columns)
+
+    def company(self, alias: str, table: str) -> str:
+        return _key(alias, COMPANY) if self.has(table, COMPANY) else "''"
+
+    def same_company(self, left: tuple[str, str], right: tuple[str, str]) -> str:
+        """The rows are of one company, where both tables say which."""
+        (a, ta), (b, tb) = left, right
+        return f"{_key(a, COMPANY)} = {_key(b, COMPANY)}" if self.has(ta, COMPANY) and self.has(tb, COMPANY) else "TRUE"
+
+
+def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
+    """Selects of (c, p, k): the company, site and part of every use that makes a part a component."""
+    uses = []
+    if t.has("JobMtl", "PartNum", "Plant"):
+        job = "TRUE"
+        if t.has("JobMtl", "JobNum") and t.has("JobHead", "JobNum", "JobComplete", "JobClosed"):
+            done = "(coalesce(h.JobComplete, FALSE) OR coalesce(h.JobClosed, FALSE))"
+            window = f"{literal(str(basis.window_start))}::DATE AND {literal(str(basis.snapshot_date))}::DATE"
+            recent = f"h.JobCompletionDate BETWEEN {window}" if t.has("JobHead", "JobCompletionDate") else "FALSE"
+            job = (f"LEFT JOIN \"JobHead\" h ON {_key('j', 'JobNum')} = {_key('h', 'JobNum')} "
+                   f"AND {t.same_company(('j', 'JobMtl'), ('h', 'JobHead'))} WHERE NOT {done} OR ({recent})")
+        else:
+            job = "WHERE TRUE"
+        uses.append(f"SELECT {t.company('j', 'JobMtl')} AS c, {_key('j', 'Plant')} AS p, {_key('j', 'PartNum')} AS k "
+                    f"FROM \"JobMtl\" j {job}")
+    if t.has("PartMtl", "PartNum", "MtlPartNum", "AltMethod"):
+        if t.has("PartMtl", "RevisionNum") and t.has("PartRev", "PartNum", "RevisionNum", "AltMethod", "Plant"):
+            uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {_key('r', 'Plant')} AS p, {_key('m', 'MtlPartNum')} AS k "
+                        f"FROM \"PartMtl\" m JOIN \"PartRev\" r ON {t.same_company(('m', 'PartMtl'), ('r', 'PartRev'))} "
+                        + "".join(f"AND {_key('m', c)} = {_key('r', c)} " for c in ("PartNum", "RevisionNum", "AltMethod"))
+                        + f"WHERE {_key('m', 'AltMethod')} <> ''")
+        uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {_key('s', 'Plant')} AS p, {_key('m', 'MtlPartNum')} AS k "
+                    f"FROM \"PartMtl\" m JOIN \"PartPlant\" s ON {t.same_company(('m', 'PartMtl'), ('s', 'PartPlant'))} "
+                    f"AND {_key('m', 'PartNum')} = {_key('s', 'PartNum')} WHERE {_key('m', 'AltMethod')} = ''")
+    return uses
+
+
+def judged_sql(site: Site, basis: VerdictBasis) -> str:
+    """The judged parts, one row per component at a site with its PartPlant row: (c, p, k) as SQL Server compares
+    them, the company, site and part as exported, and whether the site default backflushes it."""
+    t = _Tables(site, basis.broken)
+    if not t.has("PartPlant", "Plant", "PartNum", "BackFlush"):
+        return EMPTY
+    uses = " UNION ".join(_uses(t, basis)) or "SELECT '' AS c, '' AS p, '' AS k WHERE FALSE"
+    company = "s.Company" if t.has("PartPlant", COMPANY) else "NULL::VARCHAR"
+    # a use names its company where its table has one; a use without (an export lacking Company) meets every company
+    return f"""WITH uses AS ({uses}),
+            rows AS (SELECT {t.company('s', 'PartPlant')} AS c, {_key('s', 'Plant')} AS p, {_key('s', 'PartNum')} AS k,
+                {company} AS company, s.Plant AS plant, s.PartNum AS part, coalesce(s.BackFlush, FALSE) AS backflushed
+                FROM "PartPlant" s WHERE s.PartNum IS NOT NULL),
+            used AS (SELECT DISTINCT r.c, r.p, r.k FROM rows r JOIN uses u ON u.p = r.p AND u.k = r.k AND (u.c = r.c OR u.c = ''))
+        SELECT r.c, r.p, r.k, min(r.company) AS company, min(r.plant) AS plant, min(r.part) AS part,
+            bool_or(r.backflushed) AS backflushed
+        FROM rows r JOIN used u ON u.c = r.c AND u.p = r.p AND u.k = r.k GROUP BY r.c, r.p, r.k"""
+
+
+def _ids(ids: frozenset[str]) -> str:
+    return f"[{', '.join(literal(i) for i in sorted(ids))}]::VARCHAR[]" if ids else "[]::VARCHAR[]"
+
+
+def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) -> Verdicts:
+    """One verdict per judged part, worst first: not eligible (an eligibility error, as it is or if enabled),
+    misconfigured (any other error), at risk (a warning, or a readiness error, with its evidence), unknown
+    (readiness not assessed in this run, or too little history), ready. Info findings and findings on parts no site judges decide nothing."""
+    eligibility, readiness = _ids(basis.eligibility), _ids(basis.readiness)
+    rank = (f"CASE WHEN outcome = 'insufficient_history' THEN 1 "
+            f"WHEN severity = 'error' AND list_contains({eligibility}, rule_id) THEN 4 "
+            f"WHEN severity = 'error' AND NOT list_contains({readiness}, rule_id) THEN 3 ELSE 2 END")
+    label = (f"CASE coalesce(n.worst, 0) WHEN 4 THEN {literal(NOT_ELIGIBLE)} WHEN 3 THEN {literal(MISCONFIGURED)} "
+             f"WHEN 2 THEN {literal(AT_RISK)} ELSE CASE WHEN {'TRUE' if basis.assessed else 'FALSE'} "
+             f"AND n.insufficient IS NULL THEN {literal(READY)} ELSE {literal(UNKNOWN)} END END")
+    con.execute(CREATE_FOUND)
+    table = con.execute(f"""
+        WITH given AS ({judged_sql(site, basis)}),
+            found AS (SELECT upper(coalesce(rtrim(company), '')) AS c, upper(coalesce(rtrim(plant), '')) AS p,
+                upper(rtrim(part)) AS k, rule_id, {rank} AS r
+                FROM {FOUND} WHERE severity <> 'info' AND part IS NOT NULL),
+            named AS (SELECT g.c, g.p, g.k, max(f.r) FILTER (WHERE f.r > 1) AS worst,
+                list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.r > 1)) AS rules,
+                list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.r = 1)) AS insufficient
+                FROM given g JOIN found f ON f.p = g.p AND f.k = g.k AND (f.c = g.c OR f.c = '')
+                GROUP BY ALL),
+            judged AS (SELECT g.company, g.plant, g.part AS part_num, {label} AS verdict,
+                coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules, g.backflushed,
+                coalesce(n.insufficient, CAST([] AS VARCHAR[])) AS insufficient_history, g.c, g.p, g.k
+                FROM given g LEFT JOIN named n ON n.c = g.c AND n.p = g.p AND n.k = g.k)
+        SELECT company, plant, part_num, verdict, rules, backflushed, insufficient_history,
+            {_object((name, f"to_json({name})") for name in ("company", "plant", "part_num", "verdict", "rules",
+                                                               "backflushed", "insufficient_history"))} AS line
+        FROM judged ORDER BY c, p, k""").to_arrow_table()
+    return Verdicts(table)
