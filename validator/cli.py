@@ -45,8 +45,10 @@ EPILOG_RECOMMEND = """examples:
 
 Writes the DMT Part Plant load (Company, Plant, PartNum, BackFlush) and, beside it, the reasons
 (dmt.csv: dmt.reasons.csv): the action, the verdict, the rules behind it and their first messages.
-Switch on: components that are ready and not backflushed. Switch off: backflushed parts that are not
-eligible or at risk. Exit 0 when written; 2 on bad input."""
+Switch on: components that are ready (every readiness rule ran and passed, with enough history) and
+not backflushed. Switch off: backflushed parts that are not eligible, misconfigured or at risk.
+Unknown parts (readiness not assessed, too little history) need review: reasons file only.
+Exit 0 when written; 2 on bad input."""
 
 EPILOG_RULES = """examples:
   backflush rules
@@ -117,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     recommend = commands.add_parser("recommend", help="list the parts to switch backflush on and off, as a DMT load",
                                     description="Run every rule and write the parts to switch backflush on (ready, "
-                                                "not yet backflushed) and off (backflushed but not eligible or at "
-                                                "risk) as a CSV for Epicor's DMT Part Plant load, with the reasons.",
+                                                "not yet backflushed) and off (backflushed but not eligible, "
+                                                "misconfigured or at risk) as a CSV for Epicor's DMT Part Plant load, "
+                                                "with the reasons; parts whose verdict is unknown need review.",
                                     epilog=EPILOG_RECOMMEND, formatter_class=argparse.RawDescriptionHelpFormatter)
     recommend.add_argument("path", type=Path, help=PATH_HELP)
     recommend.add_argument("--output", type=Path, default=Path("dmt-partplant-backflush.csv"), metavar="FILE",
@@ -230,24 +233,36 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from validator.engines import get_engine
     from validator.errors import ConfigError
     from validator.output import write_atomically
-    from validator.recommend import SWITCH_OFF, SWITCH_ON, part_companies, recommendations, write_dmt, write_reasons
+    from validator.recommend import (
+        NEEDS_REVIEW,
+        SWITCH_OFF,
+        SWITCH_ON,
+        partplant_has_company,
+        recommendations,
+        write_dmt,
+        write_reasons,
+    )
     from validator.ruleset import select
 
     registry, config, profile, rules = _setup(args)
     reading = _reading_options(args, config, registry)
-    companies = part_companies(args.path, registry, reading["named"])
-    if not companies and not args.company:  # a DMT load needs the company of every row: say so before the run
+    if not args.company and not partplant_has_company(args.path, registry, reading["named"]):
+        # a DMT load needs the company of every row: say so before the run
         raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                           location=str(args.path))
     with run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                   profile=profile, attestations=args.attestations, **reading) as report:
-        items = recommendations(report, companies, args.company)
+                   profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
+                   **reading) as report:
+        items = recommendations(report, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))
     write_atomically(reasons, lambda out: write_reasons(items, out))
-    on = sum(i.action == SWITCH_ON for i in items)
-    off = sum(i.action == SWITCH_OFF for i in items)
-    print(f"{on} part(s) to switch backflush on, {off} to switch off: DMT load {args.output}, reasons {reasons}")
+    on, off, review = (sum(i.action == a for i in items) for a in (SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW))
+    print(f"{on} part(s) to switch backflush on, {off} to switch off (DMT load {args.output}); {review} need review "
+          f"(verdict unknown: {reasons} says what is missing)")
+    if not report.readiness_assessed:
+        print("readiness not assessed: " + "; ".join(report.readiness_missing) + ": no part is ready, none is switched on",
+              file=sys.stderr)
     if report.summary()["partial"]:
         print("warning: some rules ended in ERROR (--keep-going): the lists are partial", file=sys.stderr)
     return EXIT_OK

@@ -1,9 +1,11 @@
 """`backflush recommend`: the parts to switch backflush on and off, as an Epicor DMT Part Plant load.
 
-Switch on: components whose verdict is ready (no error or warning, too little history included) and whose
-PartPlant.BackFlush is off. Switch off: backflushed parts whose verdict is not eligible or at risk. The DMT
-file holds exactly the Part Plant columns (Company, Plant, PartNum, BackFlush); the reasons file repeats
-them with the action, the verdict, the rules behind it and their first messages.
+It acts only on evidence (README "Verdicts"): switch on the components that are ready and not backflushed;
+switch off the backflushed ones that are not eligible, misconfigured or at risk. A part whose verdict is
+unknown (readiness not assessed, or too little history) needs review: it goes to the reasons file with what is
+missing, never to the DMT file. The DMT file holds exactly the Part Plant columns (Company, Plant, PartNum,
+BackFlush); the reasons file has one row per part named in either, with the action, the verdict, the rules
+behind it and the first message of each.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from typing import TextIO
 
 from validator.check import Report
 from validator.errors import ConfigError
-from validator.findings import AT_RISK, NOT_ELIGIBLE, READY, component_key
+from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict, component_key
 from validator.readers import load_site, require_columns
 from validator.sources import Naming
 from validator.tables import Registry
 
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
 REASON_COLUMNS = [*DMT_COLUMNS, "Action", "Verdict", "Rules", "Reason"]
-SWITCH_ON, SWITCH_OFF = "switch on", "switch off"
+SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW = "switch on", "switch off", "needs review"
+ACTIONS = (SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW)
+MAX_CELL = 500  # characters in one cell of the reasons file: a spreadsheet stays readable
 
 
 @dataclass(frozen=True)
@@ -35,76 +39,98 @@ class Recommendation:
     verdict: str
     rules: tuple[str, ...]
     reason: str
+    backflushed_now: bool
+
+    @property
+    def in_dmt(self) -> bool:
+        return self.action in (SWITCH_ON, SWITCH_OFF)
 
     @property
     def backflush(self) -> bool:
-        return self.action == SWITCH_ON
+        """The BackFlush value of the row: what it becomes, or (needs review) what it is."""
+        return self.action == SWITCH_ON or (self.action == NEEDS_REVIEW and self.backflushed_now)
 
 
-def _reason(report: Report, rules: tuple[str, ...], messages: dict[str, str]) -> str:
-    """The rules behind the verdict with their first message; info findings (BFR008, not a best fit) follow
-    as notes, since they do not change the verdict but may change the decision."""
-    notes = [rule_id for rule_id in messages if rule_id not in rules]
-    parts = [] if rules else ["no error or warning from any rule: eligible, configured and ready by the readiness checks"]
-    for rule_id in (*rules, *notes):
+def action(verdict: Verdict) -> str | None:
+    """What recommend does with a verdict, or None (nothing to change: ready and on, or not ready and off)."""
+    if verdict.verdict == UNKNOWN:
+        return NEEDS_REVIEW
+    if verdict.verdict == READY and not verdict.backflushed:
+        return SWITCH_ON
+    if verdict.backflushed and verdict.verdict in (NOT_ELIGIBLE, MISCONFIGURED, AT_RISK):
+        return SWITCH_OFF
+    return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def _reason(report: Report, verdict: Verdict, messages: dict[str, str]) -> str:
+    """The rules behind the verdict with their first message; for an unknown verdict, what is missing. Info
+    findings (BFR008, not a best fit) follow as notes: they do not change the verdict but may change the decision."""
+    parts = []
+    if verdict.verdict == READY:
+        parts.append("every eligibility, integrity and readiness rule passed, with enough history")
+    if verdict.verdict == UNKNOWN:
+        missing = list(report.readiness_missing)
+        if verdict.insufficient:
+            missing.append(f"too little history for {', '.join(verdict.insufficient)}")
+        parts.append("readiness not assessed: " + "; ".join(missing))
+    notes = [rule_id for rule_id in messages if rule_id not in verdict.rules and rule_id not in verdict.insufficient]
+    for rule_id in (*verdict.rules, *notes):
         rule = report.rules.get(rule_id)
         title = rule.title if rule else rule_id
         text = f"{rule_id} {title}: {messages[rule_id]}" if rule_id in messages else f"{rule_id} {title}"
         parts.append(f"note: {text}" if rule_id in notes else text)
-    return " | ".join(parts)
+    return _clip(" | ".join(parts))
 
 
-def recommendations(report: Report, companies: dict[tuple[str, str], str | None],
-                    company: str | None = None) -> list[Recommendation]:
-    """Switch-on and switch-off candidates, site by site and part by part. `companies` maps (PLANT, PART) to
-    PartPlant.Company; `company` fills the rows it leaves blank."""
-    first: dict[tuple[str, str], dict[str, str]] = {}  # (PLANT, PART) -> rule id -> its first message
+def recommendations(report: Report, company: str | None = None) -> list[Recommendation]:
+    """The parts to switch on, switch off and review, company by company, site by site, part by part. `company`
+    fills the company of parts whose PartPlant export has no Company column."""
+    first: dict[tuple[str, str, str], dict[str, str]] = {}  # (COMPANY, PLANT, PART) -> rule id -> its first message
     for finding in report.findings:
         key = component_key(finding)
         if key is not None:
             first.setdefault(key, {}).setdefault(finding.rule_id, finding.message)
     out = []
     for verdict in report.verdicts:
-        if verdict.verdict == READY and not verdict.backflushed:
-            action = SWITCH_ON
-        elif verdict.backflushed and verdict.verdict in (NOT_ELIGIBLE, AT_RISK):
-            action = SWITCH_OFF
-        else:
+        todo = action(verdict)
+        if todo is None:
             continue
-        key = ((verdict.plant or "").upper(), verdict.part.upper())
-        owner = companies.get(key) or company
+        owner = verdict.company or company
         if not owner:
             raise ConfigError(f"part {verdict.part} at {verdict.plant} has no Company in PartPlant and no --company "
                               "was given; a DMT load needs the company of every row")
-        reason = _reason(report, verdict.rules, first.get(key, {}))
-        out.append(Recommendation(owner, verdict.plant or "", verdict.part, action, verdict.verdict, verdict.rules, reason))
+        key = tuple(("" if v is None else str(v).upper()) for v in (verdict.company, verdict.plant, verdict.part))
+        messages = {**first.get(("", *key[1:]), {}), **first.get(key, {})}  # type: ignore[arg-type]
+        out.append(Recommendation(owner, verdict.plant or "", verdict.part, todo, verdict.verdict, verdict.rules,
+                                  _reason(report, verdict, messages), verdict.backflushed))
     return out
 
 
-def part_companies(folder: Path, registry: Registry,
-                   named: Mapping[str, Naming] | None = None) -> dict[tuple[str, str], str | None]:
-    """(PLANT, PART) -> PartPlant.Company, read apart from the check: only the DMT load needs it.
-    A PartPlant export without the Company column is refused here, before the long run. `named`: backflush.yaml's
-    `exports:` (sources.Naming)."""
+def partplant_has_company(folder: Path, registry: Registry, named: Mapping[str, Naming] | None = None) -> bool:
+    """Whether the PartPlant export carries Company, read apart from the check, so that a DMT load that would lack
+    the company of its rows is refused before the long run. `named`: backflush.yaml's `exports:`."""
     site = load_site(folder, registry, {"PartPlant": {"Company", "Plant", "PartNum"}}, named=named)
     require_columns(site)
     loaded = site.tables.get("PartPlant")
-    if loaded is None or "Company" in loaded.absent_optional:
-        return {}
-    rows = site.con.execute('SELECT upper(coalesce(Plant, \'\')), upper(PartNum), Company FROM "PartPlant" '
-                            'WHERE PartNum IS NOT NULL').fetchall()
-    return {(plant, part): company for plant, part, company in rows}
+    return loaded is not None and "Company" in loaded.columns
 
 
 def write_dmt(items: list[Recommendation], out: TextIO) -> None:
-    """The DMT Part Plant load: Company, Plant, PartNum, BackFlush (True/False)."""
+    """The DMT Part Plant load: Company, Plant, PartNum, BackFlush (True/False), switch-ons and switch-offs only."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(DMT_COLUMNS)
     for item in items:
-        writer.writerow([item.company, item.plant, item.part, "True" if item.backflush else "False"])
+        if item.in_dmt:
+            writer.writerow([item.company, item.plant, item.part, "True" if item.backflush else "False"])
 
 
 def write_reasons(items: list[Recommendation], out: TextIO) -> None:
+    """One row per part recommend names: its BackFlush after the load (as it is, for a part to review), the action,
+    the verdict, the rules and the reason."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(REASON_COLUMNS)
     for item in items:

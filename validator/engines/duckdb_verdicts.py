@@ -96,7 +96,8 @@ def _ids(ids: frozenset[str]) -> str:
 def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) -> Verdicts:
     """One verdict per judged part, worst first: not eligible (an eligibility error, as it is or if enabled),
     misconfigured (any other error), at risk (a warning, or a readiness error, with its evidence), unknown
-    (readiness not assessed in this run, or too little history), ready. Info findings and findings on parts no site judges decide nothing."""
+    (readiness not assessed in this run, or too little history), ready. Info findings, and findings on parts
+    that no site judges, decide nothing."""
     eligibility, readiness = _ids(basis.eligibility), _ids(basis.readiness)
     rank = (f"CASE WHEN outcome = 'insufficient_history' THEN 1 "
             f"WHEN severity = 'error' AND list_contains({eligibility}, rule_id) THEN 4 "
