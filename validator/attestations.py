@@ -48,40 +48,68 @@ def _answer(value: object, where: str) -> str | None:
 
 def read_attestations(path: Path) -> pa.Table:
     """The Attestation table: one row per site of the file and question of the questionnaire; a question
-    the file does not answer is a row with a blank answer. Unknown question ids are refused."""
+    the file does not answer is a row with a blank answer. Unknown question ids are refused. A file that answers
+    per company (`companies:`) gives its rows a Company column."""
     doc = YamlDocument.read(path, DataError)
     if not isinstance(doc.data, dict):
-        raise DataError("an attestations file is a mapping with 'sites'; run 'backflush init' for a blank one",
-                        location=str(path))
+        raise DataError("an attestations file is a mapping with 'sites' (or 'companies'); run 'backflush init' for a "
+                        "blank one", location=str(path))
     check_document(doc, "attestations.schema.json", DataError)
     known = {q.id: q for q in questions()}
+    if "companies" in doc.data:
+        blocks = [(["companies", company, "sites"], str(company), entry["sites"])
+                  for company, entry in doc.data["companies"].items()]
+    else:
+        blocks = [(["sites"], None, doc.data["sites"])]
     rows = []
-    for plant, answers in doc.data["sites"].items():
-        answers = answers or {}
-        unknown = sorted(set(answers) - set(known))
-        if unknown:
-            raise DataError(f"unknown question {unknown[0]!r}; the questions are {', '.join(known)}",
-                            location=doc.where(["sites", plant, unknown[0]]))
-        for question in known.values():
-            given = answers.get(question.id) or {}
-            where = doc.where(["sites", plant, question.id])
-            answered_on = date_value(given.get("answered_on"), "answered_on", where, DataError)
-            rows.append({"Plant": str(plant), "Question": question.id, "QuestionText": question.text,
-                         "Favourable": question.favourable, "Answer": _answer(given.get("answer"), where),
-                         "AnsweredBy": given.get("answered_by"), "AnsweredOn": answered_on, "Note": given.get("note")})
+    for pointer, company, sites in blocks:
+        for plant, answers in sites.items():
+            answers = answers or {}
+            unknown = sorted(set(answers) - set(known))
+            if unknown:
+                raise DataError(f"unknown question {unknown[0]!r}; the questions are {', '.join(known)}",
+                                location=doc.where([*pointer, plant, unknown[0]]))
+            for question in known.values():
+                given = answers.get(question.id) or {}
+                where = doc.where([*pointer, plant, question.id])
+                answered_on = date_value(given.get("answered_on"), "answered_on", where, DataError)
+                rows.append({"Company": company, "Plant": str(plant), "Question": question.id,
+                             "QuestionText": question.text, "Favourable": question.favourable,
+                             "Answer": _answer(given.get("answer"), where), "AnsweredBy": given.get("answered_by"),
+                             "AnsweredOn": answered_on, "Note": given.get("note")})
     columns = ["Plant", "Question", "QuestionText", "Favourable", "Answer", "AnsweredBy", "AnsweredOn", "Note"]
+    if "companies" in doc.data:
+        columns.insert(0, "Company")
     return pa.table({c: pa.array([cell_text(r[c]) for r in rows], pa.string()) for c in columns})
 
 
-def blank_questionnaire(plants: list[str]) -> str:
-    """The YAML a consultant fills in: every question for every site, with its text and why it matters."""
+def _site_block(plant: str, indent: str) -> list[str]:
+    lines = [f"{indent}{plant}:"]
+    for question in questions():
+        lines += [f"{indent}  # {question.text}",
+                  f"{indent}  # (answer that favours backflush: {question.favourable}; {question.why})",
+                  f"{indent}  {question.id}:", f"{indent}    answer:", f"{indent}    answered_by:",
+                  f"{indent}    answered_on:", f"{indent}    note:"]
+    return lines
+
+
+def blank_questionnaire(sites: list[tuple[str | None, str]]) -> str:
+    """The YAML a consultant fills in: every question for every site, with its text and why it matters. `sites`:
+    (company, plant) pairs; with a company they are written per company (`companies:`), as sites of two companies
+    may share an id."""
     lines = ["# Backflush readiness questionnaire: what the exports cannot show (rule BFR010).",
              "# Answer yes or no for each site, and say who answered and when (YYYY-MM-DD).",
              "# Unanswered questions and answers against backflush are findings of 'backflush check'.",
-             "questionnaire: readiness", "sites:"]
-    for plant in plants or ["MfgSys"]:
-        lines.append(f"  {plant}:")
-        for question in questions():
-            lines += [f"    # {question.text}", f"    # (answer that favours backflush: {question.favourable}; {question.why})",
-                      f"    {question.id}:", "      answer:", "      answered_by:", "      answered_on:", "      note:"]
+             "questionnaire: readiness"]
+    sites = sites or [(None, "MfgSys")]
+    if all(company is None for company, _ in sites):
+        lines.append("sites:")
+        for _, plant in sites:
+            lines += _site_block(plant, "  ")
+        return "\n".join(lines) + "\n"
+    lines.append("companies:")
+    for company in dict.fromkeys(company or "" for company, _ in sites):
+        lines += [f"  {company or '_'}:", "    sites:"]
+        for _, plant in [s for s in sites if (s[0] or "") == company]:
+            lines += _site_block(plant, "      ")
     return "\n".join(lines) + "\n"

@@ -280,18 +280,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     target = args.output or site_dir(args.path) / DEFAULT_NAME
     if target.exists() and not args.force:
         raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
-    plants = list(dict.fromkeys(args.plants))
-    if not plants:
-        registry = builtin_registry()
-        site = load_site(args.path, registry, {"PartPlant": {"Plant"}},
-                         named=export_namings(load_config(args.config), registry))
-        if "PartPlant" in site.absent:
-            raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
+    registry = builtin_registry()
+    site = load_site(args.path, registry, {"PartPlant": {"Company", "Plant"}},
+                     named=export_namings(load_config(args.config), registry))
+    if "PartPlant" in site.absent and not args.plants:
+        raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
+    sites: list[tuple[str | None, str]] = []
+    if "PartPlant" not in site.absent:
         require_columns(site)
-        plants = [r[0] for r in site.con.execute(
-            'SELECT DISTINCT Plant FROM "PartPlant" WHERE Plant IS NOT NULL ORDER BY 1').fetchall()]
-    write_atomically(target, lambda out: out.write(blank_questionnaire(plants)))
-    print(f"wrote the readiness questionnaire for {', '.join(plants)} to {target}")
+        company = "Company" if "Company" in site.tables["PartPlant"].columns else "NULL"
+        sites = [(c, p) for c, p in site.con.execute(f'SELECT DISTINCT {company}, Plant FROM "PartPlant" '
+                                                     "WHERE Plant IS NOT NULL ORDER BY 1, 2").fetchall()]
+    if args.plants:  # the named sites, of every company that has them (or of none, when PartPlant says nothing)
+        wanted = {p.upper() for p in args.plants}
+        chosen = [(c, p) for c, p in sites if p.upper() in wanted]
+        known = {p.upper() for _, p in chosen}
+        sites = chosen + [(None, p) for p in dict.fromkeys(args.plants) if p.upper() not in known]
+    write_atomically(target, lambda out: out.write(blank_questionnaire(sites)))
+    names = ", ".join(f"{c} {p}" if c else p for c, p in sites)
+    print(f"wrote the readiness questionnaire for {names} to {target}")
     return EXIT_OK
 
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 
 from validator.check import Report
-from validator.findings import AT_RISK, ERROR, FAIL, INSUFFICIENT_HISTORY, NOT_ELIGIBLE, PASS, READY, SKIPPED
+from validator.findings import (
+    ERROR,
+    FAIL,
+    IF_ENABLED_OUTCOME,
+    INSUFFICIENT_HISTORY,
+    PASS,
+    SKIPPED,
+    UNKNOWN,
+    VERDICTS,
+    Finding,
+)
 
 FIRST_FINDINGS = 25
 STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", INSUFFICIENT_HISTORY: "yellow",
@@ -34,39 +46,66 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
                                                           "tool.column_headers)" if len(read) > COLUMN_HEADERS_SHOWN else "")
         console.print(f"[dim]columns read from headers other than their names: {shown}[/]")
     rules = Table(title="Rules", title_justify="left")
-    for column in ("Rule", "Severity", "Status", "Checked", "Failed", "Too little history", "Title / reason"):
-        rules.add_column(column, justify="right" if column in ("Checked", "Failed", "Too little history") else "left")
+    numbers = ("Checked", "Failed", "Too little history", "If enabled")
+    for column in ("Rule", "Severity", "Status", *numbers, "Title / reason"):
+        rules.add_column(column, justify="right" if column in numbers else "left")
     for result in report.results:
         text = result.title + (f"\n[dim]{result.reason}[/]" if result.reason else "")
         rules.add_row(result.rule_id, f"[{STYLE[result.severity]}]{result.severity}[/]",
                       f"[{STYLE[result.status]}]{result.status}[/]", f"{result.checked:,}", f"{result.failed:,}",
-                      f"{result.insufficient:,}" if result.insufficient else "", text)
+                      f"{result.insufficient:,}" if result.insufficient else "",
+                      f"{result.if_enabled:,}" if result.if_enabled else "", text)
     console.print(rules)
-    scores = report.summary()["sites"]
-    if scores:
-        sites = Table(title="Verdicts per site: backflushed parts (all components judged)", title_justify="left")
-        for column in ("Site", NOT_ELIGIBLE, AT_RISK, READY, "Readiness", "Site findings"):
-            sites.add_column(column)
-        for site, counts in sorted(scores.items()):
-            every = counts["components"]
-            share = "-" if counts["readiness"] is None else f"{counts['readiness']:.0%}"
-            sites.add_row(site or "(no site)", *(f"{counts[v]} ({every[v]})" for v in (NOT_ELIGIBLE, AT_RISK, READY)),
-                          share, str(counts["site_findings"]))
-        console.print(sites)
+    _verdicts(console, report)
     if report.violations:
         console.print(f"[bold magenta]{len(report.violations)} contract violation(s):[/]")
         for violation in report.violations:
             console.print(f"  {violation}")
-    if report.findings:
-        shown = Table(title=f"First {min(first, len(report.findings))} of {len(report.findings):,} findings",
-                      title_justify="left")
-        for column in ("Rule", "Severity", "Table", "Key", "Message"):
-            shown.add_column(column)
-        for finding in report.findings[:first]:
-            key = ", ".join(f"{c}={v}" for c, v in finding.key)
-            shown.add_row(finding.rule_id, f"[{STYLE[finding.severity]}]{finding.severity}[/]", finding.table, key,
-                          finding.message)
-        console.print(shown)
-    counts = report.counts()
-    console.print(f"[bold]{len(report.findings):,} finding(s):[/] {counts['error']:,} error, "
-                  f"{counts['warning']:,} warning, {counts['info']:,} info")
+    counts, if_enabled = report.counts(), report.if_enabled_counts()
+    found, what_if = sum(counts.values()), sum(if_enabled.values())
+    if found:
+        _findings(console, f"First {min(first, found)} of {found:,} findings",
+                  (f for f in report.findings if f.outcome != IF_ENABLED_OUTCOME), first)
+    if what_if:
+        _findings(console, f"If backflush were switched on: first {min(first, what_if)} of {what_if:,} findings on "
+                  "components not backflushed now (they judge the verdicts, never --fail-on)",
+                  (f for f in report.findings if f.outcome == IF_ENABLED_OUTCOME), first)
+    console.print(f"[bold]{found:,} finding(s):[/] {counts['error']:,} error, {counts['warning']:,} warning, "
+                  f"{counts['info']:,} info" + (f"; and {what_if:,} if backflush were switched on ({if_enabled['error']:,} "
+                                                f"error, {if_enabled['warning']:,} warning)" if what_if else ""))
+
+
+def _verdicts(console: Console, report: Report) -> None:
+    """Verdict counts per company and site, and the readiness share over the assessed parts."""
+    scores = report.summary()["sites"]
+    if not scores:
+        return
+    title = "Verdicts per company and site: components judged (of them backflushed now)"
+    sites = Table(title=title, title_justify="left")
+    for column in ("Company", "Site", *VERDICTS, "Readiness", "Site findings"):
+        sites.add_column(column)
+    for counts in scores:
+        flushed = counts["backflushed"]
+        if not report.readiness_assessed:
+            share = "not assessed"
+        elif counts["readiness"] is None:
+            share = "-"
+        else:
+            share = f"{counts['readiness']:.0%} of {counts['assessed']} ({counts[UNKNOWN]} unknown)"
+        sites.add_row(counts["company"] or "", counts["plant"] or "(no site)",
+                      *(f"{counts[v]} ({flushed[v]})" for v in VERDICTS), share, str(counts["site_findings"]))
+    console.print(sites)
+    if not report.readiness_assessed:
+        console.print("[yellow]readiness not assessed[/]: " + "; ".join(report.readiness_missing)
+                      + ". No part is ready; 'backflush recommend' switches none on.")
+
+
+def _findings(console: Console, title: str, findings: Iterator[Finding], first: int) -> None:
+    shown = Table(title=title, title_justify="left")
+    for column in ("Rule", "Severity", "Table", "Key", "Message"):
+        shown.add_column(column)
+    for finding in itertools.islice(findings, first):
+        key = ", ".join(f"{c}={v}" for c, v in finding.key)
+        shown.add_row(finding.rule_id, f"[{STYLE[finding.severity]}]{finding.severity}[/]", finding.table, key,
+                      finding.message)
+    console.print(shown)
