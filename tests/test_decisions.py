@@ -1,0 +1,219 @@
+"""What a consultant acts on: verdicts per company and site, the what-if of switching on, and `recommend`.
+
+Expectations come from the fixtures' own files, read with the standard library's csv module, never through
+the validator's readers: a misread export cannot make these tests agree with themselves.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, ROOT, run_json
+
+TWO_COMPANIES = ROOT / "fixtures" / "two_companies"
+TRUE = {"true", "1", "y", "yes"}
+HISTORY = ("LaborDtl.csv", "PartTran.csv", "PartWhse.csv", "PartBin.csv")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    """The rows of an export with its headers as Epicor column names (`Part_TrackLots`, `PartMtl.QtyPer` -> the
+    bare name), read by csv alone."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:  # the demo's Part export is saved as Windows-1252, as Excel saves it
+        text = data.decode("cp1252")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    return [{name.replace(".", "_").split("_", 1)[-1] if "_" in name.replace(".", "_") else name: value
+             for name, value in row.items()} for row in rows]
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in TRUE
+
+
+def _recommend(cli, folder: Path, out: Path) -> tuple[list[list[str]], list[list[str]], str]:
+    code, printed, _ = cli("recommend", folder, "--output", out)
+    assert code == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        dmt = list(csv.reader(handle))
+    with out.with_name(out.stem + ".reasons.csv").open(encoding="utf-8", newline="") as handle:
+        reasons = list(csv.reader(handle))
+    return dmt, reasons, printed
+
+
+@pytest.fixture(scope="module")
+def demo_recommend(tmp_path_factory):
+    from validator.cli import main
+    out = tmp_path_factory.mktemp("recommend") / "dmt.csv"
+    assert main(["recommend", str(DEMO), "--output", str(out)]) == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        dmt = list(csv.reader(handle))
+    with out.with_name("dmt.reasons.csv").open(encoding="utf-8", newline="") as handle:
+        reasons = list(csv.reader(handle))
+    return dmt, reasons
+
+
+def test_every_part_switched_on_passes_every_eligibility_flag_read_from_the_fixture(demo_recommend):
+    dmt, _ = demo_recommend
+    parts = {(r["Company"], r["PartNum"]): r for r in _rows(DEMO / "Part.csv")}
+    sites = {(r["Company"], r["Plant"], r["PartNum"]): r for r in _rows(DEMO / "PartPlant.csv")}
+    switched_on = [row for row in dmt[1:] if row[3] == "True"]
+    assert switched_on, "the demo has parts ready to switch on"
+    for company, plant, part, _ in switched_on:
+        master, site = parts[(company, part)], sites[(company, plant, part)]
+        assert not _flag(site["BackFlush"]), f"{part} at {plant} is backflushed already"
+        blockers = [flag for flag in ("TrackLots", "TrackSerialNum", "NonStock", "InActive", "OnHold") if _flag(master[flag])]
+        blockers += ["QtyBearing false"] if not _flag(master["QtyBearing"]) else []
+        blockers += ["PartPlant.NonStock"] if _flag(site["NonStock"]) else []
+        assert not blockers, f"{part} at {plant} is proposed for switch on but {blockers}"
+
+
+def test_the_lot_and_serial_tracked_parts_not_backflushed_are_not_eligible(demo_document):
+    parts = {r["PartNum"]: r for r in _rows(DEMO / "Part.csv")}
+    tracked = {p for p, r in parts.items() if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
+    judged = [v for v in demo_document["verdicts"] if v["part_num"] in tracked and not v["backflushed"]]
+    assert {"MOT-0002", "RES-0009"} <= {v["part_num"] for v in judged}
+    assert all(v["verdict"] == "not eligible" for v in judged), [v for v in judged if v["verdict"] != "not eligible"]
+
+
+def test_what_if_findings_carry_their_outcome_and_never_fail_the_gate(tmp_path):
+    code, document = run_json(TWO_COMPANIES, tmp_path / "f.json", "--fail-on", "error")
+    what_if = [f for f in document["findings"] if f["outcome"] == "if_enabled"]
+    as_is = [f for f in document["findings"] if f["outcome"] != "if_enabled"]
+    assert code == 1  # EPIC06's backflushed lot-tracked RES-100 is an error as it is
+    assert all(f["message"].startswith("If backflush were switched on") for f in what_if)
+    assert document["summary"]["by_severity"]["error"] == sum(f["severity"] == "error" for f in as_is)
+
+
+def test_a_site_whose_only_errors_are_what_if_passes_the_gate(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(TWO_COMPANIES, site)
+    rows = _rows(site / "PartPlant.csv")
+    with (site / "PartPlant.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**r, "BackFlush": "0"} for r in rows)  # nothing backflushed at the site
+    with (site / "JobMtl.csv").open(encoding="utf-8", newline="") as handle:
+        jobs = list(csv.DictReader(handle))
+    with (site / "JobMtl.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(jobs[0]))
+        writer.writeheader()
+        writer.writerows({**r, "BackFlush": "False"} for r in jobs)
+    code, document = run_json(site, tmp_path / "f.json", "--fail-on", "error")
+    assert code == 0
+    assert {(f["rule_id"], f["key"]["Company"]) for f in document["findings"]
+            if f["outcome"] == "if_enabled" and f["table"] == "PartPlant"} == {("BFE001", "EPIC06"), ("BFE002", "EPIC07")}
+    verdicts = {(v["company"], v["part_num"]): v["verdict"] for v in document["verdicts"]}
+    assert verdicts[("EPIC06", "RES-100")] == verdicts[("EPIC07", "SCR-100")] == "not eligible"
+
+
+def test_two_companies_with_one_site_id_get_their_own_verdicts(tmp_path):
+    _, document = run_json(TWO_COMPANIES, tmp_path / "f.json")
+    parts = _rows(TWO_COMPANIES / "Part.csv")
+    tracked = {(r["Company"], r["PartNum"]) for r in parts if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
+    verdicts = {(v["company"], v["plant"], v["part_num"]): v for v in document["verdicts"]}
+    components = {(r["Company"], r["Plant"], r["PartNum"]) for r in _rows(TWO_COMPANIES / "JobMtl.csv")}
+    assert set(verdicts) == components
+    for (company, _, part), verdict in verdicts.items():
+        assert (verdict["verdict"] == "not eligible") == ((company, part) in tracked), verdict
+
+
+def test_two_companies_get_their_own_dmt_rows(cli, tmp_path):
+    dmt, reasons, _ = _recommend(cli, TWO_COMPANIES, tmp_path / "dmt.csv")
+    sites = {(r["Company"], r["Plant"], r["PartNum"]): _flag(r["BackFlush"]) for r in _rows(TWO_COMPANIES / "PartPlant.csv")}
+    tracked = {(r["Company"], r["PartNum"]) for r in _rows(TWO_COMPANIES / "Part.csv")
+               if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
+    expected_off = {(c, p, k) for (c, p, k), on in sites.items() if on and (c, k) in tracked}
+    assert {tuple(r[:3]) for r in dmt[1:] if r[3] == "False"} == expected_off == {
+        ("EPIC06", "MfgSys", "RES-100"), ("EPIC07", "MfgSys", "SCR-100")}
+    assert [r for r in dmt[1:] if r[3] == "True"] == []
+    assert {tuple(r[:3]) for r in reasons[1:] if r[4] == "needs review"} == {
+        ("EPIC06", "MfgSys", "SCR-100"), ("EPIC06", "MfgSys", "WSH-100"),
+        ("EPIC07", "MfgSys", "RES-100"), ("EPIC07", "MfgSys", "WSH-100")}
+
+
+def test_a_site_without_history_gives_unknown_for_every_part_and_switches_none_on(cli, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(DEMO, site, ignore=shutil.ignore_patterns(*HISTORY))
+    _, document = run_json(site, tmp_path / "f.json")
+    summary = document["summary"]
+    assert summary["readiness_assessed"] is False and summary["readiness_missing"]
+    assert all(s["readiness"] is None for s in summary["sites"])
+    assert {v["verdict"] for v in document["verdicts"]} <= {"not eligible", "misconfigured", "at risk", "unknown"}
+    assert not any(v["verdict"] == "ready" for v in document["verdicts"])
+    dmt, _, printed = _recommend(cli, site, tmp_path / "dmt.csv")
+    assert [r for r in dmt[1:] if r[3] == "True"] == [] and printed.startswith("0 part(s) to switch backflush on")
+
+
+def test_without_readiness_rules_the_console_says_readiness_not_assessed(cli):
+    code, out, _ = cli("check", DEMO, "--tag", "eligibility", "--fail-on", "never")
+    assert code == 0 and "readiness not assessed" in out and "% of" not in out
+
+
+def test_a_ready_part_has_no_readiness_finding_of_any_outcome(demo_document):
+    readiness = {r["rule_id"] for r in demo_document["rules"] if r["rule_id"].startswith("BFR")}
+    assert all(r["status"] in ("PASS", "FAIL") for r in demo_document["rules"] if r["rule_id"] in readiness)
+    judged = {(f["key"].get("Company"), f["key"].get("Plant"), f["key"].get("PartNum"))
+              for f in demo_document["findings"]
+              if f["rule_id"] in readiness and f["severity"] != "info" and f["table"] == "PartPlant"}
+    ready = [v for v in demo_document["verdicts"] if v["verdict"] == "ready"]
+    assert ready
+    for verdict in ready:
+        assert (verdict["company"], verdict["plant"], verdict["part_num"]) not in judged
+        assert verdict["insufficient_history"] == [] and verdict["rules"] == []
+
+
+def test_too_little_history_alone_makes_a_part_unknown_not_at_risk(demo_document):
+    thin = [v for v in demo_document["verdicts"] if v["insufficient_history"] and not v["rules"]]
+    assert thin and all(v["verdict"] == "unknown" for v in thin)
+
+
+def test_findings_on_closed_jobs_are_absent_by_default_and_present_with_jobs_all(tmp_path):
+    heads = _rows(TWO_COMPANIES / "JobHead.csv")
+    closed = {(r["Company"], r["JobNum"]) for r in heads if _flag(r["JobComplete"]) or _flag(r["JobClosed"])}
+    assert closed
+    _, document = run_json(TWO_COMPANIES, tmp_path / "open.json")
+    on_closed = [f for f in document["findings"] if (f["key"].get("Company"), f["key"].get("JobNum")) in closed]
+    assert on_closed == []
+    config = tmp_path / "backflush.yaml"
+    config.write_text("jobs: all\n", encoding="utf-8")
+    _, document = run_json(TWO_COMPANIES, tmp_path / "all.json", "--config", str(config))
+    on_closed = {(f["rule_id"], f["key"]["JobNum"], f["key"]["MtlSeq"]) for f in document["findings"]
+                 if (f["key"].get("Company"), f["key"].get("JobNum")) in closed}
+    assert ("BFC003", "006002", 20) in on_closed and document["tool"]["jobs"] == "all"
+
+
+def test_verdicts_exist_only_for_components_at_their_site(demo_document):
+    """Plant2's verdicts are the parts that Plant2's open or recent jobs, or Plant2's methods, use."""
+    heads = {(r["Company"], r["JobNum"]): r for r in _rows(DEMO / "JobHead.csv")}
+    snapshot = demo_document["tool"]["profile"]["snapshot_date"]
+    start = demo_document["tool"]["profile"]["window_start"]
+
+    def iso(text: str) -> str:
+        month, day, year = text.split("/") if "/" in text else (None, None, None)
+        return f"{year}-{month}-{day}" if month else text[:10]
+
+    def counts(head: dict[str, str]) -> bool:
+        done = _flag(head["JobComplete"]) or _flag(head["JobClosed"])
+        return not done or (head["JobCompletionDate"] != "" and start <= iso(head["JobCompletionDate"]) <= snapshot)
+
+    used = {(r["Company"], r["Plant"], r["PartNum"]) for r in _rows(DEMO / "JobMtl.csv")
+            if counts(heads[(r["Company"], r["JobNum"])])}
+    revisions = {(r["Company"], r["PartNum"], r["RevisionNum"], r["AltMethod"]): r["Plant"] for r in _rows(DEMO / "PartRev.csv")}
+    sites = {(r["Company"], r["PartNum"]): set() for r in _rows(DEMO / "PartPlant.csv")}
+    for r in _rows(DEMO / "PartPlant.csv"):
+        sites[(r["Company"], r["PartNum"])].add(r["Plant"])
+    for line in _rows(DEMO / "PartMtl.csv"):
+        if line["AltMethod"]:
+            plant = revisions.get((line["Company"], line["PartNum"], line["RevisionNum"], line["AltMethod"]))
+            used |= {(line["Company"], plant, line["MtlPartNum"])} if plant else set()
+        else:
+            used |= {(line["Company"], plant, line["MtlPartNum"]) for plant in sites.get((line["Company"], line["PartNum"]), ())}
+    expected = used & set((r["Company"], r["Plant"], r["PartNum"]) for r in _rows(DEMO / "PartPlant.csv"))
+    assert {(v["company"], v["plant"], v["part_num"]) for v in demo_document["verdicts"]} == expected
