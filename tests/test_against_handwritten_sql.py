@@ -35,7 +35,7 @@ def test_findings_equal_the_hand_written_query(generated, query):
     document, con = generated
     rules, table = SINGLE_TABLE[query]
     ours = {tuple(str(v) for v in f["key"].values()) for f in document["findings"]
-            if f["rule_id"] in rules and f["table"] == table}
+            if f["rule_id"] in rules and f["table"] == table and f["outcome"] == "fail"}  # the configuration as it is
     width = len(next(iter(ours))) if ours else 0
     theirs = {tuple(str(v) for v in row[:width]) for row in con.execute(HANDWRITTEN_RULES[query]).fetchall()}
     assert ours, f"the generated site should make {query} fire"
@@ -44,5 +44,5 @@ def test_findings_equal_the_hand_written_query(generated, query):
 
 def test_the_final_operation_rule_equals_the_hand_written_query(generated):
     document, con = generated
-    ours = [f for f in document["findings"] if f["rule_id"] == "BFC007"]
+    ours = [f for f in document["findings"] if f["rule_id"] == "BFC007" and f["outcome"] == "fail"]
     assert len(ours) == len(con.execute(HANDWRITTEN_RULES["BFC007"]).fetchall()) > 0

@@ -8,7 +8,9 @@ import pytest
 
 import validator.rules.frame
 from tests.conftest import DEMO, run_json
+from validator.check import with_run_params
 from validator.engines.duckdb import DuckDBEngine
+from validator.profile import Profile
 from validator.readers import load_site
 from validator.rules.analysis import rules_needs
 from validator.rules.compiler import compile_batches
@@ -17,7 +19,7 @@ from validator.rules.compiler import compile_batches
 @pytest.fixture(scope="module")
 def bfc008(registry, builtin_rules):
     """BFC008 on the demo's operations: RunQty 0 or blank (the guard) and a backflushed material related."""
-    rule = builtin_rules["BFC008"]
+    (rule,) = with_run_params([builtin_rules["BFC008"]], Profile().run_params(None))  # its job scope: open jobs
     site = load_site(DEMO, registry, rules_needs([rule], registry))
     return rule, DuckDBEngine().catalog(site)
 

@@ -115,7 +115,8 @@ HANDWRITTEN = """
 CREATE TEMP VIEW pm AS SELECT m.*, r.Plant AS RevPlant, COALESCE(m_bf.BackFlush, FALSE) AS bf
   FROM PartMtl m LEFT JOIN PartRev r USING (Company, PartNum, RevisionNum, AltMethod)
   LEFT JOIN PartPlant m_bf ON m_bf.Company = m.Company AND m_bf.PartNum = m.MtlPartNum AND m_bf.Plant = r.Plant;
-CREATE TEMP VIEW jm AS SELECT * FROM JobMtl WHERE BackFlush;
+CREATE TEMP VIEW oj AS SELECT Company, JobNum FROM JobHead WHERE NOT COALESCE(JobComplete, FALSE) AND NOT COALESCE(JobClosed, FALSE);
+CREATE TEMP VIEW jm AS SELECT * FROM JobMtl SEMI JOIN oj USING (Company, JobNum) WHERE BackFlush;
 CREATE TEMP VIEW pp AS SELECT * FROM PartPlant WHERE BackFlush;
 """
 HANDWRITTEN_RULES = {
@@ -153,14 +154,14 @@ HANDWRITTEN_RULES = {
         SELECT 1 FROM pm m WHERE m.Company = r.Company AND m.PartNum = r.PartNum AND m.RevisionNum = r.RevisionNum
         AND m.AltMethod = r.AltMethod AND m.bf)""",
     "BFC007": """SELECT Company, JobNum, AssemblySeq, OprSeq FROM (SELECT *, max(OprSeq) OVER (PARTITION BY Company, JobNum,
-        AssemblySeq) AS last FROM JobOper) WHERE LaborEntryMethod = 'B' AND (FinalOpr OR OprSeq = last)
+        AssemblySeq) AS last FROM JobOper SEMI JOIN oj USING (Company, JobNum)) WHERE LaborEntryMethod = 'B' AND (FinalOpr OR OprSeq = last)
         UNION ALL SELECT Company, PartNum, RevisionNum, CAST(OprSeq AS VARCHAR) FROM (SELECT *, max(OprSeq) OVER (
         PARTITION BY Company, PartNum, RevisionNum, AltMethod) AS last FROM PartOpr) WHERE LaborEntryMethod = 'B' AND
         (FinalOpr OR OprSeq = last)""",
-    "BFC008": """SELECT o.Company, o.JobNum, o.AssemblySeq, o.OprSeq FROM JobOper o WHERE COALESCE(o.RunQty, 0) <= 0 AND EXISTS (
+    "BFC008": """SELECT o.Company, o.JobNum, o.AssemblySeq, o.OprSeq FROM JobOper o SEMI JOIN oj USING (Company, JobNum) WHERE COALESCE(o.RunQty, 0) <= 0 AND EXISTS (
         SELECT 1 FROM jm j WHERE j.Company = o.Company AND j.JobNum = o.JobNum AND j.AssemblySeq = o.AssemblySeq
         AND j.RelatedOperation = o.OprSeq)""",
-    "BFC009": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq FROM JobMtl j JOIN PartPlant s USING (Company, Plant, PartNum)
+    "BFC009": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq FROM JobMtl j SEMI JOIN oj USING (Company, JobNum) JOIN PartPlant s USING (Company, Plant, PartNum)
         WHERE COALESCE(j.BackFlush, FALSE) <> s.BackFlush""",
     "BFC010": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq FROM jm j
         LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq

@@ -16,6 +16,7 @@ from validator.profile import RUN_PARAMS, Profile
 from validator.readers import load_site
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Example, Rule
+from validator.rules.what_if import IF_ENABLED
 from validator.tables import Registry
 from validator.xlsx_export import cell_text
 
@@ -37,7 +38,8 @@ def _records(rule: Rule, example: Example, registry: Registry) -> tuple[dict[str
 
 
 def run_example(rule: Rule, example: Example, registry: Registry) -> list[Finding]:
-    """The findings of one rule on one example's data; a contract violation in the example raises."""
+    """The findings of one rule on one example's data (the what-if ones only when the example expects some); a
+    contract violation in the example raises."""
     run = {k: v for k, v in example.params.items() if k in RUN_PARAMS}
     if "window_start" in run:
         raise AssertionError(f"{rule.id} example {example.name!r}: set snapshot_date and window_days, not window_start")
@@ -53,7 +55,9 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
                 raise AssertionError(f"{rule.id} example {example.name!r} breaks a contract: {violations}")
     run_params = profile.run_params(latest_history_date(site, registry))
     results, findings = run_rules(site, [rule], registry, engine, run_params=run_params)
-    return findings
+    # an example judges the configuration as it is, unless it names what-if findings itself
+    what_if = any(outcome == IF_ENABLED for _, _, outcome in example.findings)
+    return [f for f in findings if what_if or f.outcome != IF_ENABLED]
 
 
 FindingId = tuple[str, tuple[tuple[str, str], ...], str]

@@ -13,6 +13,7 @@ from typing import Any
 from validator.errors import RuleFileError
 from validator.rules.grammar import ACROSS, AGGREGATES, RUN_PARAMS, classify
 from validator.rules.model import Check, Rule
+from validator.rules.what_if import indexed_checks
 from validator.tables import COMPANY, Registry
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -153,8 +154,9 @@ def check_rule(rule: Rule, check: Check, registry: Registry, where: str) -> None
 
 
 def rule_needs(rule: Rule, registry: Registry) -> Needs:
+    """What a rule reads: its checks and their what-if twins (rules/what_if.py)."""
     needs = Needs()
-    for check in rule.checks:
+    for _, check in indexed_checks(rule):
         needs.merge(check_needs(rule, check, registry))
     return needs
 
