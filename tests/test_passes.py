@@ -15,15 +15,15 @@ def _items(builtin_rules, table: str, *rule_ids: str):
 
 
 def test_checks_reading_no_related_table_in_common_go_to_separate_passes(registry, builtin_rules):
-    # BFE001 reads Part, BFE006 JobOper, BFC012 JobHead and PartWhse; BFE004 only the job material itself
-    items = _items(builtin_rules, "JobMtl", "BFE004", "BFE001", "BFE006", "BFC012")
-    assert _ids(joined_apart("JobMtl", items, registry)) == [["BFE004", "BFE001"], ["BFE006"], ["BFC012"]]
+    # on PartPlant, BFE001 and BFE003 read Part; BFC011 reads the part's warehouses and bins
+    items = _items(builtin_rules, "PartPlant", "BFE001", "BFC011", "BFE003")
+    assert _ids(joined_apart("PartPlant", items, registry)) == [["BFE001", "BFE003"], ["BFC011"]]
 
 
 def test_checks_sharing_a_related_table_share_a_pass_in_their_order(registry, builtin_rules):
-    # BFE003 reads Part and PartPlant: it ties BFE001 (Part) and BFC009 (PartPlant) together
+    # every job check reads JobHead (its open-job scope, Job.JobComplete): they share one pass, in their order
     items = _items(builtin_rules, "JobMtl", "BFE001", "BFE006", "BFC009", "BFE003")
-    assert _ids(joined_apart("JobMtl", items, registry)) == [["BFE001", "BFC009", "BFE003"], ["BFE006"]]
+    assert _ids(joined_apart("JobMtl", items, registry)) == [["BFE001", "BFE006", "BFC009", "BFE003"]]
 
 
 def test_checks_of_the_row_alone_are_one_pass(registry, builtin_rules):

@@ -81,17 +81,13 @@ def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Regis
 
 def joined_apart(table: str, items: list[tuple[Rule, Check]], registry: Registry) -> list[list[tuple[Rule, Check]]]:
     """The checks grouped so that two checks reading a related table in common share a group (and its joins),
-    in their order; checks that read no related table (besides those every check reads) join the first group. One pass per group costs a scan of
+    in their order; checks that read no related table join the first group. One pass per group costs a scan of
     the table more, and pays where the joins are many: on 10M JobMtl rows, the Part/PartPlant checks, the
     JobOper checks and BFC012 (JobHead, PartWhse) took 13.5 s in one pass, 10.8 s in three (measured apart)."""
     groups: list[tuple[set[str], list[int]]] = []
     local: list[int] = []
-    reads = [set(check_needs(rule, check, registry).columns) - {table} for rule, check in items]
-    # a table every check reads (JobHead, for the open-job scope of every job check) ties none of them together:
-    # each pass joins it anyway
-    common = set.intersection(*reads) if len(reads) > 1 else set()
-    for index, related in enumerate(reads):
-        related = related - common
+    for index, (rule, check) in enumerate(items):
+        related = set(check_needs(rule, check, registry).columns) - {table}
         if not related:
             local.append(index)
             continue
