@@ -149,16 +149,17 @@ def _write_plant_rows(site, header: list[str], rows: list[list[str]]) -> None:
     (site / "PartPlant.csv").write_text(out.getvalue(), encoding="utf-8")
 
 
-def _verdict_pairs(document: dict) -> list[tuple[str, str]]:
-    return [(v["plant"].upper(), v["part_num"].upper()) for v in document["verdicts"]]
+def _verdict_pairs(document: dict) -> list[tuple[str, str, str]]:
+    return [(v["company"], v["plant"].upper(), v["part_num"].upper()) for v in document["verdicts"]]
 
 
-def test_a_part_at_a_site_exported_for_two_companies_gets_one_verdict(site, tmp_path):
+def test_a_part_at_a_site_of_a_company_whose_jobs_and_methods_do_not_use_it_gets_no_verdict(site, tmp_path):
     header, rows = _plant_rows(site)
     _write_plant_rows(site, header, rows + [["EPIC07", *row[1:]] for row in rows])
     _, document = run_json(site, tmp_path / "two.json", "--tag", "eligibility", "--tag", "integrity")
     pairs = _verdict_pairs(document)
-    assert len(pairs) == len(set(pairs)) and ("MFGSYS", "SCR-0001") in pairs
+    assert len(pairs) == len(set(pairs)) and ("EPIC06", "MFGSYS", "SCR-0001") in pairs
+    assert not [p for p in pairs if p[0] != "EPIC06"]  # EPIC07 has the PartPlant rows but no job or method
 
 
 def test_a_part_listed_twice_at_a_site_gets_one_verdict_when_the_run_keeps_going(site, tmp_path):
@@ -168,14 +169,15 @@ def test_a_part_listed_twice_at_a_site_gets_one_verdict_when_the_run_keeps_going
     _, document = run_json(site, tmp_path / "twice.json", "--keep-going")
     assert any("duplicate key" in v for v in document["contract_violations"])
     pairs = _verdict_pairs(document)
-    assert len(pairs) == len(set(pairs)) and ("MFGSYS", "SCR-0001") in pairs
+    assert len(pairs) == len(set(pairs)) and ("EPIC06", "MFGSYS", "SCR-0001") in pairs
+    assert not [p for p in pairs if p[0] != "EPIC06"]  # EPIC07 has the PartPlant rows but no job or method
 
 
 def test_the_console_report_summarises_rules_verdicts_and_first_findings(cli):
     code, out, _ = cli("check", DEMO)
     assert code == 1
     assert "BFE001" in out and "FAIL" in out
-    assert "Verdicts per site" in out
+    assert "Verdicts per company and site" in out
     assert "First 25 of" in out
 
 
@@ -200,7 +202,7 @@ def _add_second_company(site) -> None:
 def test_joins_keep_company_apart_when_an_export_holds_two_companies(demo_document, site, tmp_path):
     _add_second_company(site)
     _, both = run_json(site, tmp_path / "two-companies.json")
-    epic06 = {k for k in finding_keys(both) if dict(k[2]).get("Company", "EPIC06") == "EPIC06"}  # site findings: none
+    epic06 = {k for k in finding_keys(both) if (dict(k[2]).get("Company") or "EPIC06") == "EPIC06"}  # site findings: ""
     assert epic06 == finding_keys(demo_document)  # EPIC07's untracked twins change nothing for EPIC06
 
 

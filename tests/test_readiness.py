@@ -63,11 +63,12 @@ def test_the_snapshot_defaults_to_the_latest_history_date(demo_document):
     assert (profile["snapshot_date"], profile["window_start"], profile["snapshot_from"]) == ("2026-10-31", "2025-11-01", "data")
 
 
-def test_a_part_with_only_too_little_history_is_at_risk_not_ready(demo_document):
-    thin = {(f["key"]["Plant"], f["key"]["PartNum"]) for f in demo_document["findings"]
+def test_a_part_with_too_little_history_is_never_ready(demo_document):
+    thin = {(f["key"]["Company"], f["key"]["Plant"], f["key"]["PartNum"]) for f in demo_document["findings"]
             if f["outcome"] == "insufficient_history"}
-    verdicts = {(v["plant"], v["part_num"]): v["verdict"] for v in demo_document["verdicts"]}
-    assert thin and all(verdicts[part] != "ready" for part in thin)
+    verdicts = {(v["company"], v["plant"], v["part_num"]): v["verdict"] for v in demo_document["verdicts"]}
+    judged = [verdicts[part] for part in thin if part in verdicts]
+    assert judged and "ready" not in judged
 
 
 def test_rules_whose_only_findings_are_too_little_history_are_not_a_pass(cli, tmp_path):
@@ -145,13 +146,15 @@ def test_a_missing_history_column_skips_the_rules_that_read_it(site, tmp_path):
     assert code == 0
     assert status["BFR008"]["status"] == "SKIPPED" and "JobHead.JobCompletionDate" in status["BFR008"]["reason"]
     assert status["BFR002"]["status"] == "FAIL" and status["BFE001"]["status"] == "FAIL"
+    assert "BFR008 SKIPPED" in document["summary"]["readiness_missing"]  # so no part can be ready
+    assert "ready" not in {v["verdict"] for v in document["verdicts"]}
 
 
 def test_init_writes_every_question_for_every_site(cli, tmp_path):
     target = tmp_path / "answers.yaml"
     code, out, _ = cli("init", DEMO, "--output", target)
     text = target.read_text(encoding="utf-8")
-    assert code == 0 and "MfgSys, Plant2" in out
+    assert code == 0 and "EPIC06 MfgSys, EPIC06 Plant2" in out
     assert all(text.count(f"{q.id}:") == 2 for q in questions())
 
 
@@ -161,7 +164,7 @@ def test_init_on_a_workbook_writes_the_questionnaire_beside_it(cli, tmp_path, re
     to_workbook(DEMO, tmp_path / "site" / "exports.xlsx", registry)
     (tmp_path / "site" / "attestations.yaml").unlink()
     code, out, _ = cli("init", tmp_path / "site" / "exports.xlsx")
-    assert code == 0 and "MfgSys, Plant2" in out
+    assert code == 0 and "EPIC06 MfgSys, EPIC06 Plant2" in out
     assert (tmp_path / "site" / "attestations.yaml").is_file()
 
 
@@ -193,14 +196,16 @@ def test_without_attestations_the_questionnaire_rule_is_skipped_with_the_way_out
     assert result["status"] == "SKIPPED" and "backflush init" in result["reason"]
 
 
-def test_the_site_readiness_score_counts_backflushed_parts_and_site_findings(demo_document):
-    mfg = demo_document["summary"]["sites"]["MfgSys"]
-    flushed = [v for v in demo_document["verdicts"] if v["plant"] == "MfgSys" and v["backflushed"]]
-    assert mfg["parts"] == len(flushed)
-    assert mfg["readiness"] == round(sum(v["verdict"] == "ready" for v in flushed) / len(flushed), 4)
-    assert mfg["components"]["parts"] >= mfg["parts"]
+def test_the_site_readiness_share_counts_assessed_parts_and_site_findings(demo_document):
+    (mfg,) = [s for s in demo_document["summary"]["sites"] if (s["company"], s["plant"]) == ("EPIC06", "MfgSys")]
+    judged = [v for v in demo_document["verdicts"] if (v["company"], v["plant"]) == ("EPIC06", "MfgSys")]
+    assessed = [v for v in judged if v["verdict"] != "unknown"]
+    assert mfg["parts"] == len(judged) and mfg["assessed"] == len(assessed) and mfg["unknown"] == len(judged) - len(assessed)
+    assert 0 < mfg["ready"] < len(assessed)
+    assert mfg["readiness"] == round(mfg["ready"] / len(assessed), 4)
+    assert mfg["backflushed"]["parts"] == sum(v["backflushed"] for v in judged) < mfg["parts"]
     assert mfg["site_findings"] == sum(f["rule_id"] == "BFR010" and f["key"]["Plant"] == "MfgSys"
-                                       for f in demo_document["findings"])
+                                       for f in demo_document["findings"]) > 0
 
 
 def _read(path):
@@ -213,15 +218,18 @@ def test_recommend_writes_the_dmt_load_and_the_reasons(cli, tmp_path, demo_docum
     code, out, _ = cli("recommend", DEMO, "--output", target)
     dmt, reasons = _read(target), _read(tmp_path / "dmt.reasons.csv")
     assert code == 0 and dmt[0] == DMT_COLUMNS and reasons[0] == REASON_COLUMNS
-    assert [r[:4] for r in reasons[1:]] == dmt[1:]
-    verdicts = {(v["plant"], v["part_num"]): v for v in demo_document["verdicts"]}
-    on = {(r[1], r[2]) for r in dmt[1:] if r[3] == "True"}
-    off = {(r[1], r[2]) for r in dmt[1:] if r[3] == "False"}
+    assert [r[:4] for r in reasons[1:] if r[4] != "needs review"] == dmt[1:]
+    verdicts = {(v["company"], v["plant"], v["part_num"]): v for v in demo_document["verdicts"]}
+    on = {tuple(r[:3]) for r in dmt[1:] if r[3] == "True"}
+    off = {tuple(r[:3]) for r in dmt[1:] if r[3] == "False"}
+    review = {tuple(r[:3]) for r in reasons[1:] if r[4] == "needs review"}
     assert on == {k for k, v in verdicts.items() if v["verdict"] == "ready" and not v["backflushed"]} and on
-    assert off == {k for k, v in verdicts.items() if v["verdict"] != "ready" and v["backflushed"]} and off
-    assert ("MfgSys", "RES-0001") in off                       # lot tracked and backflushed: not eligible
+    assert off == {k for k, v in verdicts.items() if v["verdict"] in ("not eligible", "misconfigured", "at risk")
+                   and v["backflushed"]} and off
+    assert review == {k for k, v in verdicts.items() if v["verdict"] == "unknown"} and review
+    assert ("EPIC06", "MfgSys", "RES-0001") in off                       # lot tracked and backflushed: not eligible
     assert all(r[0] == "EPIC06" for r in dmt[1:])
-    assert f"{len(on)} part(s) to switch backflush on, {len(off)} to switch off" in out
+    assert f"{len(on)} part(s) to switch backflush on, {len(off)} to switch off" in out and f"{len(review)} need review" in out
 
 
 def test_each_switch_off_reason_names_its_rules_and_their_messages(cli, tmp_path, builtin_rules):
@@ -244,16 +252,17 @@ def test_recommend_needs_a_company_when_the_export_has_none(cli, site, tmp_path)
     assert code == 0 and _read(tmp_path / "x.csv")[1][0] == "EPIC06"
 
 
-def test_the_json_document_lists_verdicts_with_backflush_state(demo_document):
+def test_the_json_document_lists_verdicts_with_company_and_backflush_state(demo_document):
     verdict = demo_document["verdicts"][0]
-    assert set(verdict) == {"plant", "part_num", "verdict", "rules", "backflushed"}
+    assert set(verdict) == {"company", "plant", "part_num", "verdict", "rules", "backflushed", "insufficient_history"}
 
 
-def test_without_readiness_rules_only_backflushed_parts_and_named_components_get_verdicts(tmp_path):
+def test_without_readiness_rules_the_same_parts_are_judged_and_none_is_ready(tmp_path, demo_document):
     _, document = run_json(DEMO, tmp_path / "core.json", "--tag", "eligibility", "--tag", "integrity")
-    named = {(f["key"].get("Plant"), f["key"].get("PartNum")) for f in document["findings"] if f["table"] == "PartPlant"}
-    for verdict in document["verdicts"]:
-        assert verdict["backflushed"] or verdict["rules"] or (verdict["plant"], verdict["part_num"]) in named
+    judged = [(v["company"], v["plant"], v["part_num"]) for v in document["verdicts"]]
+    assert judged == [(v["company"], v["plant"], v["part_num"]) for v in demo_document["verdicts"]]
+    assert {v["verdict"] for v in document["verdicts"]} == {"not eligible", "misconfigured", "at risk", "unknown"}
+    assert document["summary"]["readiness_missing"] == [f"BFR0{i:02d} not run (not selected)" for i in range(1, 11)]
 
 
 def test_a_switch_on_reason_notes_info_findings_such_as_low_volume(cli, tmp_path, demo_document):
@@ -262,7 +271,7 @@ def test_a_switch_on_reason_notes_info_findings_such_as_low_volume(cli, tmp_path
     switch_on = [r for r in _read(tmp_path / "dmt.reasons.csv")[1:] if r[4] == "switch on"]
     noted = [r for r in switch_on if (r[1], r[2]) in low_volume]
     assert noted and all("note: BFR008" in r[7] for r in noted)
-    assert all(r[7].startswith("no error or warning") for r in switch_on)
+    assert all(r[7].startswith("every eligibility, integrity and readiness rule passed") for r in switch_on)
 
 
 def test_the_demo_questionnaire_both_passes_and_fails_questions(demo_document):

@@ -297,7 +297,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
                                     [r.id for r in rules if READINESS in r.tags])
         basis = VerdictBasis(frozenset(r.id for r in rules if ELIGIBILITY in r.tags),
                              frozenset(r.id for r in rules if READINESS in r.tags), not missing,
-                             params["window_start"], params["snapshot_date"], frozenset(broken))
+                             params["window_start"], params["snapshot_date"])
         judged = _verdicts_meanwhile(engine, site, basis)
         connection.pop_all()  # closed by the thread that makes the verdicts
         date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())

@@ -206,15 +206,13 @@ class RuleResult:
 class VerdictBasis:
     """What the verdicts of a run rest on, in engine-neutral terms: which rules' errors make a part not
     eligible (the eligibility rules) and which measure readiness; whether every readiness rule in force ran in
-    full (`assessed`); the readiness window (an in-window job makes a part a component at its site); the
-    tables that broke their contracts (read as if absent)."""
+    full (`assessed`); the readiness window (an in-window job makes a part a component at its site)."""
 
     eligibility: frozenset[str]
     readiness: frozenset[str]
     assessed: bool
     window_start: Any
     snapshot_date: Any
-    broken: frozenset[str] = frozenset()
 
 
 class Verdict(NamedTuple):

@@ -27,12 +27,15 @@ def _key(alias: str, column: str) -> str:
 
 
 class _Tables:
-    def __init__(self, site: Site, broken: frozenset[str]) -> None:
-        self.site, self.broken = site, broken
+    """What the tables read hold. A table that broke its contract (--keep-going) is read as it is: its rows are
+    grouped by key, so a part listed twice is judged once."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
 
     def has(self, table: str, *columns: str) -> bool:
         loaded = self.site.tables.get(table)
-        return loaded is not None and table not in self.broken and all(c in loaded.columns for c in columns)
+        return loaded is not None and all(c in loaded.columns for c in columns)
 
     def company(self, alias: str, table: str) -> str:
         return _key(alias, COMPANY) if self.has(table, COMPANY) else "''"
@@ -73,17 +76,19 @@ def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
 def judged_sql(site: Site, basis: VerdictBasis) -> str:
     """The judged parts, one row per component at a site with its PartPlant row: (c, p, k) as SQL Server compares
     them, the company, site and part as exported, and whether the site default backflushes it."""
-    t = _Tables(site, basis.broken)
+    t = _Tables(site)
     if not t.has("PartPlant", "Plant", "PartNum", "BackFlush"):
         return EMPTY
     uses = " UNION ".join(_uses(t, basis)) or "SELECT '' AS c, '' AS p, '' AS k WHERE FALSE"
     company = "s.Company" if t.has("PartPlant", COMPANY) else "NULL::VARCHAR"
-    # a use names its company where its table has one; a use without (an export lacking Company) meets every company
+    # a use names its company where its table has one; where either side has none (an export lacking Company),
+    # it meets every company
     return f"""WITH uses AS ({uses}),
             rows AS (SELECT {t.company('s', 'PartPlant')} AS c, {_key('s', 'Plant')} AS p, {_key('s', 'PartNum')} AS k,
                 {company} AS company, s.Plant AS plant, s.PartNum AS part, coalesce(s.BackFlush, FALSE) AS backflushed
                 FROM "PartPlant" s WHERE s.PartNum IS NOT NULL),
-            used AS (SELECT DISTINCT r.c, r.p, r.k FROM rows r JOIN uses u ON u.p = r.p AND u.k = r.k AND (u.c = r.c OR u.c = ''))
+            used AS (SELECT DISTINCT r.c, r.p, r.k FROM rows r JOIN uses u ON u.p = r.p AND u.k = r.k
+                AND (u.c = r.c OR u.c = '' OR r.c = ''))
         SELECT r.c, r.p, r.k, min(r.company) AS company, min(r.plant) AS plant, min(r.part) AS part,
             bool_or(r.backflushed) AS backflushed
         FROM rows r JOIN used u ON u.c = r.c AND u.p = r.p AND u.k = r.k GROUP BY r.c, r.p, r.k"""
@@ -114,7 +119,7 @@ def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) ->
             named AS (SELECT g.c, g.p, g.k, max(f.r) FILTER (WHERE f.r > 1) AS worst,
                 list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.r > 1)) AS rules,
                 list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.r = 1)) AS insufficient
-                FROM given g JOIN found f ON f.p = g.p AND f.k = g.k AND (f.c = g.c OR f.c = '')
+                FROM given g JOIN found f ON f.p = g.p AND f.k = g.k AND (f.c = g.c OR f.c = '' OR g.c = '')
                 GROUP BY ALL),
             judged AS (SELECT g.company, g.plant, g.part AS part_num, {label} AS verdict,
                 coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules, g.backflushed,
