@@ -48,7 +48,8 @@ def _key(values) -> tuple[str, ...]:
 
 def test_every_rule_finds_the_same_rows_inside_postgresql(postgres_with_demo, demo_document, registry, builtin_rules):
     profile = Profile(snapshot_date=dt.date.fromisoformat(demo_document["tool"]["profile"]["snapshot_date"]))
-    expected = {(f["rule_id"], f["table"], _key(f["key"].values())) for f in demo_document["findings"]}
+    expected = {(f["rule_id"], f["table"], _key(f["key"].values())) for f in demo_document["findings"]
+                if f["outcome"] != "if_enabled"}  # explain prints the rules as they judge the configuration as it is
     found = set()
     for rule in builtin_rules.values():
         for table, sql in sql_for(rule, registry, "postgres", profile):
