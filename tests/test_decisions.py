@@ -217,3 +217,10 @@ def test_verdicts_exist_only_for_components_at_their_site(demo_document):
             used |= {(line["Company"], plant, line["MtlPartNum"]) for plant in sites.get((line["Company"], line["PartNum"]), ())}
     expected = used & set((r["Company"], r["Plant"], r["PartNum"]) for r in _rows(DEMO / "PartPlant.csv"))
     assert {(v["company"], v["plant"], v["part_num"]) for v in demo_document["verdicts"]} == expected
+
+
+def test_the_reasons_file_has_one_row_per_part_and_no_cell_over_500_characters(demo_recommend):
+    _, reasons = demo_recommend
+    parts = [tuple(row[:3]) for row in reasons[1:]]
+    assert parts and len(parts) == len(set(parts))
+    assert max(len(cell) for row in reasons for cell in row) <= 500

@@ -221,9 +221,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                    **_reading_options(args, config, registry)) as report:
         _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
-        counts = report.counts()
-        print(f"{len(report.findings)} finding(s) ({counts['error']} error, {counts['warning']} warning, "
-              f"{counts['info']} info) written to {args.output}")
+        counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
+        print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
+              f"{counts['info']} info)" + (f" and {what_if} if backflush were switched on" if what_if else "")
+              + f" written to {args.output}")
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK
 

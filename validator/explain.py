@@ -14,6 +14,7 @@ from validator.profile import RUN_PARAMS, Profile
 from validator.rules.analysis import rule_needs
 from validator.rules.compiler import CANONICAL, compile_check, never_canonical
 from validator.rules.model import Rule
+from validator.rules.what_if import twin
 from validator.tables import Registry
 
 DIALECTS = {"duckdb": "duckdb", "tsql": "mssql", "postgres": "postgres", "spark": "pyspark"}
@@ -70,6 +71,13 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
     parts += [f"  {table}: {', '.join(columns)}" for table, columns in reads(rule, registry).items()]
     if rule.params:
         parts += ["", "Parameters:"] + [f"  {k} = {v!r}: {rule.param_docs.get(k, '')}" for k, v in rule.params.items()]
+    if any(twin(rule, check) for check in rule.checks):
+        parts += ["", "What if: on a part not backflushed, each check that reads Backflushed is also run reading "
+                  "BackflushedIfEnabled (its site default switched on); keys only that finds are findings with outcome "
+                  "if_enabled, which judge the verdicts and never --fail-on. The SQL below is the rule as it is."]
+    if any(c.table in ("JobMtl", "JobOper") for c in rule.checks):
+        parts += ["", "Jobs: open jobs (neither JobComplete nor JobClosed); 'jobs: all' in backflush.yaml judges "
+                  "every job (the SQL reads the run parameter job_scope)."]
     profile = profile or Profile()
     run = profile.run_params(None)
     if rule_needs(rule, registry).params & (set(RUN_PARAMS) - {"job_scope"}):
