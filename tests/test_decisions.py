@@ -118,8 +118,6 @@ def test_two_companies_with_one_site_id_get_their_own_verdicts(tmp_path):
     parts = _rows(TWO_COMPANIES / "Part.csv")
     tracked = {(r["Company"], r["PartNum"]) for r in parts if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
     verdicts = {(v["company"], v["plant"], v["part_num"]): v for v in document["verdicts"]}
-    components = {(r["Company"], r["Plant"], r["PartNum"]) for r in _rows(TWO_COMPANIES / "JobMtl.csv")}
-    assert set(verdicts) == components
     for (company, _, part), verdict in verdicts.items():
         assert (verdict["verdict"] == "not eligible") == ((company, part) in tracked), verdict
 
@@ -135,7 +133,8 @@ def test_two_companies_get_their_own_dmt_rows(cli, tmp_path):
     assert [r for r in dmt[1:] if r[3] == "True"] == []
     assert {tuple(r[:3]) for r in reasons[1:] if r[4] == "needs review"} == {
         ("EPIC06", "MfgSys", "SCR-100"), ("EPIC06", "MfgSys", "WSH-100"),
-        ("EPIC07", "MfgSys", "RES-100"), ("EPIC07", "MfgSys", "WSH-100")}
+        ("EPIC07", "MfgSys", "RES-100"), ("EPIC07", "MfgSys", "WSH-100"),
+        ("EPIC06", "Plant2", "LBL-100"), ("EPIC07", "Plant2", "RES-100")}
 
 
 def test_a_site_without_history_gives_unknown_for_every_part_and_switches_none_on(cli, tmp_path):
@@ -224,3 +223,13 @@ def test_the_reasons_file_has_one_row_per_part_and_no_cell_over_500_characters(d
     parts = [tuple(row[:3]) for row in reasons[1:]]
     assert parts and len(parts) == len(set(parts))
     assert max(len(cell) for row in reasons for cell in row) <= 500
+
+
+def test_a_part_is_judged_where_an_open_or_recent_job_or_a_method_of_a_parent_made_there_uses_it(tmp_path):
+    _, document = run_json(TWO_COMPANIES, tmp_path / "f.json")
+    judged = {(v["company"], v["plant"], v["part_num"]) for v in document["verdicts"]}
+    assert judged == {  # fixtures/two_companies/README.md says why each is or is not a component where
+        ("EPIC06", "MfgSys", "RES-100"), ("EPIC06", "MfgSys", "SCR-100"), ("EPIC06", "MfgSys", "WSH-100"),
+        ("EPIC06", "Plant2", "LBL-100"),
+        ("EPIC07", "MfgSys", "RES-100"), ("EPIC07", "MfgSys", "SCR-100"), ("EPIC07", "MfgSys", "WSH-100"),
+        ("EPIC07", "Plant2", "RES-100")}
