@@ -50,14 +50,13 @@ def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
     """Selects of (c, p, k): the company, site and part of every use that makes a part a component."""
     uses = []
     if t.has("JobMtl", "PartNum", "Plant"):
-        job = "TRUE"
         if t.has("JobMtl", "JobNum") and t.has("JobHead", "JobNum", "JobComplete", "JobClosed"):
             done = "(coalesce(h.JobComplete, FALSE) OR coalesce(h.JobClosed, FALSE))"
             window = f"{literal(str(basis.window_start))}::DATE AND {literal(str(basis.snapshot_date))}::DATE"
             recent = f"h.JobCompletionDate BETWEEN {window}" if t.has("JobHead", "JobCompletionDate") else "FALSE"
             job = (f"LEFT JOIN \"JobHead\" h ON {_key('j', 'JobNum')} = {_key('h', 'JobNum')} "
                    f"AND {t.same_company(('j', 'JobMtl'), ('h', 'JobHead'))} WHERE NOT {done} OR ({recent})")
-        else:
+        else:  # no job status read: every job of the site counts
             job = "WHERE TRUE"
         uses.append(f"SELECT {t.company('j', 'JobMtl')} AS c, {_key('j', 'Plant')} AS p, {_key('j', 'PartNum')} AS k "
                     f"FROM \"JobMtl\" j {job}")
