@@ -154,9 +154,9 @@ HANDWRITTEN_RULES = {
         SELECT 1 FROM pm m WHERE m.Company = r.Company AND m.PartNum = r.PartNum AND m.RevisionNum = r.RevisionNum
         AND m.AltMethod = r.AltMethod AND m.bf)""",
     "BFC007": """SELECT Company, JobNum, AssemblySeq, OprSeq FROM (SELECT *, max(OprSeq) OVER (PARTITION BY Company, JobNum,
-        AssemblySeq) AS last FROM JobOper SEMI JOIN oj USING (Company, JobNum)) WHERE LaborEntryMethod = 'B' AND (FinalOpr OR OprSeq = last)
+        AssemblySeq) AS last FROM JobOper SEMI JOIN oj USING (Company, JobNum)) WHERE LaborEntryMethod IN ('B', 'X') AND (FinalOpr OR OprSeq = last)
         UNION ALL SELECT Company, PartNum, RevisionNum, CAST(OprSeq AS VARCHAR) FROM (SELECT *, max(OprSeq) OVER (
-        PARTITION BY Company, PartNum, RevisionNum, AltMethod) AS last FROM PartOpr) WHERE LaborEntryMethod = 'B' AND
+        PARTITION BY Company, PartNum, RevisionNum, AltMethod) AS last FROM PartOpr) WHERE LaborEntryMethod IN ('B', 'X') AND
         (FinalOpr OR OprSeq = last)""",
     "BFC008": """SELECT o.Company, o.JobNum, o.AssemblySeq, o.OprSeq FROM JobOper o SEMI JOIN oj USING (Company, JobNum) WHERE COALESCE(o.RunQty, 0) <= 0 AND EXISTS (
         SELECT 1 FROM jm j WHERE j.Company = o.Company AND j.JobNum = o.JobNum AND j.AssemblySeq = o.AssemblySeq
