@@ -138,7 +138,7 @@ HANDWRITTEN_RULES = {
     "BFE006/BFC001/BFC013 JobMtl": """SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, o.SubContract FROM jm j
         LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq
         AND o.OprSeq = j.RelatedOperation
-        WHERE o.SubContract OR (j.RelatedOperation <> 0 AND o.OprSeq IS NULL) OR (j.IssuedQty > 0 AND COALESCE(o.QtyCompleted, 0) <= 0)""",
+        WHERE o.SubContract OR (j.RelatedOperation <> 0 AND o.OprSeq IS NULL) OR (j.RelatedOperation > 0 AND o.OprSeq IS NOT NULL AND j.IssuedQty > 0 AND COALESCE(o.QtyCompleted, 0) <= 0)""",
     "BFE007": """SELECT pp.Company, pp.Plant, pp.PartNum, NULL FROM pp ANTI JOIN Part p USING (Company, PartNum)
         UNION ALL SELECT m.Company, m.PartNum, m.RevisionNum, CAST(m.MtlSeq AS VARCHAR) FROM pm m
           ANTI JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum WHERE m.bf
