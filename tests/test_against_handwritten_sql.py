@@ -14,7 +14,8 @@ SINGLE_TABLE = {  # hand-written query -> the rules and table whose findings it 
     "BFC008": (("BFC008",), "JobOper"),
     "BFC009": (("BFC009",), "JobMtl"),
     "BFC010": (("BFC010",), "JobMtl"),
-    "BFC011": (("BFC011",), "PartPlant"),
+    "BFC011 PartWhse": (("BFC011",), "PartWhse"),
+    "BFC011 PartBin": (("BFC011",), "PartBin"),
     "BFC012": (("BFC012",), "JobMtl"),
 }
 

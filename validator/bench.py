@@ -6,7 +6,7 @@ Generates an Epicor-shaped site as Parquet (or CSV with --export csv; determinis
 runs three phases,
 each in its own process so that wall time and peak memory (max RSS) are its own:
   read        a bare read of every column the built-in rules need;
-  handwritten hand-written DuckDB queries for the same built-in rules (16: one per table for rules that
+  handwritten hand-written DuckDB queries for the same built-in rules (17: one per table for rules that
               read the same joins), with plain joins (it trusts the data: no contracts, no case-insensitive
               keys) and the found keys fetched as Arrow (no messages, no JSON);
   check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules,
@@ -169,9 +169,10 @@ HANDWRITTEN_RULES = {
         WHERE COALESCE(j.WarehouseCode, '') = '' AND COALESCE(g.InputWhse, '') = '' AND COALESCE(g.BackflushWhse, '') = ''
         AND NOT EXISTS (SELECT 1 FROM Resource r WHERE r.Company = o.Company AND r.ResourceGrpID = o.PrimaryResourceGrpID
         AND (COALESCE(r.InputWhse, '') <> '' OR COALESCE(r.BackflushWhse, '') <> ''))""",
-    "BFC011": """SELECT pp.Company, pp.Plant, pp.PartNum FROM pp WHERE EXISTS (SELECT 1 FROM PartWhse w WHERE w.Company = pp.Company
-        AND w.PartNum = pp.PartNum AND w.Plant = pp.Plant AND w.OnHandQty < 0) OR EXISTS (SELECT 1 FROM PartBin b
-        WHERE b.Company = pp.Company AND b.PartNum = pp.PartNum AND b.OnhandQty < 0)""",
+    "BFC011 PartWhse": """SELECT w.Company, w.PartNum, w.WarehouseCode FROM PartWhse w JOIN pp USING (Company, PartNum, Plant)
+        WHERE w.OnHandQty < 0""",
+    "BFC011 PartBin": """SELECT b.Company, b.PartNum, b.WarehouseCode, b.BinNum, COALESCE(b.LotNum, ''), COALESCE(b.DimCode, '') FROM PartBin b JOIN PartWhse w USING (Company, PartNum, WarehouseCode)
+        JOIN pp ON pp.Company = w.Company AND pp.PartNum = w.PartNum AND pp.Plant = w.Plant WHERE b.OnhandQty < 0""",
     "BFC012": """WITH open AS (SELECT j.*, j.RequiredQty - j.IssuedQty AS OpenQty FROM jm j JOIN JobHead h USING (Company, JobNum)
         WHERE h.JobReleased AND NOT h.JobComplete AND NOT h.JobClosed AND NOT j.IssuedComplete AND j.RequiredQty - j.IssuedQty > 0
         AND COALESCE(j.WarehouseCode, '') <> ''), demand AS (SELECT *, sum(OpenQty) OVER (PARTITION BY Company, PartNum,
