@@ -15,9 +15,9 @@ def _items(builtin_rules, table: str, *rule_ids: str):
 
 
 def test_checks_reading_no_related_table_in_common_go_to_separate_passes(registry, builtin_rules):
-    # on PartPlant, BFE001 and BFE003 read Part; BFC011 reads the part's warehouses and bins
-    items = _items(builtin_rules, "PartPlant", "BFE001", "BFC011", "BFE003")
-    assert _ids(joined_apart("PartPlant", items, registry)) == [["BFE001", "BFE003"], ["BFC011"]]
+    # on PartPlant, BFE001 and BFE003 read Part; BFR007 reads the part's transactions
+    items = _items(builtin_rules, "PartPlant", "BFE001", "BFR007", "BFE003")
+    assert _ids(joined_apart("PartPlant", items, registry)) == [["BFE001", "BFE003"], ["BFR007"]]
 
 
 def test_checks_sharing_a_related_table_share_a_pass_in_their_order(registry, builtin_rules):
