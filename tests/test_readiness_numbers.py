@@ -86,20 +86,22 @@ def test_scrap_discipline_sums_the_scrap_reported_on_operations_that_plan_some(b
 def test_engineering_changes_are_the_most_revisions_of_one_parent_in_the_window(builtin_rules, registry):
     rows = CASES["cases"]["BFR005"]
     parents = {m["PartNum"] for m in rows["PartMtl"]}
-    per_parent = {p: sum(1 for r in rows["PartRev"] if r["PartNum"] == p and in_window(r["EffectiveDate"]))
+    # a revision is its RevisionNum: FG-0100's D and its FAST alternate are one change
+    per_parent = {p: len({r["RevisionNum"] for r in rows["PartRev"] if r["PartNum"] == p and in_window(r["EffectiveDate"])})
                   for p in parents}
     evidence = evidence_of("BFR005", builtin_rules, registry)
-    assert evidence["Measured"] == max(per_parent.values()) == 4
+    assert evidence["Measured"] == max(per_parent.values()) == 3
     assert evidence["Observations"] == len(parents)
 
 
-def test_cycle_count_age_is_days_since_the_latest_count_at_the_site(builtin_rules, registry):
+def test_cycle_count_age_is_days_since_the_oldest_count_of_the_issuing_warehouses(builtin_rules, registry):
     rows = CASES["cases"]["BFR006"]
-    counted = [w["LastCCDate"] for w in rows["PartWhse"] if w["Plant"] == "MfgSys"]
+    issuing = {rows["PartPlant"][0]["PrimWhse"]} | {line["WarehouseCode"] for line in rows["JobMtl"]}
+    counted = [w["LastCCDate"] for w in rows["PartWhse"] if w["Plant"] == "MfgSys" and w["WarehouseCode"] in issuing]
     evidence = evidence_of("BFR006", builtin_rules, registry)
-    assert evidence["LastCounted"] == max(counted).isoformat()
-    assert evidence["Measured"] == (SNAPSHOT - max(counted)).days == 161
-    assert evidence["Observations"] == len(counted)
+    assert evidence["LastCounted"] == min(counted).isoformat()
+    assert evidence["Measured"] == (SNAPSHOT - min(counted)).days == 240
+    assert evidence["Observations"] == len(counted) == 2
 
 
 def test_adjustments_per_year_scale_the_window_count_to_365_days(builtin_rules, registry):
