@@ -15,7 +15,7 @@ import duckdb
 
 from validator.findings import Findings
 from validator.rules import what_if
-from validator.rules.analysis import PLACEHOLDER
+from validator.rules.analysis import FORMATTED, message_format
 from validator.rules.compiler import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
 from validator.rules.what_if import IF_ENABLED
@@ -79,13 +79,28 @@ def _object(pairs: Iterable[tuple[str, str]]) -> str:
 IF_ENABLED_PREFIX = "If backflush were switched on at the site: "
 
 
+def _formatted(column: str, sql_type: str, spec: str | None) -> str:
+    """A value as a message shows it, in its placeholder's format (analysis.message_format): a ratio as a
+    percentage with one decimal, a count with its noun in agreement."""
+    fmt = message_format(spec)
+    if fmt is None:
+        return text_of(column, sql_type)
+    kind, singular, plural = fmt
+    if kind == "percent":
+        return f"printf('%.1f%%', CAST({quote(column)} AS DOUBLE) * 100)"
+    if kind == "decimals":
+        return f"printf('%.{singular}f', CAST({quote(column)} AS DOUBLE))"
+    return (f"CASE WHEN {quote(column)} IS NOT NULL THEN concat({text_of(column, sql_type)}, ' ', "
+            f"CASE WHEN CAST({quote(column)} AS DOUBLE) = 1 THEN {literal(singular)} ELSE {literal(plural)} END) END")
+
+
 def _message(check: CompiledCheck, compiled: CompiledTable, types: dict[str, str]) -> str:
     """The message template with the row's values; a what-if finding says it is one."""
     columns = {**{c: c for c in compiled.key}, **dict(check.evidence)}
-    parts = PLACEHOLDER.split(check.check.message)
+    parts = FORMATTED.split(check.check.message)
     out = [literal((IF_ENABLED_PREFIX if check.check.outcome == IF_ENABLED else "") + parts[0])]
-    for name, text in zip(parts[1::2], parts[2::2], strict=True):
-        value = text_of(columns[name], types[columns[name]]) if name in columns else "NULL"
+    for name, spec, text in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
+        value = _formatted(columns[name], types[columns[name]], spec) if name in columns else "NULL"
         out += [f"coalesce({value}, {literal(BLANK)})", literal(text)]
     return f"concat({', '.join(out)})"
 

@@ -16,7 +16,30 @@ from validator.rules.model import Check, Rule
 from validator.rules.what_if import indexed_checks
 from validator.tables import COMPANY, Registry
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+# a message's placeholder: {Ref}, or {Ref:FORMAT} with FORMAT `percent` (a ratio as 12.5%), `decimals N` (a number
+# rounded to N places) or `count NOUN` (the number with its noun in agreement: 1 job, 3 jobs; `count NOUN|PLURAL`
+# for an irregular plural)
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::[^{}]*)?\}")
+FORMATTED = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^{}]*))?\}")
+COUNT_FORMAT = re.compile(r"count ([^|{}]+?)(?:\|([^|{}]+))?$")
+DECIMALS_FORMAT = re.compile(r"decimals ([0-9])$")
+
+
+def message_format(text: str | None, where: str = "") -> tuple[str, str, str] | None:
+    """A placeholder's format as (kind, singular, plural), or None for a plain value; an unknown one is refused."""
+    if text is None:
+        return None
+    if text == "percent":
+        return ("percent", "", "")
+    decimals = DECIMALS_FORMAT.match(text)
+    if decimals:
+        return ("decimals", decimals.group(1), "")
+    count = COUNT_FORMAT.match(text)
+    if count:
+        singular = count.group(1).strip()
+        return ("count", singular, (count.group(2) or singular + "s").strip())
+    raise RuleFileError(f"unknown message format {text!r}; formats: percent, decimals N, count NOUN, count NOUN|PLURAL",
+                        location=where or None)
 
 
 class Needs:
@@ -141,6 +164,8 @@ def check_needs(rule: Rule, check: Check, registry: Registry, where: str = "") -
     walker.value(check.table, check.where, allow_let=True)
     for ref in (*check.evidence, *PLACEHOLDER.findall(check.message)):
         walker.ref(check.table, ref, allow_let=True)
+    for _, text in FORMATTED.findall(check.message):
+        message_format(text or None, where)
     for ref in table.component.values():
         walker.ref(check.table, ref, allow_let=False)
     for name in list(walker.needs.columns):  # keys too, so every table read can be checked for duplicates
