@@ -165,11 +165,11 @@ def test_a_ready_part_has_no_readiness_finding_of_any_outcome(demo_document):
     assert ready
     for verdict in ready:
         assert (verdict["company"], verdict["plant"], verdict["part_num"]) not in judged
-        assert verdict["insufficient_history"] == [] and verdict["rules"] == []
+        assert verdict["not_judged"] == [] and verdict["rules"] == []
 
 
 def test_too_little_history_alone_makes_a_part_unknown_not_at_risk(demo_document):
-    thin = [v for v in demo_document["verdicts"] if v["insufficient_history"] and not v["rules"]]
+    thin = [v for v in demo_document["verdicts"] if v["not_judged"] and not v["rules"]]
     assert thin and all(v["verdict"] == "unknown" for v in thin)
 
 

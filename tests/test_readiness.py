@@ -254,7 +254,7 @@ def test_recommend_needs_a_company_when_the_export_has_none(cli, site, tmp_path)
 
 def test_the_json_document_lists_verdicts_with_company_and_backflush_state(demo_document):
     verdict = demo_document["verdicts"][0]
-    assert set(verdict) == {"company", "plant", "part_num", "verdict", "rules", "backflushed", "insufficient_history"}
+    assert set(verdict) == {"company", "plant", "part_num", "verdict", "rules", "backflushed", "not_judged"}
 
 
 def test_without_readiness_rules_the_same_parts_are_judged_and_none_is_ready(tmp_path, demo_document):

@@ -42,14 +42,21 @@ def consuming_labour(rows: dict) -> list[dict]:
             and in_window(r["ClockInDate"])]
 
 
-def test_bom_accuracy_is_issued_against_required_on_completed_jobs(builtin_rules, registry):
+def test_bom_accuracy_is_the_line_by_line_deviation_from_what_the_completed_production_required(builtin_rules, registry):
     rows = CASES["cases"]["BFR001"]
     done = completed_jobs(rows)
-    lines = [m for m in rows["JobMtl"] if m["JobNum"] in done]
-    issued, required = sum(m["IssuedQty"] for m in lines), sum(m["RequiredQty"] for m in lines)
+    heads = {h["JobNum"]: h for h in rows["JobHead"]}
+    lines = [m for m in rows["JobMtl"] if m["JobNum"] in done and not m.get("BackFlush")]  # issued by hand
+
+    def required(line: dict) -> float:  # RequiredQty scaled by the share of the job's quantity completed
+        head = heads[line["JobNum"]]
+        share = head["QtyCompleted"] / head["ProdQty"] if head.get("QtyCompleted") and head.get("ProdQty") else 1
+        return line["RequiredQty"] * share
+
+    deviation = sum(abs(m["IssuedQty"] - required(m)) for m in lines)
     evidence = evidence_of("BFR001", builtin_rules, registry)
-    assert evidence["Measured"] == pytest.approx(abs(issued - required) / required)  # 31 / 750
-    assert evidence["Observations"] == len(done) == 3
+    assert evidence["Measured"] == pytest.approx(deviation / sum(required(m) for m in lines)) == pytest.approx(33 / 800)
+    assert evidence["Observations"] == len({m["JobNum"] for m in lines}) == 4
     assert (evidence["WindowStart"], evidence["Snapshot"]) == (WINDOW_START.isoformat(), SNAPSHOT.isoformat())  # as JSON has them
 
 

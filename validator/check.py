@@ -25,6 +25,7 @@ from validator.findings import (
     ERROR,
     IF_ENABLED_OUTCOME,
     INSUFFICIENT_HISTORY_OUTCOME,
+    NOT_MEASURABLE_OUTCOME,
     SKIPPED,
     STATUSES,
     Findings,
@@ -221,6 +222,7 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
         checked = sum(engine.count(site, check.table) for check in rule.checks if (rule, check) in runnable.get(check.table, []))
         outcomes = per_rule.get(rule.id, {})
         insufficient, if_enabled = outcomes.get(INSUFFICIENT_HISTORY_OUTCOME, 0), outcomes.get(IF_ENABLED_OUTCOME, 0)
+        not_measurable = outcomes.get(NOT_MEASURABLE_OUTCOME, 0)
         failed = sum(outcomes.values()) - if_enabled
         errors = [reason for kind, reason in notes[rule.id] if kind == ERROR]
         skipped = [reason for kind, reason in notes[rule.id] if kind == SKIPPED]
@@ -229,10 +231,10 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
         elif len(skipped) == len(rule.checks):
             status = SKIPPED
         else:
-            status = rule_status(failed, insufficient)
+            status = rule_status(failed, insufficient + not_measurable)
         reason = "; ".join(dict.fromkeys(errors + skipped + what_if_notes[rule.id]))
-        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked, failed - insufficient, reason,
-                                  insufficient, if_enabled))
+        results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked,
+                                  failed - insufficient - not_measurable, reason, insufficient, if_enabled, not_measurable))
     return results, findings
 
 

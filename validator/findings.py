@@ -17,6 +17,8 @@ PASS, FAIL, ERROR, SKIPPED = "PASS", "FAIL", "ERROR", "SKIPPED"
 INSUFFICIENT_HISTORY = "INSUFFICIENT_HISTORY"  # no failure, but some rows had too little history to judge
 STATUSES = (PASS, FAIL, INSUFFICIENT_HISTORY, ERROR, SKIPPED)
 INSUFFICIENT_HISTORY_OUTCOME = "insufficient_history"
+NOT_MEASURABLE_OUTCOME = "not_measurable"  # the data cannot measure it for the row (BFR001 on backflushed issues)
+NOT_JUDGED = (INSUFFICIENT_HISTORY_OUTCOME, NOT_MEASURABLE_OUTCOME)  # outcomes that judge nothing, never a pass
 IF_ENABLED_OUTCOME = "if_enabled"  # found only as if the part's site default were switched on (rules/what_if.py)
 # the verdict scale, worst first (README "Verdicts")
 NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY = "not eligible", "misconfigured", "at risk", "unknown", "ready"
@@ -39,7 +41,7 @@ class Finding(NamedTuple):
     evidence: tuple[tuple[str, Any], ...] = ()
     component: tuple[tuple[str, Any], ...] = ()
     fingerprint: str = ""
-    outcome: str = "fail"  # or "insufficient_history" (too little history to judge, never a pass), or "if_enabled"
+    outcome: str = "fail"  # or one of NOT_JUDGED (never a pass), or "if_enabled"
 
     @classmethod
     def from_json(cls, line: str, component: str) -> Finding:
@@ -162,7 +164,7 @@ class Findings(EngineRows[Finding]):
         return counts
 
     def per_rule(self) -> dict[str, dict[str, int]]:
-        """rule id -> outcome (fail, insufficient_history, if_enabled) -> findings."""
+        """rule id -> outcome (fail, insufficient_history, not_measurable, if_enabled) -> findings."""
         out: dict[str, dict[str, int]] = {}
         for (rule_id, outcome), n in self.count_by("rule_id", "outcome").items():
             out.setdefault(rule_id, {})[outcome] = n
@@ -176,7 +178,7 @@ class Findings(EngineRows[Finding]):
         return {(company or "", plant): n for (company, plant), n in counted.items()}
 
 
-def rule_status(failed: int, insufficient: int = 0) -> str:
+def rule_status(failed: int, insufficient: int = 0) -> str:  # insufficient: the findings of NOT_JUDGED outcomes
     """FAIL on any failure; INSUFFICIENT_HISTORY when the only findings (`failed` counts all of them) say
     there was too little history to judge (never a pass); PASS when there is nothing to say."""
     if failed > insufficient:
@@ -195,11 +197,12 @@ class RuleResult:
     reason: str = ""
     insufficient: int = 0  # rows with too little history to judge
     if_enabled: int = 0  # findings only as if the components' site defaults were switched on (never a failure)
+    not_measurable: int = 0  # rows the data cannot measure (never a pass)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "severity": self.severity, "title": self.title, "status": self.status,
                 "checked": self.checked, "failed": self.failed, "insufficient_history": self.insufficient,
-                "if_enabled": self.if_enabled, "reason": self.reason or None}
+                "not_measurable": self.not_measurable, "if_enabled": self.if_enabled, "reason": self.reason or None}
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,8 @@ class VerdictBasis:
 
 class Verdict(NamedTuple):
     """The verdict of a component at a site of a company. `rules`: the rules whose error or warning findings
-    (as it is, or if enabled) decide it; `insufficient`: the readiness rules that had too little history for
-    it; `backflushed`: its site default (PartPlant.BackFlush) is on."""
+    (as it is, or if enabled) decide it; `not_judged`: the readiness rules that could not judge it (too little
+    history, or not measurable); `backflushed`: its site default (PartPlant.BackFlush) is on."""
 
     company: str | None
     plant: str | None
@@ -226,12 +229,12 @@ class Verdict(NamedTuple):
     verdict: str
     rules: tuple[str, ...]
     backflushed: bool = False
-    insufficient: tuple[str, ...] = ()
+    not_judged: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"company": self.company, "plant": self.plant, "part_num": self.part, "verdict": self.verdict,
                 "rules": list(self.rules), "backflushed": self.backflushed,
-                "insufficient_history": list(self.insufficient)}
+                "not_judged": list(self.not_judged)}
 
 
 def component_key(finding: Finding) -> tuple[str, str, str] | None:
@@ -245,7 +248,7 @@ def component_key(finding: Finding) -> tuple[str, str, str] | None:
 
 
 VERDICT_COLUMNS = {"company": pa.string(), "plant": pa.string(), "part_num": pa.string(), "verdict": pa.string(),
-                   "rules": pa.list_(pa.string()), "backflushed": pa.bool_(), "insufficient_history": pa.list_(pa.string()),
+                   "rules": pa.list_(pa.string()), "backflushed": pa.bool_(), "not_judged": pa.list_(pa.string()),
                    "line": pa.string()}
 
 
@@ -259,7 +262,7 @@ class Verdicts(EngineRows[Verdict]):
 
     def _make(self, row: dict[str, Any]) -> Verdict:
         return Verdict(row["company"], row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]),
-                       row["backflushed"], tuple(row["insufficient_history"] or ()))
+                       row["backflushed"], tuple(row["not_judged"] or ()))
 
 
 def _shares(counts: dict[str, int], assessed: bool) -> dict[str, Any]:

@@ -74,10 +74,11 @@ def _reason(report: Report, verdict: Verdict, messages: dict[str, str]) -> str:
         parts.append("every eligibility, integrity and readiness rule passed, with enough history")
     if verdict.verdict == UNKNOWN:
         missing = list(report.readiness_missing)
-        if verdict.insufficient:
-            missing.append(f"too little history for {', '.join(verdict.insufficient)}")
+        if verdict.not_judged:
+            missing.append(f"not judged by {', '.join(verdict.not_judged)} (too little history, or not measurable: "
+                           "see their notes)")
         parts.append("readiness not assessed: " + "; ".join(missing))
-    notes = [rule_id for rule_id in messages if rule_id not in verdict.rules and rule_id not in verdict.insufficient]
+    notes = [rule_id for rule_id in messages if rule_id not in verdict.rules]
     for rule_id in (*verdict.rules, *notes):
         rule = report.rules.get(rule_id)
         title = rule.title if rule else rule_id

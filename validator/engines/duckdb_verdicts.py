@@ -13,7 +13,16 @@ from __future__ import annotations
 import duckdb
 
 from validator.engines.duckdb_findings import CREATE_FOUND, FOUND, _object
-from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, VerdictBasis, Verdicts
+from validator.findings import (
+    AT_RISK,
+    MISCONFIGURED,
+    NOT_ELIGIBLE,
+    NOT_JUDGED,
+    READY,
+    UNKNOWN,
+    VerdictBasis,
+    Verdicts,
+)
 from validator.readers import Site
 from validator.sql_text import literal
 from validator.tables import COMPANY
@@ -100,10 +109,11 @@ def _ids(ids: frozenset[str]) -> str:
 def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) -> Verdicts:
     """One verdict per judged part, worst first: not eligible (an eligibility error, as it is or if enabled),
     misconfigured (any other error), at risk (a warning, or a readiness error, with its evidence), unknown
-    (readiness not assessed in this run, or too little history), ready. Info findings, and findings on parts
+    (readiness not assessed in this run, or a readiness rule could not judge the part: too little history, not
+    measurable), ready. Info findings, and findings on parts
     that no site judges, decide nothing."""
     eligibility, readiness = _ids(basis.eligibility), _ids(basis.readiness)
-    rank = (f"CASE WHEN outcome = 'insufficient_history' THEN 1 "
+    rank = (f"CASE WHEN list_contains({_ids(frozenset(NOT_JUDGED))}, outcome) THEN 1 "
             f"WHEN severity = 'error' AND list_contains({eligibility}, rule_id) THEN 4 "
             f"WHEN severity = 'error' AND NOT list_contains({readiness}, rule_id) THEN 3 ELSE 2 END")
     label = (f"CASE coalesce(n.worst, 0) WHEN 4 THEN {literal(NOT_ELIGIBLE)} WHEN 3 THEN {literal(MISCONFIGURED)} "
@@ -122,10 +132,10 @@ def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) ->
                 GROUP BY ALL),
             judged AS (SELECT g.company, g.plant, g.part AS part_num, {label} AS verdict,
                 coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules, g.backflushed,
-                coalesce(n.insufficient, CAST([] AS VARCHAR[])) AS insufficient_history, g.c, g.p, g.k
+                coalesce(n.insufficient, CAST([] AS VARCHAR[])) AS not_judged, g.c, g.p, g.k
                 FROM given g LEFT JOIN named n ON n.c = g.c AND n.p = g.p AND n.k = g.k)
-        SELECT company, plant, part_num, verdict, rules, backflushed, insufficient_history,
+        SELECT company, plant, part_num, verdict, rules, backflushed, not_judged,
             {_object((name, f"to_json({name})") for name in ("company", "plant", "part_num", "verdict", "rules",
-                                                               "backflushed", "insufficient_history"))} AS line
+                                                               "backflushed", "not_judged"))} AS line
         FROM judged ORDER BY c, p, k""").to_arrow_table()
     return Verdicts(table)

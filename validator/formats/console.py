@@ -46,14 +46,14 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
                                                           "tool.column_headers)" if len(read) > COLUMN_HEADERS_SHOWN else "")
         console.print(f"[dim]columns read from headers other than their names: {shown}[/]")
     rules = Table(title="Rules", title_justify="left")
-    numbers = ("Checked", "Failed", "Too little history", "If enabled")
+    numbers = ("Checked", "Failed", "Not judged", "If enabled")
     for column in ("Rule", "Severity", "Status", *numbers, "Title / reason"):
         rules.add_column(column, justify="right" if column in numbers else "left")
     for result in report.results:
         text = result.title + (f"\n[dim]{result.reason}[/]" if result.reason else "")
         rules.add_row(result.rule_id, f"[{STYLE[result.severity]}]{result.severity}[/]",
                       f"[{STYLE[result.status]}]{result.status}[/]", f"{result.checked:,}", f"{result.failed:,}",
-                      f"{result.insufficient:,}" if result.insufficient else "",
+                      f"{result.insufficient + result.not_measurable:,}" if result.insufficient + result.not_measurable else "",
                       f"{result.if_enabled:,}" if result.if_enabled else "", text)
     console.print(rules)
     _verdicts(console, report)

@@ -18,7 +18,7 @@ class Check:
     where: Any
     message: str
     evidence: tuple[str, ...] = ()
-    outcome: str = "fail"  # or "insufficient_history": too little history to judge, never a pass
+    outcome: str = "fail"  # or "insufficient_history" (too little history) or "not_measurable": never a pass
 
 
 @dataclass(frozen=True)
