@@ -36,11 +36,12 @@ def _numeric(sql_type: str) -> bool:
 
 
 def _number(column: str, wrap: str) -> str:
-    """A number: NaN as NULL, a whole number (below WHOLE_LIMIT) as an integer, others rounded to 10 places;
-    `wrap` names the function that writes either (CAST ... AS VARCHAR for text, to_json for JSON)."""
-    x = f"CAST({quote(column)} AS DOUBLE)"
+    """A number: NaN as NULL, rounded to 10 places, and then a whole number (below WHOLE_LIMIT) as an integer;
+    `wrap` names the function that writes either (CAST ... AS VARCHAR for text, to_json for JSON). Rounding first
+    makes a sum the engine added up in another order (461.99999999999994 or 462) print alike, run after run."""
+    x = f"round(CAST({quote(column)} AS DOUBLE), 10)"
     return (f"CASE WHEN isnan({x}) THEN NULL WHEN {x} = trunc({x}) AND abs({x}) < {WHOLE_LIMIT} "
-            f"THEN {wrap.format(f'CAST({x} AS BIGINT)')} ELSE {wrap.format(f'round({x}, 10)')} END")
+            f"THEN {wrap.format(f'CAST({x} AS BIGINT)')} ELSE {wrap.format(x)} END")
 
 
 def text_of(column: str, sql_type: str) -> str:
