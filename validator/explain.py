@@ -18,6 +18,20 @@ from validator.rules.what_if import twin
 from validator.tables import Registry
 
 DIALECTS = {"duckdb": "duckdb", "tsql": "mssql", "postgres": "postgres", "spark": "pyspark"}
+TSQL_MEDIAN = "APPROX_PERCENTILE_CONT"  # SQL Server's only median that aggregates a group (2022 and later)
+
+
+def _tsql_median() -> None:
+    """SQL Server has no MEDIAN; PERCENTILE_CONT is a window function there and cannot aggregate a group. Its
+    aggregate is APPROX_PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x) (SQL Server 2022, Azure SQL): ibis' T-SQL
+    compiler gets it for the median. The printed query says it is approximate."""
+    from ibis.backends.sql.compilers.mssql import MSSQLCompiler
+    from sqlglot import exp
+
+    def visit_median(self, op, *, arg, where):  # noqa: ANN001, ANN202 - ibis' visitor signature
+        return self.visit_ApproxQuantile(op, arg=arg, quantile=exp.Literal.number(0.5), where=where)
+
+    MSSQLCompiler.visit_Median = visit_median
 SQL_TYPES = {"string": "string", "boolean": "boolean", "integer": "int64", "decimal": "decimal(22, 8)", "date": "date"}
 
 
@@ -37,6 +51,8 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
     (rule,) = with_run_params([rule], (profile or Profile()).run_params(latest))
     if dialect == "spark":
         _spark_options()
+    if dialect == "tsql":
+        _tsql_median()
     out = []
     for check in rule.checks:
         # SQL Server's default collation already compares keys case-insensitively, ignoring trailing
@@ -85,6 +101,10 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
                   f"({profile.window_days} days, at least {profile.min_history} observations); the snapshot date is "
                   "the profile's snapshot_date, else today here and the latest history date in a check"]
     for table, sql in sql_for(rule, registry, dialect, profile):
-        parts += ["", f"-- {rule.id} on {table} ({dialect}): one row per finding", sql.strip() + ";"]
+        parts += ["", f"-- {rule.id} on {table} ({dialect}): one row per finding"]
+        if TSQL_MEDIAN in sql:
+            parts.append(f"-- its median is {TSQL_MEDIAN} (SQL Server 2022 or later): approximate, where the check "
+                         "computes it exactly")
+        parts.append(sql.strip() + ";")
     return "\n".join(parts)
 

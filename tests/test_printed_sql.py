@@ -1,0 +1,29 @@
+"""The SQL `backflush explain --sql` prints is meant to be pasted into a database's own console: every rule's
+query, in every dialect, parses with sqlglot's parser for that dialect."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+
+from validator.explain import DIALECTS, TSQL_MEDIAN, sql_for
+from validator.rules.loader import BUILTIN_RULES, load_rules
+from validator.tables import builtin_registry
+
+RULES = load_rules([BUILTIN_RULES], builtin_registry())
+SQLGLOT = {"duckdb": "duckdb", "tsql": "tsql", "postgres": "postgres", "spark": "spark"}
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+@pytest.mark.parametrize("rule", RULES.values(), ids=lambda r: r.id)
+def test_every_rules_sql_parses_in_its_dialect(rule, dialect, registry):
+    printed = sql_for(rule, registry, dialect)
+    assert printed, f"{rule.id} printed no SQL for {dialect}"
+    for table, sql in printed:
+        (statement,) = sqlglot.parse(sql, read=SQLGLOT[dialect])
+        assert statement is not None and statement.find(sqlglot.exp.Select), f"{rule.id} on {table}"
+
+
+def test_a_median_prints_as_sql_servers_group_aggregate(registry):
+    (_, sql), *_ = sql_for(RULES["BFR009"], registry, "tsql")
+    assert f"{TSQL_MEDIAN}(0.5) WITHIN GROUP" in sql
