@@ -27,3 +27,17 @@ def test_every_rules_sql_parses_in_its_dialect(rule, dialect, registry):
 def test_a_median_prints_as_sql_servers_group_aggregate(registry):
     (_, sql), *_ = sql_for(RULES["BFR009"], registry, "tsql")
     assert f"{TSQL_MEDIAN}(0.5) WITHIN GROUP" in sql
+
+
+def test_a_column_only_exports_carry_is_read_as_blank_from_the_database(registry):
+    """Kinetic's Erp.PartMtl has no BackFlush column: the printed query selects none from it."""
+    (_, sql) = next((t, s) for t, s in sql_for(RULES["BFE001"], registry, "tsql") if t == "PartMtl")
+    tree = sqlglot.parse_one(sql, read="tsql")
+    reads = [select for select in tree.find_all(sqlglot.exp.Select)
+             if any(table.name == "PartMtl" for table in select.find_all(sqlglot.exp.Table)
+                    if table.find_ancestor(sqlglot.exp.Select) is select)]
+    assert reads, "no select from Erp.PartMtl"
+    for select in reads:
+        assert "BackFlush" not in {c.name for c in select.find_all(sqlglot.exp.Column)
+                                   if c.find_ancestor(sqlglot.exp.Select) is select}
+        assert "CAST(NULL AS BIT) AS [BackFlush]" in select.sql(dialect="tsql")

@@ -44,9 +44,14 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
     needed = reads(rule, registry)
 
     def catalog(name: str) -> ibis.Table:
+        """The table of Epicor's database; a column only exports carry (PartMtl.BackFlush) reads as blank, as the
+        database has no such column to select."""
         table = registry.tables[name]
         columns = needed.get(name) or list(table.key)
-        return ibis.table({c: SQL_TYPES[table.columns[c].type] for c in columns}, name=name, database="Erp")
+        stored = [c for c in columns if not table.columns[c].export_only]
+        expr = ibis.table({c: SQL_TYPES[table.columns[c].type] for c in stored}, name=name, database="Erp")
+        blank = {c: ibis.null(SQL_TYPES[table.columns[c].type]) for c in columns if c not in stored}
+        return expr.mutate(**blank) if blank else expr
 
     (rule,) = with_run_params([rule], (profile or Profile()).run_params(latest))
     if dialect == "spark":

@@ -22,6 +22,7 @@ class Column:
     codes: tuple[str, ...] = ()
     blank_key: bool = False
     history: bool = False  # absent from an export: the checks reading it are SKIPPED, the run goes on
+    export_only: bool = False  # not a column of Epicor's database: printed SQL reads it as blank
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def load_registry(directory: Path) -> Registry:
             name=name,
             key=tuple(spec["key"]),
             columns={c: Column(c, s["type"], s.get("optional", False), tuple(s.get("codes", ())), s.get("blank_key", False),
-                            s.get("history", False))
+                            s.get("history", False), s.get("export_only", False))
                      for c, s in spec["columns"].items()},
             optional=spec.get("optional", False),
             relations={r: _relation(name, r, s, raw) for r, s in spec.get("relations", {}).items()},
