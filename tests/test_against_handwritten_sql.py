@@ -8,6 +8,8 @@ import pytest
 from tests.conftest import run_json
 from validator.bench import HANDWRITTEN, HANDWRITTEN_RULES, _views, generate
 
+pytestmark = pytest.mark.slow  # a 40k-row generated site: `pytest -m slow` (.ci/run runs them after the default set)
+
 SINGLE_TABLE = {  # hand-written query -> the rules and table whose findings it must equal, key for key
     "BFE004/005": (("BFE004", "BFE005"), "JobMtl"),
     "BFC006": (("BFC006",), "PartRev"),

@@ -8,6 +8,8 @@ import pytest
 
 from validator.bench import main
 
+pytestmark = pytest.mark.slow  # benchmark runs: `pytest -m slow` (.ci/run runs them after the default set)
+
 
 def test_the_benchmark_reports_each_phase_with_every_run_and_the_median(tmp_path, capsys):
     figures = tmp_path / "figures.json"
