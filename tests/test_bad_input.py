@@ -311,3 +311,81 @@ def test_init_names_a_missing_plant_column(cli, site, tmp_path):
     code, _, err = cli("init", site, "--output", tmp_path / "answers.yaml")
     assert code == 2
     assert "PartPlant.csv: missing column(s) Plant" in err and not (tmp_path / "answers.yaml").exists()
+
+
+def _refused(cli, *args) -> str:
+    """A run that must stop on bad input: exit 2, one message, no traceback; the message is returned."""
+    code, out, err = cli(*args)
+    assert code == 2 and out == "" and "Traceback" not in err and err.startswith("backflush: error: "), err
+    return err
+
+
+def test_a_zero_byte_parquet_export_is_named(cli, site):
+    (site / "Part.csv").unlink()
+    (site / "Part.parquet").write_bytes(b"")
+    err = _refused(cli, "check", site, "--rule", "BFE001")
+    assert f"{site / 'Part.parquet'}: cannot read as Parquet: " in err and "too small to be a Parquet file" in err
+    assert "LINE 1" not in err  # DuckDB's echo of the query it ran says nothing to a user
+
+
+def test_a_corrupt_parquet_export_is_named(cli, site):
+    (site / "Part.csv").unlink()
+    (site / "Part.parquet").write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")
+    err = _refused(cli, "check", site, "--rule", "BFE001")
+    assert f"{site / 'Part.parquet'}: cannot read as Parquet: " in err
+
+
+def test_an_empty_sheet_of_a_workbook_is_named(cli, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Part"
+    book.active.append(["Company", "PartNum", "TrackLots"])
+    book.create_sheet("PartPlant")
+    book.save(tmp_path / "site.xlsx")
+    err = _refused(cli, "check", tmp_path / "site.xlsx", "--rule", "BFE001")
+    assert f"{tmp_path / 'site.xlsx'}: sheet 'PartPlant' is empty" in err
+
+
+def test_a_header_only_sheet_of_a_workbook_is_named(cli, tmp_path):
+    """The demo as a workbook, written from its CSV files by the csv module, with the PartRev sheet cut to its header."""
+    import csv
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for path in sorted(DEMO.glob("*.csv")):
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        sheet = book.create_sheet(path.stem)
+        for row in rows[:1] if path.stem == "PartRev" else rows:
+            sheet.append(row)
+    book.save(tmp_path / "site.xlsx")
+    err = _refused(cli, "check", tmp_path / "site.xlsx", "--rule", "BFC006")
+    assert "sheet PartRev" in err and "the export has a header but no data rows" in err
+
+
+def test_a_typo_in_a_check_names_the_line_and_the_allowed_keys(cli):
+    err = _refused(cli, "check", DEMO, "--rules", CASES / "rules" / "typo_in_check")
+    assert "typo_in_check/ACME001.yaml:11 (at /checks/0/wher): unknown key(s) 'wher'; allowed keys: " in err
+
+
+def test_a_typo_in_an_example_names_the_line_and_the_allowed_keys(cli):
+    err = _refused(cli, "check", DEMO, "--rules", CASES / "rules" / "typo_in_example")
+    assert "typo_in_example/ACME001.yaml:14 (at /examples/0/expcet): unknown key(s) 'expcet'" in err
+
+
+def test_a_yaml_syntax_error_in_a_rule_file_names_where_it_was_found_and_what_is_unclosed(cli):
+    err = _refused(cli, "check", DEMO, "--rules", CASES / "rules" / "yaml_syntax_error")
+    assert "yaml_syntax_error/ACME002.yaml:5: not valid YAML: " in err and "at line 4, column 7" in err
+
+
+def test_a_yaml_syntax_error_in_the_config_names_its_line(cli):
+    err = _refused(cli, "check", DEMO, "--config", CASES / "configs" / "yaml_syntax_error.yaml")
+    assert "configs/yaml_syntax_error.yaml:4: not valid YAML: " in err and "at line 3, column 15" in err

@@ -314,7 +314,8 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: Tab
             headers = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
             row = "file_row_number + 1" + (f" + {_row_offsets(con, parts)}" if len(parts) > 1 else "")
         except duckdb.Error as exc:
-            raise DataError(f"cannot read as Parquet: {exc}", location=str(source.path)) from None
+            reason = str(exc).strip().splitlines()[0]  # DuckDB adds the query it ran, which says nothing to a user
+            raise DataError(f"cannot read as Parquet: {reason}", location=str(source.path)) from None
         mapping = _wanted_columns(table, headers, wanted, source)
         select = ", ".join(f"{quote(h)} AS {quote(c)}" for c, h in mapping.items())
         columns = ", ".join([f"{row} AS __row", *([select] if select else [])])

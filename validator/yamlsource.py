@@ -46,6 +46,9 @@ class YamlDocument:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
             problem = getattr(exc, "problem", None) or str(exc)
+            context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+            if context and opened and mark and opened.line != mark.line:  # an unclosed [ or { is found lines later
+                problem += f" ({context} at line {opened.line + 1}, column {opened.column + 1})"
             raise error(f"not valid YAML: {problem}", location=where) from None
 
     @classmethod
