@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -216,7 +217,13 @@ def test_keep_going_ends_the_rules_that_need_the_broken_table_as_error(cli, site
     assert status["BFC007"]["status"] == "ERROR" and "JobOper" in status["BFC007"]["reason"]
     assert status["BFE001"]["status"] == "FAIL"
     assert document["summary"]["partial"] is True
-    assert any("RunQty" in v for v in document["contract_violations"])
+    (violation,) = document["contract_violations"]
+    with (site / "JobOper.csv").open(encoding="utf-8", newline="") as handle:
+        broken = [number for number, row in enumerate(list(csv.reader(handle))[1:], 1) if "twenty-five" in row]
+    assert (violation["file"], violation["table"], violation["column"], violation["problem"]) == (
+        str(site / "JobOper.csv"), "JobOper", "RunQty", "not a number")
+    assert violation["rows"][0] == {"row": broken[0], "value": "twenty-five"}
+    assert violation["text"].startswith(f"{site / 'JobOper.csv'}, column RunQty: not a number")
 
 
 def test_debug_shows_the_traceback(cli, site, capsys):

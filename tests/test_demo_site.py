@@ -167,7 +167,9 @@ def test_a_part_listed_twice_at_a_site_gets_one_verdict_when_the_run_keeps_going
     twin = next(row for row in rows if row[1:3] == ["MfgSys", "SCR-0001"])
     _write_plant_rows(site, header, [*rows, [twin[0], twin[1], twin[2].lower(), *twin[3:]]])
     _, document = run_json(site, tmp_path / "twice.json", "--keep-going")
-    assert any("duplicate key" in v for v in document["contract_violations"])
+    (violation,) = document["contract_violations"]
+    assert (violation["table"], violation["file"].endswith("PartPlant.csv")) == ("PartPlant", True)
+    assert "duplicate key" in violation["problem"] and len(violation["rows"]) == 2
     pairs = _verdict_pairs(document)
     assert len(pairs) == len(set(pairs)) and ("EPIC06", "MFGSYS", "SCR-0001") in pairs
     assert not [p for p in pairs if p[0] != "EPIC06"]  # EPIC07 has the PartPlant rows but no job or method

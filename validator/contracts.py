@@ -75,6 +75,14 @@ class Violation:
             sample = f" (e.g. {shown})"
         return f"{where}: {self.problem}{sample}"
 
+    def to_dict(self) -> dict[str, object]:
+        """The violation as the JSON report writes it: where (file, table, column), what (problem), the example
+        rows with their values, and the whole sentence (`text`)."""
+        return {"file": self.file, "table": self.table, "column": self.column, "problem": self.problem,
+                "rows": [{"row": row, "value": value} for row, value in zip(self.rows, self.values, strict=False)]
+                if self.values else [{"row": row, "value": None} for row in self.rows],
+                "text": str(self)}
+
 
 def _patterns(loaded: LoadedTable, date_order: str, decimal_separator: str) -> dict[str, tuple[str, str]]:
     """Column -> (the pattern its exported text must match, what a mismatch means), for the text columns of

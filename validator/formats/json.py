@@ -24,7 +24,7 @@ def sections(report: Report) -> dict[str, Any]:
         "findings": report.findings.json_blocks(SEPARATOR),
         "rules": (orjson.dumps(r.to_dict()) for r in report.results),
         "verdicts": report.verdicts.json_blocks(SEPARATOR),
-        "contract_violations": (orjson.dumps(str(v)) for v in report.violations),
+        "contract_violations": (orjson.dumps(v.to_dict()) for v in report.violations),
         "summary": report.summary,
     }
 
