@@ -5,10 +5,8 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,17 +21,11 @@ def server_installed() -> bool:
     return _initdb() is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """Start a server in a temporary folder (as user postgres when run as root); yield its DSN."""
-    import psycopg
-
+    """Start a server in a temporary folder (as user postgres when run as root) and yield its DSN. It listens on
+    a Unix socket in that folder only, no TCP port, so no other process can take its address; `pg_ctl -w` returns
+    once it accepts connections (or fails, with its log)."""
     initdb = _initdb()
     if initdb is None:
         raise RuntimeError("PostgreSQL server not installed (Debian package postgresql; .ci/run installs it)")
@@ -42,25 +34,17 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
+    pg_ctl = [*run_as, str(initdb.parent / "pg_ctl"), "-D", str(data / "db")]
     subprocess.run([*run_as, str(initdb), "-D", str(data / "db"), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([*run_as, str(initdb.parent / "postgres"), "-D", str(data / "db"), "-p", str(port),
-                               "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+    started = subprocess.run([*pg_ctl, "-w", "-t", "60", "-l", str(data / "server.log"), "-o",
+                              f"-c listen_addresses='' -c unix_socket_directories={data}", "start"],
+                             capture_output=True, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                psycopg.connect(dsn, connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield dsn
+        if started.returncode != 0:
+            log = (data / "server.log").read_text(encoding="utf-8", errors="replace") if (data / "server.log").exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()} {log[-2000:]}")
+        yield f"host={data} user=postgres dbname=postgres"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        subprocess.run([*pg_ctl, "-m", "fast", "-w", "-t", "60", "stop"], capture_output=True)
         shutil.rmtree(data, ignore_errors=True)

@@ -85,13 +85,25 @@ def test_the_json_report_writes_the_findings_while_the_verdicts_are_still_being_
                                   "component": ['{"Plant": "MfgSys", "PartNum": "SCR-0006"}'] * 3, "line": lines}))
     pending: Future[pa.Table] = Future()
     report = Report("demo", {}, [], findings, Verdicts(pending))
-    out = io.StringIO()
-    writer = threading.Thread(target=json_format.write, args=(report, out))
+    written = threading.Event()
+
+    class Watched(io.StringIO):  # says when the last finding has been written
+        def write(self, text: str) -> int:
+            count = super().write(text)
+            if lines[-1] in self.getvalue():
+                written.set()
+            return count
+
+    out = Watched()
+    writer = threading.Thread(target=json_format.write, args=(report, out), daemon=True)
     writer.start()
-    writer.join(timeout=2)
-    assert writer.is_alive()  # waiting for the verdicts ...
-    assert lines[-1] in out.getvalue()  # ... with the findings written already
-    pending.set_result(Verdicts.empty().table)
-    writer.join(timeout=5)
+    try:
+        assert written.wait(timeout=60)  # the findings are written ...
+        assert writer.is_alive() and not pending.done()  # ... while the report still waits for the verdicts
+    finally:
+        if not pending.done():
+            pending.set_result(Verdicts.empty().table)  # whatever failed above, the writer is let go
+        writer.join(timeout=60)
+    assert not writer.is_alive()
     document = json.loads(out.getvalue())
     assert len(document["findings"]) == 3 and document["verdicts"] == [] and document["summary"]["findings"] == 3
