@@ -233,3 +233,15 @@ def test_a_part_is_judged_where_an_open_or_recent_job_or_a_method_of_a_parent_ma
         ("EPIC06", "Plant2", "LBL-100"),
         ("EPIC07", "MfgSys", "RES-100"), ("EPIC07", "MfgSys", "SCR-100"), ("EPIC07", "MfgSys", "WSH-100"),
         ("EPIC07", "Plant2", "RES-100")}
+
+
+def test_the_site_summary_of_two_companies_is_counted_per_company_and_site(tmp_path):
+    _, document = run_json(TWO_COMPANIES, tmp_path / "f.json")
+    counts = {(s["company"], s["plant"]): (s["not eligible"], s["misconfigured"], s["at risk"], s["unknown"], s["ready"],
+                                           s["parts"], s["assessed"], s["readiness"], s["backflushed"]["parts"])
+              for s in document["summary"]["sites"]}
+    # typed in from fixtures/two_companies/README.md: no history, so nothing is ready and readiness is not assessed
+    assert counts == {("EPIC06", "MfgSys"): (1, 0, 0, 2, 0, 3, 1, None, 2),
+                      ("EPIC06", "Plant2"): (0, 0, 0, 1, 0, 1, 0, None, 0),
+                      ("EPIC07", "MfgSys"): (1, 0, 0, 2, 0, 3, 1, None, 1),
+                      ("EPIC07", "Plant2"): (0, 0, 0, 1, 0, 1, 0, None, 0)}
