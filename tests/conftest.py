@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -75,3 +77,16 @@ def demo_document(tmp_path_factory) -> dict:
 
 def finding_keys(document: dict) -> set[tuple[str, str, tuple]]:
     return {(f["rule_id"], f["table"], tuple(sorted(f["key"].items()))) for f in document["findings"]}
+
+
+def export_rows(path: Path) -> list[dict[str, str]]:
+    """An export's rows by Epicor column name (`Part_TrackLots`, `PartMtl.QtyPer` -> the bare name), read with the
+    standard library's csv module only (UTF-8, else Windows-1252 as Excel saves), never through the validator's
+    readers: expectations read this way cannot share a misread with the code under test."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252")
+    return [{name.replace(".", "_").split("_", 1)[-1]: value for name, value in row.items()}
+            for row in csv.DictReader(io.StringIO(text, newline=""))]

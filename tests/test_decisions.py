@@ -7,30 +7,16 @@ the validator's readers: a misread export cannot make these tests agree with the
 from __future__ import annotations
 
 import csv
-import io
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, ROOT, run_json
+from tests.conftest import DEMO, ROOT, export_rows, run_json
 
 TWO_COMPANIES = ROOT / "fixtures" / "two_companies"
 TRUE = {"true", "1", "y", "yes"}
 HISTORY = ("LaborDtl.csv", "PartTran.csv", "PartWhse.csv", "PartBin.csv")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    """The rows of an export with its headers as Epicor column names (`Part_TrackLots`, `PartMtl.QtyPer` -> the
-    bare name), read by csv alone."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:  # the demo's Part export is saved as Windows-1252, as Excel saves it
-        text = data.decode("cp1252")
-    rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    return [{name.replace(".", "_").split("_", 1)[-1] if "_" in name.replace(".", "_") else name: value
-             for name, value in row.items()} for row in rows]
 
 
 def _flag(value: str | None) -> bool:
@@ -61,8 +47,8 @@ def demo_recommend(tmp_path_factory):
 
 def test_every_part_switched_on_passes_every_eligibility_flag_read_from_the_fixture(demo_recommend):
     dmt, _ = demo_recommend
-    parts = {(r["Company"], r["PartNum"]): r for r in _rows(DEMO / "Part.csv")}
-    sites = {(r["Company"], r["Plant"], r["PartNum"]): r for r in _rows(DEMO / "PartPlant.csv")}
+    parts = {(r["Company"], r["PartNum"]): r for r in export_rows(DEMO / "Part.csv")}
+    sites = {(r["Company"], r["Plant"], r["PartNum"]): r for r in export_rows(DEMO / "PartPlant.csv")}
     switched_on = [row for row in dmt[1:] if row[3] == "True"]
     assert switched_on, "the demo has parts ready to switch on"
     for company, plant, part, _ in switched_on:
@@ -75,7 +61,7 @@ def test_every_part_switched_on_passes_every_eligibility_flag_read_from_the_fixt
 
 
 def test_the_lot_and_serial_tracked_parts_not_backflushed_are_not_eligible(demo_document):
-    parts = {r["PartNum"]: r for r in _rows(DEMO / "Part.csv")}
+    parts = {r["PartNum"]: r for r in export_rows(DEMO / "Part.csv")}
     tracked = {p for p, r in parts.items() if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
     judged = [v for v in demo_document["verdicts"] if v["part_num"] in tracked and not v["backflushed"]]
     assert {"MOT-0002", "RES-0009"} <= {v["part_num"] for v in judged}
@@ -94,7 +80,7 @@ def test_what_if_findings_carry_their_outcome_and_never_fail_the_gate(tmp_path):
 def test_a_site_whose_only_errors_are_what_if_passes_the_gate(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(TWO_COMPANIES, site)
-    rows = _rows(site / "PartPlant.csv")
+    rows = export_rows(site / "PartPlant.csv")
     with (site / "PartPlant.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -115,7 +101,7 @@ def test_a_site_whose_only_errors_are_what_if_passes_the_gate(tmp_path):
 
 def test_two_companies_with_one_site_id_get_their_own_verdicts(tmp_path):
     _, document = run_json(TWO_COMPANIES, tmp_path / "f.json")
-    parts = _rows(TWO_COMPANIES / "Part.csv")
+    parts = export_rows(TWO_COMPANIES / "Part.csv")
     tracked = {(r["Company"], r["PartNum"]) for r in parts if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
     verdicts = {(v["company"], v["plant"], v["part_num"]): v for v in document["verdicts"]}
     for (company, _, part), verdict in verdicts.items():
@@ -124,8 +110,9 @@ def test_two_companies_with_one_site_id_get_their_own_verdicts(tmp_path):
 
 def test_two_companies_get_their_own_dmt_rows(cli, tmp_path):
     dmt, reasons, _ = _recommend(cli, TWO_COMPANIES, tmp_path / "dmt.csv")
-    sites = {(r["Company"], r["Plant"], r["PartNum"]): _flag(r["BackFlush"]) for r in _rows(TWO_COMPANIES / "PartPlant.csv")}
-    tracked = {(r["Company"], r["PartNum"]) for r in _rows(TWO_COMPANIES / "Part.csv")
+    sites = {(r["Company"], r["Plant"], r["PartNum"]): _flag(r["BackFlush"])
+             for r in export_rows(TWO_COMPANIES / "PartPlant.csv")}
+    tracked = {(r["Company"], r["PartNum"]) for r in export_rows(TWO_COMPANIES / "Part.csv")
                if _flag(r["TrackLots"]) or _flag(r["TrackSerialNum"])}
     expected_off = {(c, p, k) for (c, p, k), on in sites.items() if on and (c, k) in tracked}
     assert {tuple(r[:3]) for r in dmt[1:] if r[3] == "False"} == expected_off == {
@@ -174,7 +161,7 @@ def test_too_little_history_alone_makes_a_part_unknown_not_at_risk(demo_document
 
 
 def test_findings_on_closed_jobs_are_absent_by_default_and_present_with_jobs_all(tmp_path):
-    heads = _rows(TWO_COMPANIES / "JobHead.csv")
+    heads = export_rows(TWO_COMPANIES / "JobHead.csv")
     closed = {(r["Company"], r["JobNum"]) for r in heads if _flag(r["JobComplete"]) or _flag(r["JobClosed"])}
     assert closed
     _, document = run_json(TWO_COMPANIES, tmp_path / "open.json")
@@ -190,7 +177,7 @@ def test_findings_on_closed_jobs_are_absent_by_default_and_present_with_jobs_all
 
 def test_verdicts_exist_only_for_components_at_their_site(demo_document):
     """Plant2's verdicts are the parts that Plant2's open or recent jobs, or Plant2's methods, use."""
-    heads = {(r["Company"], r["JobNum"]): r for r in _rows(DEMO / "JobHead.csv")}
+    heads = {(r["Company"], r["JobNum"]): r for r in export_rows(DEMO / "JobHead.csv")}
     snapshot = demo_document["tool"]["profile"]["snapshot_date"]
     start = demo_document["tool"]["profile"]["window_start"]
 
@@ -202,19 +189,20 @@ def test_verdicts_exist_only_for_components_at_their_site(demo_document):
         done = _flag(head["JobComplete"]) or _flag(head["JobClosed"])
         return not done or (head["JobCompletionDate"] != "" and start <= iso(head["JobCompletionDate"]) <= snapshot)
 
-    used = {(r["Company"], r["Plant"], r["PartNum"]) for r in _rows(DEMO / "JobMtl.csv")
+    used = {(r["Company"], r["Plant"], r["PartNum"]) for r in export_rows(DEMO / "JobMtl.csv")
             if counts(heads[(r["Company"], r["JobNum"])])}
-    revisions = {(r["Company"], r["PartNum"], r["RevisionNum"], r["AltMethod"]): r["Plant"] for r in _rows(DEMO / "PartRev.csv")}
-    sites = {(r["Company"], r["PartNum"]): set() for r in _rows(DEMO / "PartPlant.csv")}
-    for r in _rows(DEMO / "PartPlant.csv"):
+    revisions = {(r["Company"], r["PartNum"], r["RevisionNum"], r["AltMethod"]): r["Plant"]
+                 for r in export_rows(DEMO / "PartRev.csv")}
+    sites = {(r["Company"], r["PartNum"]): set() for r in export_rows(DEMO / "PartPlant.csv")}
+    for r in export_rows(DEMO / "PartPlant.csv"):
         sites[(r["Company"], r["PartNum"])].add(r["Plant"])
-    for line in _rows(DEMO / "PartMtl.csv"):
+    for line in export_rows(DEMO / "PartMtl.csv"):
         if line["AltMethod"]:
             plant = revisions.get((line["Company"], line["PartNum"], line["RevisionNum"], line["AltMethod"]))
             used |= {(line["Company"], plant, line["MtlPartNum"])} if plant else set()
         else:
             used |= {(line["Company"], plant, line["MtlPartNum"]) for plant in sites.get((line["Company"], line["PartNum"]), ())}
-    expected = used & set((r["Company"], r["Plant"], r["PartNum"]) for r in _rows(DEMO / "PartPlant.csv"))
+    expected = used & set((r["Company"], r["Plant"], r["PartNum"]) for r in export_rows(DEMO / "PartPlant.csv"))
     assert {(v["company"], v["plant"], v["part_num"]) for v in demo_document["verdicts"]} == expected
 
 

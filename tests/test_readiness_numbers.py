@@ -22,9 +22,9 @@ def in_window(day: dt.date | None) -> bool:
     return day is not None and WINDOW_START <= day <= SNAPSHOT
 
 
-def evidence_of(rule_id: str, builtin_rules, registry) -> dict:
+def evidence_of(rule_id: str, builtin_rules, registry, **params) -> dict:
     rows = CASES["cases"][rule_id]
-    example = Example("hand-made case", "fail", rows, params={"snapshot_date": SNAPSHOT})
+    example = Example("hand-made case", "fail", rows, params={"snapshot_date": SNAPSHOT, **params})
     findings = [f for f in run_example(builtin_rules[rule_id], example, registry) if f.outcome == "fail"]
     assert len(findings) == 1, [f.message for f in findings]
     return dict(findings[0].evidence)
@@ -113,11 +113,13 @@ def test_cycle_count_age_is_days_since_the_oldest_count_of_the_issuing_warehouse
 
 def test_adjustments_per_year_scale_the_window_count_to_365_days(builtin_rules, registry):
     rows = CASES["cases"]["BFR007"]
-    in_range = [t for t in rows["PartTran"] if in_window(t["TranDate"])]
+    days = 320  # a window shorter than a year, so the scaling shows
+    start = SNAPSHOT - dt.timedelta(days=days - 1)
+    in_range = [t for t in rows["PartTran"] if start <= t["TranDate"] <= SNAPSHOT]
     adjustments = [t for t in in_range if t["TranType"] == "ADJ-QTY"]
-    evidence = evidence_of("BFR007", builtin_rules, registry)
-    assert evidence["Adjustments"] == len(adjustments) == 5
-    assert evidence["Measured"] == pytest.approx(len(adjustments) * 365 / 365)
+    evidence = evidence_of("BFR007", builtin_rules, registry, window_days=days)
+    assert evidence["Adjustments"] == len(adjustments) == 4
+    assert evidence["Measured"] == pytest.approx(len(adjustments) * 365 / days) == pytest.approx(4.5625)
     assert evidence["Observations"] == len(in_range)
 
 
