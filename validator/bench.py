@@ -6,7 +6,7 @@ Generates an Epicor-shaped site as Parquet (or CSV with --export csv; determinis
 runs three phases,
 each in its own process so that wall time and peak memory (max RSS) are its own:
   read        a bare read of every column the built-in rules need;
-  handwritten hand-written DuckDB queries for the same built-in rules (17: one per table for rules that
+  handwritten hand-written DuckDB queries for the same built-in rules (18: one per table for rules that
               read the same joins), with plain joins (it trusts the data: no contracts, no case-insensitive
               keys) and the found keys fetched as Arrow (no messages, no JSON);
   check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules,
@@ -153,11 +153,12 @@ HANDWRITTEN_RULES = {
     "BFC006": """SELECT r.Company, r.PartNum, r.RevisionNum, r.AltMethod FROM PartRev r WHERE NOT r.Approved AND EXISTS (
         SELECT 1 FROM pm m WHERE m.Company = r.Company AND m.PartNum = r.PartNum AND m.RevisionNum = r.RevisionNum
         AND m.AltMethod = r.AltMethod AND m.bf)""",
-    "BFC007": """SELECT Company, JobNum, AssemblySeq, OprSeq FROM (SELECT *, max(OprSeq) OVER (PARTITION BY Company, JobNum,
-        AssemblySeq) AS last FROM JobOper SEMI JOIN oj USING (Company, JobNum)) WHERE LaborEntryMethod IN ('B', 'X') AND (FinalOpr OR OprSeq = last)
-        UNION ALL SELECT Company, PartNum, RevisionNum, CAST(OprSeq AS VARCHAR) FROM (SELECT *, max(OprSeq) OVER (
-        PARTITION BY Company, PartNum, RevisionNum, AltMethod) AS last FROM PartOpr) WHERE LaborEntryMethod IN ('B', 'X') AND
-        (FinalOpr OR OprSeq = last)""",
+    "BFC007 JobOper": """SELECT Company, JobNum, AssemblySeq, OprSeq FROM (SELECT *, max(OprSeq) OVER (PARTITION BY Company, JobNum,
+        AssemblySeq) AS last FROM JobOper SEMI JOIN oj USING (Company, JobNum)) WHERE LaborEntryMethod IN ('B', 'X') AND (FinalOpr OR OprSeq = last)""",
+    "BFC007 PartOpr": """SELECT o.Company, o.PartNum, o.RevisionNum, o.AltMethod, o.OprSeq FROM (SELECT *, max(OprSeq) OVER (
+        PARTITION BY Company, PartNum, RevisionNum, AltMethod) AS last FROM PartOpr) o LEFT JOIN PartRev r
+        USING (Company, PartNum, RevisionNum, AltMethod) WHERE o.LaborEntryMethod IN ('B', 'X')
+        AND (o.FinalOpr OR o.OprSeq = r.FinalOpr OR o.OprSeq = o.last)""",
     "BFC008": """SELECT o.Company, o.JobNum, o.AssemblySeq, o.OprSeq FROM JobOper o SEMI JOIN oj USING (Company, JobNum) WHERE COALESCE(o.RunQty, 0) <= 0 AND EXISTS (
         SELECT 1 FROM jm j WHERE j.Company = o.Company AND j.JobNum = o.JobNum AND j.AssemblySeq = o.AssemblySeq
         AND j.RelatedOperation = o.OprSeq)""",
