@@ -13,24 +13,28 @@ from tests.conftest import CASES, DEMO, ROOT
 from validator.cli import build_parser
 
 
+def _severities(out: str) -> set[str]:
+    return {f["severity"] for f in json.loads(out)["findings"] if f["outcome"] != "if_enabled"}
+
+
 def test_exit_code_1_when_findings_reach_fail_on(cli):
-    code, _, _ = cli("check", DEMO, "--rule", "BFE004")
-    assert code == 1
+    code, out, _ = cli("check", DEMO, "--rule", "BFE004", "--format", "json")
+    assert code == 1 and _severities(out) == {"error"}
 
 
 def test_exit_code_0_when_findings_are_below_fail_on(cli):
-    code, _, _ = cli("check", DEMO, "--rule", "BFC009", "--fail-on", "warning")
-    assert code == 0
+    code, out, _ = cli("check", DEMO, "--rule", "BFC009", "--fail-on", "warning", "--format", "json")
+    assert code == 0 and _severities(out) == {"info"}  # there are findings, all below the gate
 
 
 def test_fail_on_info_counts_info_findings(cli):
-    code, _, _ = cli("check", DEMO, "--rule", "BFC009", "--fail-on", "info")
-    assert code == 1
+    code, out, _ = cli("check", DEMO, "--rule", "BFC009", "--fail-on", "info", "--format", "json")
+    assert code == 1 and _severities(out) == {"info"}
 
 
 def test_fail_on_never_always_exits_0(cli):
-    code, _, _ = cli("check", DEMO, "--fail-on", "never")
-    assert code == 0
+    code, out, _ = cli("check", DEMO, "--fail-on", "never", "--format", "json")
+    assert code == 0 and "error" in _severities(out)
 
 
 def test_config_overrides_severity_enabled_and_params(cli, tmp_path):

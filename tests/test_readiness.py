@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+import yaml
 
 from tests.conftest import DEMO, export_rows, run_json
 from validator.attestations import questions
@@ -170,7 +171,9 @@ def test_init_on_a_workbook_writes_the_questionnaire_beside_it(cli, tmp_path, re
     (tmp_path / "site" / "attestations.yaml").unlink()
     code, out, _ = cli("init", tmp_path / "site" / "exports.xlsx")
     assert code == 0 and "EPIC06 MfgSys, EPIC06 Plant2" in out
-    assert (tmp_path / "site" / "attestations.yaml").is_file()
+    written = yaml.safe_load((tmp_path / "site" / "attestations.yaml").read_text(encoding="utf-8"))
+    assert set(written["companies"]["EPIC06"]["sites"]) == {"MfgSys", "Plant2"}
+    assert set(written["companies"]["EPIC06"]["sites"]["MfgSys"]) == {q.id for q in questions()}
 
 
 def test_a_blank_questionnaire_makes_every_question_a_finding(cli, tmp_path):
