@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import CASES, DEMO
+from tests.conftest import CASES, DEMO, ROOT
 
 
 def check_with_rules(cli, case: str):
@@ -48,8 +48,8 @@ def test_an_unknown_table_lists_the_known_tables(cli):
 def test_a_duplicate_rule_id_names_both_files(cli):
     code, _, err = check_with_rules(cli, "duplicate_id")
     assert code == 2
-    assert "duplicate rule id BFE001" in err
-    assert "rules/BFE001.yaml" in err
+    assert "duplicate_id/BFE001.yaml: duplicate rule id BFE001: already defined in " in err
+    assert f"{ROOT / 'rules' / 'BFE001.yaml'};" in err
 
 
 def test_a_config_naming_an_unknown_rule_is_rejected(cli):
