@@ -108,7 +108,7 @@ def test_a_non_boolean_in_a_flag_column_names_row_and_value(cli, site):
     rewrite(site / "JobMtl.csv", ",Y,False,False,MAIN,", ",Maybe,False,False,MAIN,")
     code, _, err = check(cli, site)
     assert code == 2
-    assert "JobMtl.csv, column BackFlush: not a true/false value (e.g. row 1: 'Maybe')" in err
+    assert "JobMtl.csv, column BackFlush: not a boolean (True/False, 1/0, Yes/No, Y/N) (e.g. row 1: 'Maybe')" in err
 
 
 def test_text_in_a_numeric_column_names_row_and_value(cli, site):
