@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import jsonschema
 from referencing import Registry, Resource
 
 from validator.errors import BackflushError
+from validator.resources import bundled
 from validator.yamlsource import YamlDocument
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = bundled("schemas")
 
 
 @cache

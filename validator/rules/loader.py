@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from validator.errors import RuleFileError
+from validator.resources import bundled
 from validator.rules.analysis import check_rule
 from validator.rules.grammar import RUN_PARAMS, check_tree
 from validator.rules.model import Check, Example, Rule
@@ -12,7 +13,7 @@ from validator.schemas import check_document
 from validator.tables import Registry
 from validator.yamlsource import YamlDocument
 
-BUILTIN_RULES = Path(__file__).resolve().parent.parent.parent / "rules"
+BUILTIN_RULES = bundled("rules")
 
 
 def _grammar_error(doc: YamlDocument) -> RuleFileError | None:
