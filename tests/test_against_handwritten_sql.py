@@ -20,7 +20,7 @@ SINGLE_TABLE = {  # hand-written query -> the rules and table whose findings it 
     "BFC010": (("BFC010",), "JobMtl"),
     "BFC011 PartWhse": (("BFC011",), "PartWhse"),
     "BFC011 PartBin": (("BFC011",), "PartBin"),
-    "BFC012": (("BFC012",), "JobMtl"),
+    "BFC012": (("BFC012",), "PartWhse"),
 }
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, run_json
+from tests.conftest import CASES, DEMO, run_json
 from tests.postgres_server import postgres_server, server_installed
 from validator.attestations import DEFAULT_NAME, read_attestations
 from validator.explain import sql_for
 from validator.profile import Profile
 from validator.readers import load_site
 from validator.rules.analysis import rules_needs
+from validator.rules.loader import load_rules
 
 PG_TYPES = {"string": "text", "boolean": "boolean", "integer": "bigint", "decimal": "numeric(22, 8)", "date": "date"}
 
@@ -82,8 +83,8 @@ def test_every_rule_finds_the_same_rows_inside_postgresql(postgres_with_demo, da
     assert found == expected
 
 
-def test_an_engine_pass_with_a_window_finds_the_same_rows_inside_postgresql(postgres_with_demo, demo_document, registry,
-                                                                          builtin_rules):
+def test_an_engine_pass_with_a_window_finds_the_same_rows_inside_postgresql(postgres_with_demo, database_demo, registry,
+                                                                          builtin_rules, tmp_path):
     import ibis
 
     from validator.explain import SQL_TYPES
@@ -95,11 +96,13 @@ def test_an_engine_pass_with_a_window_finds_the_same_rows_inside_postgresql(post
         columns = registry.tables[name].columns
         return ibis.table({c: SQL_TYPES[columns[c].type] for c in sorted(needs[name])}, name=name, database="Erp")
 
-    rule = builtin_rules["BFC012"]  # one check per pass: its open demand is a window over the rows it keeps
+    pack = CASES / "rules" / "open_demand_per_line"  # the per-line open demand: a window over the rows it keeps
+    rule = load_rules([pack], registry)["ACME012"]
     (compiled,) = compile_batches("JobMtl", [(rule, rule.checks[0])], registry, catalog)
     sql = ibis.to_sql(compiled.rows, dialect="postgres")
     assert " OVER (" in sql
     width = len(registry.tables["JobMtl"].key)
     found = {_key(row[:width]) for row in postgres_with_demo.execute(sql).fetchall()}
-    expected = {_key(f["key"].values()) for f in demo_document["findings"] if f["rule_id"] == "BFC012"}
+    _, document = run_json(database_demo, tmp_path / "per-line.json", "--rules", str(pack), "--rule", "ACME012")
+    expected = {_key(f["key"].values()) for f in document["findings"]}
     assert found == expected and expected

@@ -174,12 +174,12 @@ HANDWRITTEN_RULES = {
         WHERE w.OnHandQty < 0""",
     "BFC011 PartBin": """SELECT b.Company, b.PartNum, b.WarehouseCode, b.BinNum, COALESCE(b.LotNum, ''), COALESCE(b.DimCode, '') FROM PartBin b JOIN PartWhse w USING (Company, PartNum, WarehouseCode)
         JOIN pp ON pp.Company = w.Company AND pp.PartNum = w.PartNum AND pp.Plant = w.Plant WHERE b.OnhandQty < 0""",
-    "BFC012": """WITH open AS (SELECT j.*, j.RequiredQty - j.IssuedQty AS OpenQty FROM jm j JOIN JobHead h USING (Company, JobNum)
-        WHERE h.JobReleased AND NOT h.JobComplete AND NOT h.JobClosed AND NOT j.IssuedComplete AND j.RequiredQty - j.IssuedQty > 0
-        AND COALESCE(j.WarehouseCode, '') <> ''), demand AS (SELECT *, sum(OpenQty) OVER (PARTITION BY Company, PartNum,
-        WarehouseCode) AS OpenDemand FROM open)
-        SELECT d.Company, d.JobNum, d.AssemblySeq, d.MtlSeq, d.OpenDemand, COALESCE(w.OnHandQty, 0) AS OnHand FROM demand d
-        LEFT JOIN PartWhse w USING (Company, PartNum, WarehouseCode) WHERE d.OpenDemand > COALESCE(w.OnHandQty, 0)""",
+    "BFC012": """WITH open AS (SELECT j.Company, j.PartNum, j.WarehouseCode, j.RequiredQty - j.IssuedQty AS OpenQty FROM jm j
+        JOIN JobHead h USING (Company, JobNum) WHERE h.JobReleased AND NOT h.JobComplete AND NOT h.JobClosed
+        AND NOT j.IssuedComplete AND j.RequiredQty - j.IssuedQty > 0 AND COALESCE(j.WarehouseCode, '') <> ''),
+        demand AS (SELECT Company, PartNum, WarehouseCode, sum(OpenQty) AS OpenDemand FROM open GROUP BY ALL)
+        SELECT w.Company, w.PartNum, w.WarehouseCode, d.OpenDemand, COALESCE(w.OnHandQty, 0) AS OnHand FROM PartWhse w
+        JOIN demand d USING (Company, PartNum, WarehouseCode) WHERE d.OpenDemand > COALESCE(w.OnHandQty, 0)""",
 }
 
 
