@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> NoReturn:
     """The `backflush` command: main(), then the process ends without tearing the interpreter down. Every file
     is written and closed and every connection closed by then; Python's teardown of the modules a check imports
-    (pandas, pyarrow, ibis) would only add ~0.8 s to every run."""
+    (pandas, pyarrow, ibis) would only add time to every run (docs/performance.md)."""
     code = main()
     try:
         sys.stdout.flush()

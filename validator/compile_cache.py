@@ -1,8 +1,8 @@
 """Compiled passes kept on disk: a run whose rules, tables and site facts are an earlier run's reuses its SQL.
 
-Compiling the rules through ibis costs seconds of Python (the demo site: about 4 of its 10 s; the benchmark site:
-2.7 s), and a consultant re-running a check after fixing data, or a CI gate on every master-data change, compiles
-the same passes again. A pass's SQL depends only on
+Compiling the rules through ibis costs seconds of Python (docs/performance.md), and a consultant re-running a check
+after fixing data, or a CI gate on every master-data change, compiles the same passes again. A pass's SQL depends
+only on
 - the code that compiles it (this package's compiler, table registry and engine modules; ibis, sqlglot, DuckDB),
 - the rules with their parameters in force (the profile's snapshot date and window among them),
 - the table registry, the names and types of the columns each export gave, and what the text scans found

@@ -35,7 +35,7 @@ STORED = {"boolean": "a boolean, a number or text", "integer": "an integer, a de
 BLANK_TEXT = rf"^\s*((?i:{'|'.join(NULL_WORDS)})\s*)?$"  # a typed value that reads as blank
 EXAMPLES = 3
 HASHES_AT_ONCE = 16_000_000  # key hashes sorted at a time: 8 bytes each, ~128 MiB
-# what the contracts import besides the rules' own modules: ~1.3 s (pandera brings pandas along)
+# what the contracts import besides the rules' own modules (pandera brings pandas along), imported in the background
 CONTRACT_MODULES = ("pandera.ibis", "ibis.backends.duckdb")
 
 
@@ -160,8 +160,7 @@ def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]], raw: ibis
 
 def _values_parse(table: ibis.Table, patterns: dict[str, tuple[str, str]]) -> ibis.BooleanValue:
     """Every distinct value of each column matches its pattern: an export repeats few values (flags, quantities,
-    sequence numbers), and a regular expression costs more than grouping. Measured on 2M JobMtl rows exported as
-    CSV (12 text columns): 0.75 s, where matching every row took 3.0 s."""
+    sequence numbers), and a regular expression costs more than grouping (docs/performance.md)."""
     tests = []
     for column, (pattern, _) in patterns.items():
         values = table.select(__v=table[column]).distinct()
@@ -172,15 +171,14 @@ def _values_parse(table: ibis.Table, patterns: dict[str, tuple[str, str]]) -> ib
 @ibis.udf.scalar.builtin(name="hash")
 def _hash(value) -> dt.uint64:  # noqa: ANN001 - DuckDB's own hash of any value, as it is (no cast)
     """DuckDB's 64-bit hash; ibis's own `hash()` converts it to a signed integer through a bit string, which
-    costs 60% more on the key of 10M JobMtl rows (measured: 2.5 s vs 1.5 s)."""
+    costs more (docs/performance.md)."""
 
 
 def _no_duplicates(table: ibis.Table, key: list[str], rows: int) -> ibis.BooleanValue:
-    """No key hash shared by two rows: one 64-bit hash per row keeps memory small on 10M-row tables
-    (measured at 10M JobMtl rows: 2.7 s for a hash of the key columns, 5.4 s for a hash of their text). Sorted,
-    equal hashes are neighbours. numpy sorts them (10M hashes: 0.2-0.4 s on one core, plus 0.3 s to fetch them)
-    where DuckDB's sort through a window took 0.9 s and 1.7 CPU-s; a table of more than HASHES_AT_ONCE rows is
-    sorted in parts by hash value (equal hashes fall in one part), so memory stays bounded.
+    """No key hash shared by two rows: one 64-bit hash per row of the key columns (not of their text) keeps memory
+    small on 10M-row tables. Sorted, equal hashes are neighbours. numpy sorts them, faster than DuckDB's sort
+    through a window (docs/performance.md); a table of more than HASHES_AT_ONCE rows is sorted in parts by hash
+    value (equal hashes fall in one part), so memory stays bounded.
     A hash collision can only report a duplicate that is not there; check_table confirms it exactly."""
     hashes = table.select(__key=_hash(ibis.struct({c: table[c] for c in key})))
     parts = max(1, math.ceil(rows / HASHES_AT_ONCE))

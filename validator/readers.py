@@ -94,8 +94,8 @@ class Site:
     _backend: Any = field(default=None, repr=False)
 
     def ibis(self) -> Any:
-        """The ibis DuckDB backend over this site's connection, made once (each costs ~25 ms: a contract per table
-        and the compiler's catalog share one)."""
+        """The ibis DuckDB backend over this site's connection, made once: a contract per table and the compiler's
+        catalog share one."""
         if self._backend is None:
             import ibis
 
@@ -272,8 +272,8 @@ def _typed(column: str, kind: str, raw_type: str | None, clean: bool = False, or
                     f"WHEN {word} IN ({words(FALSE_WORDS)}) THEN FALSE END")
     elif kind == "integer":
         # a fraction stored as a decimal is reported by the contract (whole_numbers) before any rule reads it
-        # most whole numbers are written as such (10) and cast straight; 10.00000000 goes through a decimal (a
-        # DECIMAL(38, 10) parse costs ~30x a BIGINT one: 7.6 s vs 0.2 s for 2M MtlSeq values)
+        # most whole numbers are written as such (10) and cast straight; 10.00000000 goes through a decimal, whose
+        # parse costs far more than a BIGINT one
         written = decimals.as_point(blank, separator)
         expr = (f"COALESCE(TRY_CAST({written} AS BIGINT), TRY_CAST(TRY_CAST({written} AS DECIMAL(38, 10)) AS BIGINT))"
                 if text else f"TRY_CAST({number} AS BIGINT)")
@@ -368,9 +368,8 @@ def _typed_view(site: Site, table: Table, source: SourceFile, columns: set[str],
 
 def materialize_text_tables(site: Site) -> None:
     """Each table exported as text (CSV, XLSX) becomes a typed table once its contract is checked: the passes then
-    read native values instead of casting the text again in every scan. Measured on a CSV site of 2M JobMtl rows:
-    check took 85.6 s with typed views over the text, 6.6x the same site as Parquet. Parquet is typed already and
-    stays a view."""
+    read native values instead of casting the text again in every scan. Parquet is typed already and stays a
+    view."""
     for name, loaded in site.tables.items():
         if loaded.source.format == "parquet":
             continue

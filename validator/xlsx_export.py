@@ -104,8 +104,8 @@ def _text_columns(rows: Iterator[Sequence[object]], sheet: str, path: Path, colu
 
 
 def read_xlsx(path: Path, sheet: str, columns: Columns | None = None) -> pa.Table:
-    """The sheet of that name (any case; a table's name), else the first, read with calamine (Rust: 4.6 s for 100k
-    JobMtl rows where openpyxl took 56 s). A workbook holding error cells is read with openpyxl instead: calamine
+    """The sheet of that name (any case; a table's name), else the first, read with calamine (Rust, many times
+    faster than openpyxl). A workbook holding error cells is read with openpyxl instead: calamine
     reads an error as a blank, openpyxl as its text (#N/A), which the contract then reports with its row."""
     from python_calamine import CalamineError, CalamineWorkbook  # imported here: only XLSX exports need them
 

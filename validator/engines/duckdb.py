@@ -25,7 +25,7 @@ class DuckDBEngine:
         con = duckdb.connect(config=config)
         con.execute("SET enable_progress_bar = false")  # its bar would land in a report written to stdout
         # every result the tool reads in an order says ORDER BY (findings, verdicts, example rows by __row): tables
-        # made on the way need not keep their rows' order, which saves ~1.5 s of 35 on the benchmark site
+        # made on the way need not keep their rows' order
         con.execute("SET preserve_insertion_order = false")
         if self.memory_limit:
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
@@ -38,8 +38,8 @@ class DuckDBEngine:
 
     def sql(self, query: ibis.Table) -> str:
         """The SQL DuckDB runs: ibis leaves the selects of a pass nested, which DuckDB's optimizer flattens, instead
-        of fusing them (the 12 passes of the benchmark site: 0.8 s instead of 1.0-1.3 s of Python; 0.04 s more
-        planning). `explain --sql` prints the fused query, the one to read."""
+        of fusing them, which costs more Python than DuckDB's planning saves. `explain --sql` prints the fused
+        query, the one to read."""
         fused = ibis.options.sql.fuse_selects
         ibis.options.sql.fuse_selects = False
         try:

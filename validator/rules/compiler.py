@@ -82,8 +82,7 @@ def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Regis
 def joined_apart(table: str, items: list[tuple[Rule, Check]], registry: Registry) -> list[list[tuple[Rule, Check]]]:
     """The checks grouped so that two checks reading a related table in common share a group (and its joins),
     in their order; checks that read no related table join the first group. One pass per group costs a scan of
-    the table more, and pays where the joins are many: on 10M JobMtl rows, the Part/PartPlant checks, the
-    JobOper checks and BFC012 (JobHead, PartWhse) took 13.5 s in one pass, 10.8 s in three (measured apart)."""
+    the table more, and pays where the joins are many (docs/performance.md)."""
     groups: list[tuple[set[str], list[int]]] = []
     local: list[int] = []
     for index, (rule, check) in enumerate(items):

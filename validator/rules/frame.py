@@ -186,8 +186,8 @@ class Frame:
                       for name, value, _ in pairs]
         joined = left.left_join(right, predicates)
         # Aggregates (`chain`) join without a projection: a frame with many of them (the readiness pass) stays
-        # one join chain, which ibis compiles in far less time (demo: 13 s -> 10 s). Relations keep it: on the
-        # join-heavy eligibility pass DuckDB then needs about 5% less memory (measured on the benchmark site).
+        # one join chain, which ibis compiles in far less time. Relations keep it: on the join-heavy eligibility
+        # pass DuckDB then needs less memory (docs/performance.md).
         self.expr = joined if chain else joined.select(*left.columns, *(c for c in right.columns if c not in left.columns))
 
     def ensure_join(self, relation_name: str, prefix: str, table: str) -> None:
@@ -274,7 +274,7 @@ class Frame:
         """An aggregate over the judged table's own rows, through a relation that meets the rows with the same
         values in the same columns (BFC012: the open demand of the materials of one part and warehouse), made as a
         window over the judged rows when they are the rows its where admits already: it then neither reads the
-        table again nor joins its groups back (BFC012's pass on 10M JobMtl rows: 3.77 s -> 2.93 s). Besides
+        table again nor joins its groups back. Besides
         the where's own conjuncts, the rows may have been filtered only by a blank test of a join column, which
         every row of a partition meets alike. Returns whether it did."""
         on = hops[0].on
@@ -310,10 +310,9 @@ class Frame:
     def _reduced(self, related: ir.Table, pairs: list[tuple[str, ir.Value, bool]], prefix: str,
                  target: str) -> ir.Table:
         """The related rows that meet a candidate row of a guarded pass (a semi-join), when the candidates are
-        few against the related table's rows: the JobOper pass then counts the backflushed materials of ~600
-        operations, not of 3M (1M-part site: 0.8-0.9 s vs 1.4-1.8 s for the pass). Where the candidates are
-        many (the backflushed PartPlant rows against PartWhse) the semi-join would only add a probe (measured:
-        0.45-0.56 s vs 0.35-0.41 s), and a self-relation (BFC012's open demand per part) always has as many."""
+        few against the related table's rows: the JobOper pass then counts the backflushed materials of a few
+        hundred operations, not of millions. Where the candidates are many (the backflushed PartPlant rows against
+        PartWhse) the semi-join would only add a probe, and a self-relation always has as many (docs/performance.md)."""
         candidates = self.candidates
         if (candidates is None or self.rows is None or prefix or target == self.root
                 or not all(name in candidates.columns for name, _, _ in pairs)):
