@@ -85,10 +85,11 @@ def test_explain_sql_prints_only_parseable_sql(cli):
     import sqlglot
 
     code, out, _ = cli("explain", "BFE001", "--sql", "--dialect", "tsql")
-    statements = [s for s in out.split(";") if s.strip()]
-    assert code == 0 and len(statements) == 3  # PartPlant, PartMtl, JobMtl
-    for statement in statements:
-        sqlglot.parse_one(statement, read="tsql")
+    batches = out.split("\nGO\n")  # one batch per judged table, as SSMS runs them: each declares its parameters
+    assert code == 0 and len(batches) == 3  # PartPlant, PartMtl, JobMtl
+    for batch in batches:
+        parsed = [s for s in sqlglot.parse(batch, read="tsql") if not isinstance(s, sqlglot.exp.Semicolon)]
+        assert parsed and isinstance(parsed[-1], sqlglot.exp.Select)
 
 
 def test_tsql_never_coalesces_a_predicate(cli):

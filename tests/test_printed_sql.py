@@ -3,10 +3,13 @@ query, in every dialect, parses with sqlglot's parser for that dialect."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlglot
 
 from validator.explain import DIALECTS, TSQL_MEDIAN, sql_for
+from validator.profile import Profile
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.tables import builtin_registry
 
@@ -20,7 +23,9 @@ def test_every_rules_sql_parses_in_its_dialect(rule, dialect, registry):
     printed = sql_for(rule, registry, dialect)
     assert printed, f"{rule.id} printed no SQL for {dialect}"
     for table, sql in printed:
-        (statement,) = sqlglot.parse(sql, read=SQLGLOT[dialect])
+        parsed = [s for s in sqlglot.parse(sql, read=SQLGLOT[dialect]) if not isinstance(s, sqlglot.exp.Semicolon)]
+        *declarations, statement = parsed  # a comment after a declaration's semicolon parses as an empty statement
+        assert all(isinstance(d, sqlglot.exp.Declare) for d in declarations) and (not declarations or dialect == "tsql")
         assert statement is not None and statement.find(sqlglot.exp.Select), f"{rule.id} on {table}"
 
 
@@ -32,7 +37,7 @@ def test_a_median_prints_as_sql_servers_group_aggregate(registry):
 def test_a_column_only_exports_carry_is_read_as_blank_from_the_database(registry):
     """Kinetic's Erp.PartMtl has no BackFlush column: the printed query selects none from it."""
     (_, sql) = next((t, s) for t, s in sql_for(RULES["BFE001"], registry, "tsql") if t == "PartMtl")
-    tree = sqlglot.parse_one(sql, read="tsql")
+    *_, tree = sqlglot.parse(sql, read="tsql")
     reads = [select for select in tree.find_all(sqlglot.exp.Select)
              if any(table.name == "PartMtl" for table in select.find_all(sqlglot.exp.Table)
                     if table.find_ancestor(sqlglot.exp.Select) is select)]
@@ -41,3 +46,19 @@ def test_a_column_only_exports_carry_is_read_as_blank_from_the_database(registry
         assert "BackFlush" not in {c.name for c in select.find_all(sqlglot.exp.Column)
                                    if c.find_ancestor(sqlglot.exp.Select) is select}
         assert "CAST(NULL AS BIT) AS [BackFlush]" in select.sql(dialect="tsql")
+
+
+def test_the_snapshot_date_window_and_job_scope_are_declared_once_at_the_head_of_a_tsql_query(registry):
+    (_, sql), *_ = sql_for(RULES["BFR008"], registry, "tsql", Profile(snapshot_date=dt.date(2026, 6, 30), window_days=180))
+    head = sql.splitlines()[:2]
+    assert head == ["DECLARE @SnapshotDate DATE = '2026-06-30';  -- the day the history is judged at",
+                    "DECLARE @WindowStart DATE = DATEADD(DAY, -179, @SnapshotDate);  -- the first day of the history window"]
+    assert "@SnapshotDate" in sql.split("\n", 2)[2] and "@WindowStart" in sql.split("\n", 2)[2]
+    assert "DATEFROMPARTS(2026, 6, 30)" not in sql and "DATEFROMPARTS(1900" not in sql  # no literal left to edit by hand
+
+
+def test_the_job_scope_is_a_parameter_of_the_other_dialects_params_cte(registry):
+    printed = dict(sql_for(RULES["BFE004"], registry, "postgres"))
+    sql = printed["JobMtl"]
+    assert sql.startswith("WITH params AS (SELECT 'open' AS job_scope)")
+    assert "(SELECT job_scope FROM params)" in sql and "job-scope-param" not in sql

@@ -335,7 +335,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     registry, _, profile, rules = _setup(args)
     (rule,) = select(rules, [args.rule], enabled_only=False)
     if args.sql:
-        print("\n\n".join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect, profile)))
+        # a T-SQL statement declares its parameters: each goes in a batch of its own (GO, as SSMS separates them)
+        separator = "\nGO\n\n" if args.dialect == "tsql" else "\n\n"
+        print(separator.join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect, profile)))
     else:
         print(explain_text(rule, registry, args.dialect, profile))
     return EXIT_OK

@@ -53,7 +53,8 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
         blank = {c: ibis.null(SQL_TYPES[table.columns[c].type]) for c in columns if c not in stored}
         return expr.mutate(**blank) if blank else expr
 
-    (rule,) = with_run_params([rule], (profile or Profile()).run_params(latest))
+    run = (profile or Profile()).run_params(latest)
+    (rule,) = with_run_params([rule], {**run, **SENTINELS})
     if dialect == "spark":
         _spark_options()
     if dialect == "tsql":
@@ -66,11 +67,57 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
         compiled = compile_check(rule, check, registry, catalog, canonical)
         query = compiled.rows
         try:
-            out.append((check.table, ibis.to_sql(query, dialect=DIALECTS[dialect])))
+            sql = str(ibis.to_sql(query, dialect=DIALECTS[dialect]))
         except (OperationNotDefinedError, UnsupportedOperationError) as exc:
             raise ConfigError(f"{rule.id} on {check.table} uses an operation {dialect} SQL does not have ({exc}); "
                               "print it for another dialect") from None
+        out.append((check.table, _with_parameters(sql, dialect, run)))
     return out
+
+
+# The run parameters a DBA changes in one place: the query is compiled with a sentinel for each, which then
+# becomes a declared variable (T-SQL) or a column of a `params` CTE (the other dialects).
+SENTINELS = {"snapshot_date": dt.date(1900, 1, 1), "window_start": dt.date(1900, 1, 2), "job_scope": "job-scope-param"}
+TSQL_NAMES = {"snapshot_date": "@SnapshotDate", "window_start": "@WindowStart", "job_scope": "@JobScope"}
+
+
+def _printed(name: str, dialect: str) -> str:
+    """How a sentinel prints in the dialect's SQL."""
+    value = SENTINELS[name]
+    if isinstance(value, dt.date):
+        return f"{'DATEFROMPARTS' if dialect == 'tsql' else 'MAKE_DATE'}({value.year}, {value.month}, {value.day})"
+    return f"'{value}'"
+
+
+def _with_parameters(sql: str, dialect: str, run: dict) -> str:
+    """The query with its run parameters declared once at its head: `DECLARE @SnapshotDate date = ...` for SQL
+    Server, a `params` CTE elsewhere, so that a DBA judges another day or window, or every job, by changing one line."""
+    used = [name for name in SENTINELS if _printed(name, dialect) in sql]
+    if not used:
+        return sql
+    window = (run["snapshot_date"] - run["window_start"]).days
+    if dialect == "tsql":
+        for name in used:
+            sql = sql.replace(_printed(name, dialect), TSQL_NAMES[name])
+        declared = {
+            "snapshot_date": f"DECLARE @SnapshotDate DATE = '{run['snapshot_date'].isoformat()}';  -- the day the history "
+                             "is judged at",
+            "window_start": f"DECLARE @WindowStart DATE = DATEADD(DAY, -{window}, @SnapshotDate);  -- the first day of "
+                            "the history window",
+            "job_scope": f"DECLARE @JobScope VARCHAR(4) = '{run['job_scope']}';  -- the jobs judged: open or all",
+        }
+        if "window_start" in used and "snapshot_date" not in used:
+            used.insert(0, "snapshot_date")
+        return "\n".join(declared[name] for name in SENTINELS if name in used) + "\n" + sql
+    values = {"snapshot_date": f"DATE '{run['snapshot_date'].isoformat()}'",
+              "window_start": f"DATE '{run['window_start'].isoformat()}'", "job_scope": f"'{run['job_scope']}'"}
+    for name in used:
+        sql = sql.replace(_printed(name, dialect), f"(SELECT {name} FROM params)")
+    params = f"params AS (SELECT {', '.join(f'{values[name]} AS {name}' for name in used)})"
+    body = sql.lstrip()
+    if body[:5].upper() == "WITH ":
+        return f"WITH {params},\n{body[5:]}"
+    return f"WITH {params}\n{body}"
 
 
 class _SparkOptions(ibis.config.Config):
