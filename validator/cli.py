@@ -204,7 +204,9 @@ def _reading_options(args: argparse.Namespace, config: Config, registry: Registr
 
 def _readiness_in_force(rules: dict) -> list[str]:  # noqa: ANN001 - rules in force by id
     """The readiness rules a part must pass to be ready: every enabled one in force, selected or not."""
-    return [r.id for r in rules.values() if r.enabled and "readiness" in r.tags]
+    from validator.check import READINESS
+
+    return [r.id for r in rules.values() if r.enabled and READINESS in r.tags]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
