@@ -234,3 +234,16 @@ def test_the_join_key_scan_tells_upper_case_keys_from_complete_ones(site, regist
 def test_the_report_says_how_the_dates_written_with_slashes_were_read(demo_document):
     assert demo_document["tool"]["date_orders"] == {"JobHead.JobCompletionDate": "month-first",
                                                     "PartTran.SysDate": "month-first", "PartTran.TranDate": "month-first"}
+
+
+def test_an_export_without_company_gives_keys_without_it(site, tmp_path):
+    """rule-catalogue.md: Company may be absent from an export; then it is absent from the key."""
+    path = site / "JobMtl.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "Company"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(row[1:] for row in rows)
+    _, document = run_json(site, tmp_path / "f.json", "--rule", "BFE004")
+    keys = [f["key"] for f in document["findings"]]
+    assert keys and all(set(key) == {"JobNum", "AssemblySeq", "MtlSeq"} for key in keys)
