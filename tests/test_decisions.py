@@ -26,11 +26,15 @@ def _flag(value: str | None) -> bool:
 def _recommend(cli, folder: Path, out: Path) -> tuple[list[list[str]], list[list[str]], str]:
     code, printed, _ = cli("recommend", folder, "--output", out)
     assert code == 0
+    return (*_written(out), printed)
+
+
+def _written(out: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """The DMT load and the reasons file beside it, read with csv."""
     with out.open(encoding="utf-8", newline="") as handle:
         dmt = list(csv.reader(handle))
     with out.with_name(out.stem + ".reasons.csv").open(encoding="utf-8", newline="") as handle:
-        reasons = list(csv.reader(handle))
-    return dmt, reasons, printed
+        return dmt, list(csv.reader(handle))
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +42,7 @@ def demo_recommend(tmp_path_factory):
     from validator.cli import main
     out = tmp_path_factory.mktemp("recommend") / "dmt.csv"
     assert main(["recommend", str(DEMO), "--output", str(out)]) == 0
-    with out.open(encoding="utf-8", newline="") as handle:
-        dmt = list(csv.reader(handle))
-    with out.with_name("dmt.reasons.csv").open(encoding="utf-8", newline="") as handle:
-        reasons = list(csv.reader(handle))
-    return dmt, reasons
+    return _written(out)
 
 
 def test_every_part_switched_on_passes_every_eligibility_flag_read_from_the_fixture(demo_recommend):

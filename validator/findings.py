@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from validator.rules.model import SEVERITY_RANK
+from validator.rules.what_if import IF_ENABLED as IF_ENABLED_OUTCOME  # found only as if the site default were on
 
 PASS, FAIL, ERROR, SKIPPED = "PASS", "FAIL", "ERROR", "SKIPPED"
 INSUFFICIENT_HISTORY = "INSUFFICIENT_HISTORY"  # no failure, but some rows had too little history to judge
@@ -19,7 +20,6 @@ STATUSES = (PASS, FAIL, INSUFFICIENT_HISTORY, ERROR, SKIPPED)
 INSUFFICIENT_HISTORY_OUTCOME = "insufficient_history"
 NOT_MEASURABLE_OUTCOME = "not_measurable"  # the data cannot measure it for the row (BFR001 on backflushed issues)
 NOT_JUDGED = (INSUFFICIENT_HISTORY_OUTCOME, NOT_MEASURABLE_OUTCOME)  # outcomes that judge nothing, never a pass
-IF_ENABLED_OUTCOME = "if_enabled"  # found only as if the part's site default were switched on (rules/what_if.py)
 # the verdict scale, worst first (README "Verdicts")
 NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY = "not eligible", "misconfigured", "at risk", "unknown", "ready"
 VERDICTS = (NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY)
@@ -148,17 +148,16 @@ class Findings(EngineRows[Finding]):
     def counts(self) -> dict[str, int]:
         """Findings per severity on the configuration as it is: the what-if findings (outcome if_enabled) are
         counted apart (if_enabled_counts) and never judge the gate."""
-        counts = {"error": 0, "warning": 0, "info": 0}
-        for (severity, outcome), n in self.count_by("severity", "outcome").items():
-            if outcome != IF_ENABLED_OUTCOME:
-                counts[severity] += n
-        return counts
+        return self._per_severity(what_if=False)
 
     def if_enabled_counts(self) -> dict[str, int]:
         """The what-if findings per severity: what switching the components' site defaults on would add."""
+        return self._per_severity(what_if=True)
+
+    def _per_severity(self, what_if: bool) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}
         for (severity, outcome), n in self.count_by("severity", "outcome").items():
-            if outcome == IF_ENABLED_OUTCOME:
+            if (outcome == IF_ENABLED_OUTCOME) == what_if:
                 counts[severity] += n
         return counts
 

@@ -26,7 +26,6 @@ from validator.tables import Registry
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
 REASON_COLUMNS = [*DMT_COLUMNS, "Action", "Verdict", "Rules", "Reason"]
 SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW = "switch on", "switch off", "needs review"
-ACTIONS = (SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW)
 MAX_CELL = 500  # characters in one cell of the reasons file: a spreadsheet stays readable
 
 

@@ -18,7 +18,6 @@ from validator.rules import what_if
 from validator.rules.analysis import FORMATTED, message_format
 from validator.rules.compiler import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
-from validator.rules.what_if import IF_ENABLED
 from validator.sql_text import literal, quote
 from validator.tables import COMPANY
 
@@ -99,7 +98,7 @@ def _message(check: CompiledCheck, compiled: CompiledTable, types: dict[str, str
     """The message template with the row's values; a what-if finding says it is one."""
     columns = {**{c: c for c in compiled.key}, **dict(check.evidence)}
     parts = FORMATTED.split(check.check.message)
-    out = [literal((IF_ENABLED_PREFIX if check.check.outcome == IF_ENABLED else "") + parts[0])]
+    out = [literal((IF_ENABLED_PREFIX if check.check.outcome == what_if.IF_ENABLED else "") + parts[0])]
     for name, spec, text in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
         value = _formatted(columns[name], types[columns[name]], spec) if name in columns else "NULL"
         out += [f"coalesce({value}, {literal(BLANK)})", literal(text)]
