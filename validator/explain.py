@@ -143,7 +143,7 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
         parts += ["", "What if: on a part not backflushed, each check that reads Backflushed is also run reading "
                   "BackflushedIfEnabled (its site default switched on); keys only that finds are findings with outcome "
                   "if_enabled, which judge the verdicts and never --fail-on. The SQL below is the rule as it is."]
-    if any(c.table in ("JobMtl", "JobOper") for c in rule.checks):
+    if "job_scope" in rule_needs(rule, registry).params:  # the checks that read JobInScope
         parts += ["", "Jobs: open jobs (neither JobComplete nor JobClosed); 'jobs: all' in backflush.yaml judges "
                   "every job (the SQL reads the run parameter job_scope)."]
     profile = profile or Profile()
