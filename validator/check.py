@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 from collections.abc import Collection, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
 
 from validator import __version__
 from validator.attestations import DEFAULT_NAME as ATTESTATIONS
@@ -73,13 +69,6 @@ class Report:
     column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
     # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
 
-    def __enter__(self) -> Report:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """A command that used the report ends after its verdicts' thread, even when writing the report failed."""
-        self.verdicts.settle()
-
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
 
@@ -118,26 +107,6 @@ class Report:
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
     """(rule id, check index) -> the columns per table the check reads; what-if twins included (rules/what_if.py)."""
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in indexed_checks(r)}
-
-
-def _verdicts_meanwhile(engine: Engine, site: Site, basis: VerdictBasis) -> Verdicts:
-    """The verdicts, made by the engine on a thread of their own while the run goes on to its report (DuckDB releases
-    the GIL: a JSON report writes its findings meanwhile; on the benchmark site's 2 cores the two compete, and the
-    gain is within the machine's noise); the site's connection is closed once they are made. Reading them waits for
-    them; an error making them is raised there."""
-    made: Future[pa.Table] = Future()
-
-    def make() -> None:
-        try:
-            with contextlib.closing(site.con):
-                table = engine.verdicts(site, basis).table
-        except BaseException as exc:  # handed to whoever reads the verdicts
-            made.set_exception(exc)
-        else:
-            made.set_result(table)
-
-    threading.Thread(target=make, name="verdicts").start()
-    return Verdicts(made)
 
 
 def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
@@ -300,8 +269,7 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
         basis = VerdictBasis(frozenset(r.id for r in rules if ELIGIBILITY in r.tags),
                              frozenset(r.id for r in rules if READINESS in r.tags), not missing,
                              params["window_start"], params["snapshot_date"])
-        judged = _verdicts_meanwhile(engine, site, basis)
-        connection.pop_all()  # closed by the thread that makes the verdicts
+        judged = engine.verdicts(site, basis)
         date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
                        for column, order in sorted(loaded.date_orders.items())}
         decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())

@@ -218,10 +218,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     registry, config, profile, rules = _setup(args)
     formatter = get_format(args.format)
     engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
-    with run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                   profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
-                   **_reading_options(args, config, registry)) as report:
-        _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
+    report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
+                       profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
+                       **_reading_options(args, config, registry))
+    _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
         print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
@@ -253,10 +253,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         # a DMT load needs the company of every row: say so before the run
         raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                           location=str(args.path))
-    with run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                   profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
-                   **reading) as report:
-        items = recommendations(report, args.company)
+    report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
+                       profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
+                       **reading)
+    items = recommendations(report, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))
     write_atomically(reasons, lambda out: write_reasons(items, out))

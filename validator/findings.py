@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar, overload
 
@@ -70,21 +69,8 @@ class EngineRows(Sequence[T]):
     the documents as they are, and Python objects are made only for the rows a reader asks for (at a million
     findings, one object per finding cost more than the rules: docs/performance.md)."""
 
-    def __init__(self, table: pa.Table | Future[pa.Table]) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> pa.Table:
-        """The rows as one Arrow table; rows the engine is still making on another thread are waited for here."""
-        if isinstance(self._table, Future):
-            self._table = self._table.result()
-        return self._table
-
-    def settle(self) -> None:
-        """Wait until rows made on another thread are made or have failed, without raising: whatever that thread
-        does besides (the verdicts' closes the run's DuckDB connection, which deletes its temp files) is over."""
-        if isinstance(self._table, Future):
-            wait([self._table])
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
 
     def _make(self, row: dict[str, Any]) -> T:
         raise NotImplementedError

@@ -16,9 +16,7 @@ SEPARATOR = ",\n    "  # between two items of a list: one item per line
 def sections(report: Report) -> dict[str, Any]:
     """The document's top-level keys. Lists are generators of JSON blocks in UTF-8 (one or more items joined by
     SEPARATOR), so a large report streams: findings and verdicts as the engine wrote them, the rest dumped
-    with orjson. A callable is called when
-    its key is written: the summary counts the verdicts, which the engine may still be making while the findings
-    are written (check._verdicts_meanwhile)."""
+    with orjson. A callable is called when its key is written."""
     return {
         "tool": report.tool(),
         "findings": report.findings.json_blocks(SEPARATOR),
