@@ -14,6 +14,22 @@ from validator.cli import main
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.tables import builtin_registry
 
+
+def load_site(path: Path, registry, needs: dict[str, set[str]], con=None, documents: dict | None = None, **options):
+    """A site's exports loaded by the embedded engine, as `check` loads them (into `con`, a DuckDB connection, when
+    given; `documents`: table -> (file, rows))."""
+    from validator.engines.duckdb import DuckDBEngine
+    from validator.engines.duckdb import load as duckdb_load
+    from validator.sources import open_source
+    from validator.sources.memory import records
+
+    extra = {name: records(name, file, rows) for name, (file, rows) in (documents or {}).items()}
+    source = open_source(Path(path))
+    if con is not None:
+        return duckdb_load.load_site(source, registry, needs, con, extra, **options)
+    return DuckDBEngine().load(source, registry, needs, documents=extra, **options)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo"
 CASES = ROOT / "fixtures" / "cases"

@@ -17,7 +17,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from validator.attestations import DEFAULT_NAME
+from validator.config.attestations import DEFAULT_NAME
 from validator.tables import Registry
 
 TRUE, FALSE = {"true", "1", "y", "yes"}, {"false", "0", "n", "no"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from benchmarks.bench import HANDWRITTEN, HANDWRITTEN_RULES, _views, generate
 from tests.conftest import run_json
-from validator.bench import HANDWRITTEN, HANDWRITTEN_RULES, _views, generate
 
 pytestmark = pytest.mark.slow  # a 40k-row generated site: `pytest -m slow` (.ci/run runs them after the default set)
 

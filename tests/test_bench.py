@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from validator.bench import main
+from benchmarks.bench import main
 
 pytestmark = pytest.mark.slow  # benchmark runs: `pytest -m slow` (.ci/run runs them after the default set)
 

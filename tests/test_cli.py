@@ -128,7 +128,7 @@ def test_the_rule_reference_is_generated_and_current(cli):
 
 @pytest.mark.parametrize("dialect", ["duckdb", "tsql", "postgres", "spark"])
 def test_every_rule_prints_its_sql_in_every_dialect(registry, builtin_rules, dialect):
-    from validator.explain import sql_for
+    from validator.commands.explain import sql_for
 
     assert builtin_rules
     for rule in builtin_rules.values():
@@ -140,12 +140,12 @@ def test_a_rule_a_dialect_cannot_express_is_a_clear_error(cli, monkeypatch):
     from ibis.backends.sql.compilers.mssql import MSSQLCompiler
     from ibis.common.exceptions import OperationNotDefinedError
 
-    import validator.explain
+    import validator.commands.explain
 
     def undefined(self, op, **_):
         raise OperationNotDefinedError("Compilation rule for 'Median' operation is not defined")
 
-    monkeypatch.setattr(validator.explain, "_tsql_median", lambda: None)  # as before SQL Server had one
+    monkeypatch.setattr(validator.commands.explain, "_tsql_median", lambda: None)  # as before SQL Server had one
     monkeypatch.setattr(MSSQLCompiler, "visit_Median", undefined)
     code, _, err = cli("explain", "BFR009", "--sql", "--dialect", "tsql")
     assert code == 2 and "BFR009 on PartPlant" in err and "Median" in err and "another dialect" in err
@@ -154,8 +154,8 @@ def test_a_rule_a_dialect_cannot_express_is_a_clear_error(cli, monkeypatch):
 def test_the_config_takes_the_date_orders_the_command_takes():
     import json
 
-    from validator.date_order import CHOICES
     from validator.schemas import SCHEMA_DIR
+    from validator.told import DATE_ORDERS as CHOICES
 
     schema = json.loads((SCHEMA_DIR / "config.schema.json").read_text(encoding="utf-8"))
     assert tuple(schema["properties"]["date_order"]["enum"]) == CHOICES
@@ -164,8 +164,8 @@ def test_the_config_takes_the_date_orders_the_command_takes():
 def test_the_config_takes_the_decimal_separators_the_command_takes():
     import json
 
-    from validator.decimals import CHOICES
     from validator.schemas import SCHEMA_DIR
+    from validator.told import DECIMAL_SEPARATORS as CHOICES
 
     schema = json.loads((SCHEMA_DIR / "config.schema.json").read_text(encoding="utf-8"))
     assert tuple(schema["properties"]["decimal_separator"]["enum"]) == CHOICES

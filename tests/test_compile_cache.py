@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import validator.check
+import validator.engines.duckdb
 from tests.conftest import CASES, DEMO, run_json
 
 
@@ -21,12 +21,12 @@ def cache(tmp_path, monkeypatch):
 def compiled(monkeypatch) -> list[str]:
     """The tables whose passes were compiled (not reused) during the test."""
     tables: list[str] = []
-    compile_batches = validator.check.compile_batches
+    compile_batches = validator.engines.duckdb.compile_batches
 
     def counting(table, *args, **kwargs):
         tables.append(table)
         return compile_batches(table, *args, **kwargs)
-    monkeypatch.setattr(validator.check, "compile_batches", counting)
+    monkeypatch.setattr(validator.engines.duckdb, "compile_batches", counting)
     return tables
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from validator.commands.examples import finding_ids, run_example
 from validator.errors import RuleFileError
-from validator.examples import finding_ids, run_example
 from validator.rules.loader import load_rule_file
 
 RULE = """id: SITE001

@@ -209,23 +209,23 @@ def test_joins_keep_company_apart_when_an_export_holds_two_companies(demo_docume
 
 
 def test_a_one_company_export_joins_without_company_and_a_two_company_one_with_it(site, registry):
-    from validator.engines.duckdb import DuckDBEngine
-    from validator.readers import join_keys, load_site
+    from tests.conftest import load_site
+    from validator.site import join_keys
 
     needs = {"Part": {"Company", "PartNum"}, "JobMtl": {"Company", "JobNum", "PartNum"}}
-    one = load_site(site, registry, needs, DuckDBEngine().connect())
+    one = load_site(site, registry, needs)
     assert join_keys(one).one_company
     _add_second_company(site)
-    two = load_site(site, registry, needs, DuckDBEngine().connect())
+    two = load_site(site, registry, needs)
     assert not join_keys(two).one_company
 
 
 def test_the_join_key_scan_tells_upper_case_keys_from_complete_ones(site, registry):
-    from validator.engines.duckdb import DuckDBEngine
-    from validator.readers import join_keys, load_site
+    from tests.conftest import load_site
+    from validator.site import join_keys
 
     needs = {"PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"}, "Part": {"Company", "PartNum"}}
-    keys = join_keys(load_site(site, registry, needs, DuckDBEngine().connect()))
+    keys = join_keys(load_site(site, registry, needs))
     assert keys.level("Part", "PartNum") == 2  # upper case, never blank: joined as it is
     assert keys.level("PartRev", "AltMethod") == 1  # the blank main method: upper case where present
     assert keys.level("PartRev", "Plant") == 0  # 'MfgSys': compared with UPPER

@@ -10,7 +10,7 @@ import shutil
 
 from tests.conftest import CASES, DEMO, run_json
 from tests.site_formats import to_workbook
-from validator.readers import match_columns
+from validator.sources.headers import match_columns
 
 
 def _headers(path, rename) -> None:
@@ -140,7 +140,7 @@ def test_recommend_reads_the_partplant_export_the_config_names(site, tmp_path, c
 
 
 def test_the_readmes_config_example_is_a_valid_config(tmp_path, registry):
-    from validator.config import export_namings, load_config
+    from validator.config.backflush_yaml import export_namings, load_config
 
     readme = (DEMO.parents[1] / "README.md").read_text(encoding="utf-8")
     example = readme.split("### Your own rules and overrides", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]

@@ -8,7 +8,7 @@ import json
 import duckdb
 import pytest
 
-from validator.engines.duckdb_findings import json_of, text_of
+from validator.engines.duckdb.findings import json_of, text_of
 
 
 @pytest.fixture

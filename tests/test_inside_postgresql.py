@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, DEMO, run_json
+from tests.conftest import CASES, DEMO, load_site, run_json
 from tests.postgres_server import postgres_server, server_installed
-from validator.attestations import DEFAULT_NAME, read_attestations
-from validator.explain import sql_for
-from validator.profile import Profile
-from validator.readers import load_site
+from validator.commands.explain import sql_for
+from validator.config.attestations import DEFAULT_NAME, read_attestations
+from validator.config.profile import Profile
 from validator.rules.analysis import rules_needs
 from validator.rules.loader import load_rules
 
@@ -93,8 +92,8 @@ def test_an_engine_pass_with_a_window_finds_the_same_rows_inside_postgresql(post
                                                                           builtin_rules, tmp_path):
     import ibis
 
-    from validator.explain import SQL_TYPES
-    from validator.rules.compiler import compile_batches
+    from validator.commands.explain import SQL_TYPES
+    from validator.rules.compile import compile_batches
 
     needs = rules_needs(list(builtin_rules.values()), registry)
 

@@ -3,7 +3,7 @@ compiled apart, so that no pass carries joins its checks do not need; the findin
 
 from __future__ import annotations
 
-from validator.rules.compiler import joined_apart
+from validator.rules.compile import joined_apart
 
 
 def _ids(groups) -> list[list[str]]:

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 import sqlglot
 
-from validator.explain import DIALECTS, TSQL_MEDIAN, sql_for
-from validator.profile import Profile
+from validator.commands.explain import DIALECTS, TSQL_MEDIAN, sql_for
+from validator.config.profile import Profile
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.tables import builtin_registry
 

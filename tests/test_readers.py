@@ -9,13 +9,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from validator.contracts import check_site
-from validator.csv_export import read_csv
+from tests.conftest import load_site
+from validator.engines.duckdb.contracts import check_site
 from validator.errors import DataError
-from validator.readers import load_site
-from validator.sources import look_alikes
+from validator.sources.csv_reader import read_csv
+from validator.sources.folder import look_alikes
+from validator.sources.xlsx_reader import read_xlsx
 from validator.tables import builtin_registry
-from validator.xlsx_export import read_xlsx
 
 REGISTRY = builtin_registry()
 

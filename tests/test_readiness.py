@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tests.conftest import DEMO, export_rows, run_json
-from validator.attestations import questions
-from validator.recommend import DMT_COLUMNS, REASON_COLUMNS
+from validator.commands.recommend import DMT_COLUMNS, REASON_COLUMNS
+from validator.config.attestations import questions
 
 READINESS = [f"BFR0{i:02d}" for i in range(1, 11)]
 PER_PART = READINESS[:-1]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from validator.examples import run_example
+from validator.commands.examples import run_example
 from validator.rules.model import Example
 
 CASES = yaml.safe_load((ROOT / "fixtures" / "readiness" / "cases.yaml").read_text(encoding="utf-8"))

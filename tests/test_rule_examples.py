@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from validator.examples import expected_ids, finding_ids, run_example
+from validator.commands.examples import expected_ids, finding_ids, run_example
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.tables import builtin_registry
 

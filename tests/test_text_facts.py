@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from validator.contracts import check_table
-from validator.readers import load_site
+from tests.conftest import load_site
+from validator.engines.duckdb.contracts import check_table
 from validator.tables import builtin_registry
 
 REGISTRY = builtin_registry()
@@ -120,14 +120,14 @@ def test_a_duplicate_key_in_trimmed_text_with_blanks_is_found(tmp_path):
 
 
 def test_a_table_larger_than_one_sort_is_checked_in_parts_and_its_duplicate_found(tmp_path, monkeypatch):
-    monkeypatch.setattr("validator.contracts.HASHES_AT_ONCE", 2)  # 5 rows: sorted in 3 parts by hash
+    monkeypatch.setattr("validator.engines.duckdb.contracts.HASHES_AT_ONCE", 2)  # 5 rows: sorted in 3 parts by hash
     site, loaded = job_mtl_parquet(tmp_path, *[("005001", "SCR-1", seq, "MAIN") for seq in (10, 20, 30, 40)],
                                    ("005001", "SCR-1", 30, "MAIN"))
     assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
 
 
 def test_a_table_checked_in_parts_without_a_duplicate_keeps_its_contract(tmp_path, monkeypatch):
-    monkeypatch.setattr("validator.contracts.HASHES_AT_ONCE", 2)
+    monkeypatch.setattr("validator.engines.duckdb.contracts.HASHES_AT_ONCE", 2)
     site, loaded = job_mtl_parquet(tmp_path, *[("005001", "SCR-1", seq, "MAIN") for seq in (10, 20, 30, 40, 50)])
     assert check_table(site, loaded) == []
 
@@ -135,7 +135,7 @@ def test_a_table_checked_in_parts_without_a_duplicate_keeps_its_contract(tmp_pat
 def test_the_unique_key_check_of_a_table_fetched_in_one_piece_answers_itself(tmp_path):
     """A small table's key hashes come as one Arrow chunk, which numpy can only view: the check sorts a copy instead of
     failing, and leaving the exact (slower) duplicate search to check_table."""
-    from validator.contracts import _no_duplicates
+    from validator.engines.duckdb.contracts import _no_duplicates
 
     site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, "MAIN"), ("005001", "SCR-1", 20, "MAIN"))
     raw = site.ibis().table("raw_JobMtl")

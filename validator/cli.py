@@ -10,12 +10,12 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from validator import __version__, date_order, decimals
+from validator import __version__, told
 from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
 from validator.formats import FORMATS
 
 if TYPE_CHECKING:
-    from validator.config import Config
+    from validator.config.backflush_yaml import Config
     from validator.tables import Registry
 
 PATH_HELP = ("folder of exports, one file per table, named after the table; or one workbook (.xlsx) with a sheet "
@@ -75,11 +75,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _reading(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that read a site's exports."""
-    parser.add_argument("--date-order", choices=date_order.CHOICES,
+    parser.add_argument("--date-order", choices=told.DATE_ORDERS,
                         help="dates exported with slashes: 12/31/2025 (month-first) or 31/12/2025 (day-first); "
                              "default: date_order in the config, else auto (found from the values, e.g. a 31 "
                              "first means day-first; month-first where no value tells)")
-    parser.add_argument("--decimal-separator", choices=decimals.CHOICES,
+    parser.add_argument("--decimal-separator", choices=told.DECIMAL_SEPARATORS,
                         help="numbers exported as text: 2.5 (point) or 2,5 (comma, Excel on a European site); "
                              "default: decimal_separator in the config, else auto (found from the values, e.g. 2,5 "
                              "means comma; point where no value tells)")
@@ -180,9 +180,9 @@ def _emit(text_writer, output: Path | None) -> None:  # noqa: ANN001 - a callabl
 
 
 def _setup(args: argparse.Namespace):  # noqa: ANN202
-    from validator.config import load_config
-    from validator.profile import load_profile
-    from validator.ruleset import rules_in_force
+    from validator.config.backflush_yaml import load_config
+    from validator.config.profile import load_profile
+    from validator.config.ruleset import rules_in_force
     from validator.tables import builtin_registry
 
     registry = builtin_registry()
@@ -194,34 +194,52 @@ def _setup(args: argparse.Namespace):  # noqa: ANN202
 def _reading_options(args: argparse.Namespace, config: Config, registry: Registry) -> dict[str, Any]:
     """How to read the exports: dates and numbers as the command's option, else the config's, else found out; the
     tables the config says may be empty; the files and headers it names."""
-    from validator.config import empty_tables, export_namings
+    from validator.config.backflush_yaml import empty_tables, export_namings
 
-    return {"date_order": args.date_order or config.date_order or date_order.AUTO,
-            "decimal_separator": args.decimal_separator or config.decimal_separator or decimals.AUTO,
+    return {"date_order": args.date_order or config.date_order or told.AUTO,
+            "decimal_separator": args.decimal_separator or config.decimal_separator or told.AUTO,
             "empty_tables": empty_tables(config, list(registry.tables)), "named": export_namings(config, registry),
             "jobs": config.jobs}
 
 
+def _engine(args: argparse.Namespace):  # noqa: ANN202 - an Engine, imported lazily
+    """The engine the command names, with the settings read here once: its memory limit and the compile cache."""
+    from validator.config.settings import cache_dir
+    from validator.engines import get_engine
+
+    memory = getattr(args, "memory_limit", None)
+    return get_engine(getattr(args, "engine", "duckdb"), cache_dir=cache_dir(),
+                      **({"memory_limit": memory} if memory else {}))
+
+
+def _source(path: Path):  # noqa: ANN202 - a context manager of a Source
+    """The source PATH is (a folder, a workbook, a ZIP of exports), closed when the command is done with it."""
+    import contextlib
+
+    from validator.sources import open_source
+
+    return contextlib.closing(open_source(path))
+
+
 def _readiness_in_force(rules: dict) -> list[str]:  # noqa: ANN001 - rules in force by id
     """The readiness rules a part must pass to be ready: every enabled one in force, selected or not."""
-    from validator.check import READINESS
+    from validator.commands.check import READINESS
 
     return [r.id for r in rules.values() if r.enabled and READINESS in r.tags]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from validator.check import run_check
-    from validator.engines import get_engine
+    from validator.commands.check import run_check
+    from validator.config.ruleset import select
     from validator.formats import get_format
-    from validator.ruleset import select
 
     registry, config, profile, rules = _setup(args)
     formatter = get_format(args.format)
-    engine = get_engine(args.engine, **({"memory_limit": args.memory_limit} if args.memory_limit else {}))
-    report = run_check(args.path, select(rules, args.ids, args.tags), registry, engine, keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
-                       **_reading_options(args, config, registry))
-    _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
+    with _source(args.path) as source:
+        report = run_check(source, select(rules, args.ids, args.tags), registry, _engine(args),
+                           keep_going=args.keep_going, profile=profile, attestations=args.attestations,
+                           readiness_rules=_readiness_in_force(rules), **_reading_options(args, config, registry))
+        _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
     if args.output is not None:
         counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
         print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
@@ -232,11 +250,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from validator.check import run_check
-    from validator.engines import get_engine
-    from validator.errors import ConfigError
-    from validator.output import write_atomically
-    from validator.recommend import (
+    from validator.commands.check import run_check
+    from validator.commands.recommend import (
         NEEDS_REVIEW,
         SWITCH_OFF,
         SWITCH_ON,
@@ -245,18 +260,21 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         write_dmt,
         write_reasons,
     )
-    from validator.ruleset import select
+    from validator.config.ruleset import select
+    from validator.errors import ConfigError
+    from validator.output import write_atomically
 
     registry, config, profile, rules = _setup(args)
     reading = _reading_options(args, config, registry)
-    if not args.company and not partplant_has_company(args.path, registry, reading["named"]):
-        # a DMT load needs the company of every row: say so before the run
-        raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
-                          location=str(args.path))
-    report = run_check(args.path, select(rules), registry, get_engine(args.engine), keep_going=args.keep_going,
-                       profile=profile, attestations=args.attestations, readiness_rules=_readiness_in_force(rules),
-                       **reading)
-    items = recommendations(report, args.company)
+    engine = _engine(args)
+    with _source(args.path) as source:
+        if not args.company and not partplant_has_company(source, registry, engine, reading["named"]):
+            # a DMT load needs the company of every row: say so before the run
+            raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
+                              location=str(args.path))
+        report = run_check(source, select(rules), registry, engine, keep_going=args.keep_going, profile=profile,
+                           attestations=args.attestations, readiness_rules=_readiness_in_force(rules), **reading)
+        items = recommendations(report, args.company)
     reasons = args.output.with_name(args.output.stem + ".reasons.csv")
     write_atomically(args.output, lambda out: write_dmt(items, out))
     write_atomically(reasons, lambda out: write_reasons(items, out))
@@ -272,28 +290,29 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from validator.attestations import DEFAULT_NAME, blank_questionnaire
-    from validator.config import export_namings, load_config
+    from validator.config.attestations import DEFAULT_NAME, blank_questionnaire
+    from validator.config.backflush_yaml import export_namings, load_config
     from validator.errors import ConfigError
     from validator.output import write_atomically
-    from validator.readers import load_site, require_columns
-    from validator.sources import site_dir
     from validator.tables import builtin_registry
 
-    target = args.output or site_dir(args.path) / DEFAULT_NAME
-    if target.exists() and not args.force:
-        raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
     registry = builtin_registry()
-    site = load_site(args.path, registry, {"PartPlant": {"Company", "Plant"}},
-                     named=export_namings(load_config(args.config), registry))
-    if "PartPlant" in site.absent and not args.plants:
-        raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
-    sites: list[tuple[str | None, str]] = []
-    if "PartPlant" not in site.absent:
-        require_columns(site)
-        company = "Company" if "Company" in site.tables["PartPlant"].columns else "NULL"
-        sites = [(c, p) for c, p in site.con.execute(f'SELECT DISTINCT {company}, Plant FROM "PartPlant" '
-                                                     "WHERE Plant IS NOT NULL ORDER BY 1, 2").fetchall()]
+    engine = _engine(args)
+    with _source(args.path) as source:
+        target = args.output or source.home / DEFAULT_NAME
+        if target.exists() and not args.force:
+            raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
+        site = engine.load(source, registry, {"PartPlant": {"Company", "Plant"}},
+                           named=export_namings(load_config(args.config), registry))
+        try:
+            if "PartPlant" in site.absent and not args.plants:
+                raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
+            sites: list[tuple[str | None, str]] = []
+            if "PartPlant" not in site.absent:
+                site.require_columns()
+                sites = [(c, p) for c, p in engine.distinct(site, "PartPlant", ["Company", "Plant"]) if p is not None]
+        finally:
+            engine.close(site)
     if args.plants:  # the named sites, of every company that has them (or of none, when PartPlant says nothing)
         wanted = {p.upper() for p in args.plants}
         chosen = [(c, p) for c, p in sites if p.upper() in wanted]
@@ -309,8 +328,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from validator.docs import reads, rules_markdown
-    from validator.ruleset import select
+    from validator.commands.docs import reads, rules_markdown
+    from validator.config.ruleset import select
 
     registry, _, _, rules = _setup(args)
     chosen = select(rules, args.ids, args.tags, enabled_only=False)
@@ -331,8 +350,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from validator.explain import explain_text, sql_for
-    from validator.ruleset import select
+    from validator.commands.explain import explain_text, sql_for
+    from validator.config.ruleset import select
 
     registry, _, profile, rules = _setup(args)
     (rule,) = select(rules, [args.rule], enabled_only=False)

@@ -26,6 +26,33 @@ T = TypeVar("T")
 BLOCK = 20_000  # rows of JSON text joined at a time
 
 
+@dataclass(frozen=True)
+class Violation:
+    table: str
+    file: str
+    column: str | None
+    problem: str
+    rows: tuple[int, ...] = ()
+    values: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.file}, column {self.column}" if self.column else self.file
+        sample = ""
+        if self.rows:
+            shown = ", ".join(f"row {r}: {v!r}" for r, v in zip(self.rows, self.values, strict=False)) if self.values else \
+                ", ".join(f"row {r}" for r in self.rows)
+            sample = f" (e.g. {shown})"
+        return f"{where}: {self.problem}{sample}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The violation as the JSON report writes it: where (file, table, column), what (problem), the example
+        rows with their values, and the whole sentence (`text`)."""
+        return {"file": self.file, "table": self.table, "column": self.column, "problem": self.problem,
+                "rows": [{"row": row, "value": value} for row, value in zip(self.rows, self.values, strict=False)]
+                if self.values else [{"row": row, "value": None} for row in self.rows],
+                "text": str(self)}
+
+
 class Finding(NamedTuple):
     """One finding: immutable, hashable, and sorted by severity, rule, table and key (flake8's
     Violation is the model). The fingerprint names it across runs (rule, table, key)."""

@@ -8,6 +8,12 @@ than one (MIXED: unreadable either way, the contracts report it). A given choice
 from __future__ import annotations
 
 AUTO, MIXED = "auto", "mixed"
+# the order of a date written with slashes (engines/duckdb/date_order.py reads it), as --date-order names it
+MONTH_FIRST, DAY_FIRST = "month-first", "day-first"
+DATE_ORDERS = (AUTO, MONTH_FIRST, DAY_FIRST)  # --date-order, date_order in backflush.yaml
+# the decimal separator of a number written as text (engines/duckdb/decimals.py), as --decimal-separator names it
+POINT, COMMA = "point", "comma"
+DECIMAL_SEPARATORS = (AUTO, POINT, COMMA)  # --decimal-separator, decimal_separator in backflush.yaml
 
 
 def site_choice(told: dict[tuple[str, str], frozenset[str]], choice: str, default: str) -> str:

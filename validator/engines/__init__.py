@@ -1,17 +1,25 @@
-"""Engines run compiled rules. Each is one module behind one small interface, imported lazily."""
+"""Engines load a site's exports and run the compiled rules on them. Each engine is one package behind the
+interface below, written in engine-neutral terms (sources, sites, compiled passes, findings, verdicts), and is
+imported lazily by name from ENGINES."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from validator.errors import ConfigError
-from validator.findings import Findings, VerdictBasis, Verdicts
-from validator.readers import Site
-from validator.rules.compiler import Catalog, CompiledTable, Rows
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+
+    from validator.findings import Findings, VerdictBasis, Verdicts, Violation
+    from validator.rules.compile import CompiledTable
+    from validator.rules.model import Check, Rule
+    from validator.site import Site
+    from validator.sources import Export, Naming, Source
+    from validator.tables import Registry
 
 ENGINES = {"duckdb": "validator.engines.duckdb"}
 
@@ -19,10 +27,26 @@ ENGINES = {"duckdb": "validator.engines.duckdb"}
 class Engine(Protocol):
     name: str
 
-    def catalog(self, site: Site) -> Catalog: ...
+    def load(self, source: Source, registry: Registry, needs: dict[str, set[str]], *,
+             documents: Mapping[str, Export] | None = None, date_order: str = "auto", decimal_separator: str = "auto",
+             named: Mapping[str, Naming] | None = None) -> Site:
+        """The needed columns of the needed tables of `source` (and of `documents`, tables read apart), typed as
+        schemas/tables says; a needed column an export lacks reads as blank and is kept in LoadedTable.missing."""
 
-    def sql(self, query: ir.Table) -> str:
-        """A compiled pass in the engine's own SQL."""
+    def contracts(self, site: Site, empty_tables: frozenset[str] = frozenset()) -> dict[str, list[Violation]]:
+        """Each loaded table's contract violations (table -> violations; a table that keeps its contract: none)."""
+
+    def typed(self, site: Site) -> None:
+        """The site's contracts are kept: the engine may now hold its tables typed, for the passes to read."""
+
+    def latest_history_date(self, site: Site, registry: Registry) -> dt.date | None:
+        """The latest date of the history read (LaborDtl.ClockInDate, PartTran.TranDate, ...)."""
+
+    def distinct(self, site: Site, table: str, columns: list[str]) -> list[tuple]:
+        """The distinct values of `columns` of a loaded table (typed), sorted, nulls last."""
+
+    def passes(self, site: Site, table: str, items: list[tuple[Rule, Check]], registry: Registry) -> list[CompiledTable]:
+        """The checks `items` on `table`, compiled into as few passes as pay, with the engine's SQL."""
 
     def collect(self, site: Site, compiled: CompiledTable) -> None:
         """Run one compiled pass; its flagged rows become findings kept in the engine (the engine, not the
@@ -35,13 +59,14 @@ class Engine(Protocol):
         """One verdict per part judged at a site of a company (a component there, or backflushed there), from the
         findings collected and what `basis` says of the rules."""
 
-    def count(self, site: Site, table: str) -> int: ...
+    def count(self, site: Site, table: str) -> int:
+        """The rows of a loaded table."""
 
-    def rows(self, site: Site) -> Rows:
-        """Counts the rows of an expression over the site's tables (the compiler weighs a semi-join with it)."""
+    def sql(self, query: ir.Table) -> str:
+        """A compiled pass in the engine's own SQL."""
 
-    def count_sql(self, site: Site, sql: str) -> int:
-        """Counts the rows of a query in the engine's SQL (a reused pass's semi-join is weighed again with it)."""
+    def close(self, site: Site) -> None:
+        """Let go of the site: the engine's memory and any spilled files."""
 
 
 def get_engine(name: str, **options: object) -> Engine:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Protocol, TextIO
 
-from validator.check import Report
 from validator.errors import ConfigError
+from validator.report import Report
 
 FORMATS = {
     "console": "validator.formats.console",

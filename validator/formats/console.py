@@ -9,7 +9,6 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from validator.check import Report
 from validator.findings import (
     ERROR,
     FAIL,
@@ -21,6 +20,7 @@ from validator.findings import (
     VERDICTS,
     Finding,
 )
+from validator.report import Report
 
 FIRST_FINDINGS = 25
 STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", INSUFFICIENT_HISTORY: "yellow",

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 import orjson
 import pyarrow as pa
 
-from validator.check import Report
+from validator.report import Report
 
 SEPARATOR = ",\n    "  # between two items of a list: one item per line
 

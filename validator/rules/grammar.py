@@ -13,7 +13,7 @@ CONNECTIVES = ("all", "any", "not", "exists", "not_exists")
 AGGREGATES = ("count", "count_distinct", "sum", "min", "max", "mean", "median", "stddev", "cv", "ratio")
 ACROSS = ("count", "sum", "min", "max", "mean", "median", "stddev", "cv")  # how per-group values combine
 COUNTS = ("count", "count_distinct")  # no rows counts 0; every other aggregate of no rows is blank
-RUN_PARAMS = {  # parameters every rule may read; the readiness profile sets them per run (validator/profile.py)
+RUN_PARAMS = {  # parameters every rule may read; the readiness profile sets them per run (validator/config/profile.py)
     "snapshot_date": "the day the history is judged at (profile snapshot_date, else the latest history date in the data)",
     "window_start": "the first day of the history window: window_days days up to and including snapshot_date",
     "window_days": "the length of the history window, in days",

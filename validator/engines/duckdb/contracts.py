@@ -12,18 +12,20 @@ import importlib
 import math
 import operator
 import threading
-from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
 
-from validator.date_order import DAY_FIRST, MONTH_FIRST, SHOWN, date_text
-from validator.decimals import COMMA, number_text
-from validator.readers import NULL_WORDS, LoadedTable, Site, is_text, null_text, readable, stored_as
-from validator.sql_text import literal, quote
-from validator.told import MIXED
+from validator.engines.duckdb.date_order import SHOWN, date_text
+from validator.engines.duckdb.decimals import number_text
+from validator.engines.duckdb.load import DuckDBSite as Site
+from validator.engines.duckdb.load import is_text, null_text, readable, stored_as
+from validator.engines.duckdb.sql_text import literal, quote
+from validator.findings import Violation
+from validator.site import NULL_WORDS, LoadedTable
+from validator.told import COMMA, DAY_FIRST, MIXED, MONTH_FIRST
 
 if TYPE_CHECKING:
     import pandera.ibis as pa
@@ -55,33 +57,6 @@ def preload() -> None:
 
 def _pandera() -> ModuleType:
     return importlib.import_module("pandera.ibis")
-
-
-@dataclass(frozen=True)
-class Violation:
-    table: str
-    file: str
-    column: str | None
-    problem: str
-    rows: tuple[int, ...] = ()
-    values: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        where = f"{self.file}, column {self.column}" if self.column else self.file
-        sample = ""
-        if self.rows:
-            shown = ", ".join(f"row {r}: {v!r}" for r, v in zip(self.rows, self.values, strict=False)) if self.values else \
-                ", ".join(f"row {r}" for r in self.rows)
-            sample = f" (e.g. {shown})"
-        return f"{where}: {self.problem}{sample}"
-
-    def to_dict(self) -> dict[str, object]:
-        """The violation as the JSON report writes it: where (file, table, column), what (problem), the example
-        rows with their values, and the whole sentence (`text`)."""
-        return {"file": self.file, "table": self.table, "column": self.column, "problem": self.problem,
-                "rows": [{"row": row, "value": value} for row, value in zip(self.rows, self.values, strict=False)]
-                if self.values else [{"row": row, "value": None} for row in self.rows],
-                "text": str(self)}
 
 
 def _patterns(loaded: LoadedTable, date_order: str, decimal_separator: str) -> dict[str, tuple[str, str]]:

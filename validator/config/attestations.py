@@ -15,7 +15,7 @@ import pyarrow as pa
 from validator.errors import DataError
 from validator.rules.loader import BUILTIN_RULES
 from validator.schemas import check_document
-from validator.xlsx_export import cell_text
+from validator.sources.xlsx_reader import cell_text
 from validator.yamlsource import YamlDocument, date_value
 
 QUESTIONNAIRE = BUILTIN_RULES / "questionnaire" / "readiness.yaml"

@@ -13,14 +13,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 
-from validator.check import Report
+from validator.engines import Engine
 from validator.errors import ConfigError
 from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict, component_key
-from validator.readers import load_site, require_columns
-from validator.sources import Naming
+from validator.report import Report
+from validator.sources import Naming, Source
 from validator.tables import Registry
 
 DMT_COLUMNS = ["Company", "Plant", "PartNum", "BackFlush"]
@@ -110,13 +109,17 @@ def recommendations(report: Report, company: str | None = None) -> list[Recommen
     return out
 
 
-def partplant_has_company(folder: Path, registry: Registry, named: Mapping[str, Naming] | None = None) -> bool:
+def partplant_has_company(source: Source, registry: Registry, engine: Engine,
+                          named: Mapping[str, Naming] | None = None) -> bool:
     """Whether the PartPlant export carries Company, read apart from the check, so that a DMT load that would lack
     the company of its rows is refused before the long run. `named`: backflush.yaml's `exports:`."""
-    site = load_site(folder, registry, {"PartPlant": {"Company", "Plant", "PartNum"}}, named=named)
-    require_columns(site)
-    loaded = site.tables.get("PartPlant")
-    return loaded is not None and "Company" in loaded.columns
+    site = engine.load(source, registry, {"PartPlant": {"Company", "Plant", "PartNum"}}, named=named)
+    try:
+        site.require_columns()
+        loaded = site.tables.get("PartPlant")
+        return loaded is not None and "Company" in loaded.columns
+    finally:
+        engine.close(site)
 
 
 def write_dmt(items: list[Recommendation], out: TextIO) -> None:

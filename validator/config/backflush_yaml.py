@@ -24,9 +24,9 @@ class Config:
     rule_dirs: tuple[Path, ...] = ()
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     document: YamlDocument | None = None
-    profile: Any = None  # a preset name, a profile file, or the profile itself (validator/profile.py)
-    date_order: str | None = None  # of dates exported with slashes (validator/date_order.py); None: found out
-    decimal_separator: str | None = None  # of numbers exported as text (validator/decimals.py); None: found out
+    profile: Any = None  # a preset name, a profile file, or the profile itself (validator/config/profile.py)
+    date_order: str | None = None  # of dates exported with slashes (validator/engines/duckdb/date_order.py); None: found out
+    decimal_separator: str | None = None  # of numbers exported as text (validator/engines/duckdb/decimals.py); None: found out
     empty_tables: tuple[str, ...] = ()  # tables whose export may hold no rows (a site without jobs before go-live)
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> file, sheet, columns (sources.Naming)
 

@@ -11,8 +11,7 @@ only on
   whose counts now decide otherwise is compiled again.
 All of them make the entry's name (a SHA-256), so an entry is never reused for other inputs.
 
-The cache lives in $BACKFLUSH_CACHE_DIR, else $XDG_CACHE_HOME/backflush-validator, else
-~/.cache/backflush-validator; BACKFLUSH_CACHE_DIR=off turns it off. A folder that cannot be written is not used,
+The command line says where the cache lives (validator/config/settings.py). A folder that cannot be written is not used,
 and an entry that cannot be read is compiled again; neither changes a finding. The newest KEEP entries are kept.
 """
 
@@ -25,40 +24,28 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
 import sqlglot
 
 from validator import __version__
-from validator.engines import Engine
-from validator.readers import JoinKeys, Site
-from validator.rules.compiler import CompiledCheck, CompiledTable
-from validator.rules.frame import semi_join_pays
+from validator.engines.duckdb.load import DuckDBSite as Site
+from validator.engines.duckdb.sql_text import quote
+from validator.rules.compile import CompiledCheck, CompiledTable
+from validator.rules.compile.frame import semi_join_pays
 from validator.rules.model import Check, Rule
 from validator.rules.what_if import check_index, indexed_checks
-from validator.sql_text import quote
+from validator.site import JoinKeys
 from validator.tables import Registry
 
-ENV = "BACKFLUSH_CACHE_DIR"
-OFF = "off"
+if TYPE_CHECKING:
+    from validator.engines.duckdb import DuckDBEngine
+
 KEEP = 256  # entries kept; each is a few passes' SQL (the demo's largest: ~60 KB)
-PACKAGE = Path(__file__).resolve().parent
-COMPILER_CODE = ("rules", "engines", "tables.py", "compile_cache.py")  # what writes a pass's SQL
-
-
-def cache_dir() -> Path | None:
-    """Where compiled passes are kept, or None when BACKFLUSH_CACHE_DIR=off."""
-    given = os.environ.get(ENV)
-    if given is not None:
-        return None if given.strip().lower() in (OFF, "") else Path(given)
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home folder (a service account): no cache
-            return None
-    return Path(base) / "backflush-validator"
+PACKAGE = Path(__file__).resolve().parents[2]  # validator/
+COMPILER_CODE = ("rules", "engines", "tables.py")  # what writes a pass's SQL (this module is in engines/)
 
 
 def _code_version() -> str:
@@ -85,12 +72,7 @@ class CompileCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    @classmethod
-    def default(cls) -> CompileCache | None:
-        folder = cache_dir()
-        return None if folder is None else cls(folder)
-
-    def passes(self, engine: Engine, site: Site, table: str, items: list[tuple[Rule, Check]], inputs: str,
+    def passes(self, engine: DuckDBEngine, site: Site, table: str, items: list[tuple[Rule, Check]], inputs: str,
                compile_passes: Callable[[], list[CompiledTable]]) -> list[CompiledTable]:
         """The passes of the checks `items` on `table`, with their SQL: reused when an earlier run compiled them
         from the same inputs and the row counts still decide the same, else compiled (and kept)."""
@@ -116,7 +98,7 @@ class CompileCache:
             pass  # a cache that cannot be written is not used: the run compiled its passes anyway
 
 
-def _entry(compiled: CompiledTable, engine: Engine) -> dict:
+def _entry(compiled: CompiledTable, engine: DuckDBEngine) -> dict:
     return {"table": compiled.table, "sql": compiled.sql, "key": list(compiled.key),
             "checks": [[c.rule.id, check_index(c.rule, c.check), c.hit, [list(e) for e in c.evidence]]
                        for c in compiled.checks],
@@ -124,7 +106,7 @@ def _entry(compiled: CompiledTable, engine: Engine) -> dict:
             "decisions": [[engine.sql(candidates), target, semi] for candidates, target, semi in compiled.decisions]}
 
 
-def _restored(path: Path, items: list[tuple[Rule, Check]], engine: Engine, site: Site) -> list[CompiledTable] | None:
+def _restored(path: Path, items: list[tuple[Rule, Check]], engine: DuckDBEngine, site: Site) -> list[CompiledTable] | None:
     """The kept passes, or None when there are none, they cannot be read, or a row count now decides otherwise."""
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))

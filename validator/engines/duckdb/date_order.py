@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from validator.sql_text import literal, quote
-from validator.told import AUTO
+from validator.engines.duckdb.sql_text import literal, quote
+from validator.told import DAY_FIRST, MONTH_FIRST
 
 if TYPE_CHECKING:
     import duckdb
 
-MONTH_FIRST, DAY_FIRST = "month-first", "day-first"
 SLASHED = "slashed"  # evidence's own mark: the column holds a date written with slashes
-CHOICES = (AUTO, MONTH_FIRST, DAY_FIRST)  # --date-order, date_order in backflush.yaml
 SLASH_DATE = r"^\s*(\d{1,2})/(\d{1,2})/\d{4}"
 _TIMES = ("", " %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", " %I:%M:%S%p", " %I:%M%p")
 # dots (31.12.2025: Germany, Scandinavia, Eastern Europe) and dashes before the year (31-12-2025: the Netherlands)

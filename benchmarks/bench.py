@@ -1,6 +1,6 @@
 """Benchmark: `backflush check` against a hand-written DuckDB query and a bare read, on one generated site.
 
-    python -m validator.bench --parts 1000000 --job-mtl 10000000 --job-oper 3000000
+    python -m benchmarks.bench --parts 1000000 --job-mtl 10000000 --job-oper 3000000
 
 Generates an Epicor-shaped site as Parquet (or CSV with --export csv; deterministic, about 1% defects), then
 runs three phases,
@@ -11,7 +11,7 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
               keys) and the found keys fetched as Arrow (no messages, no JSON);
   check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules,
               compiling its passes (the compile cache emptied first);
-  check-reused the same run right after, reusing the passes the check phase compiled (validator/compile_cache.py),
+  check-reused the same run right after, reusing the passes the check phase compiled (validator/engines/duckdb/compile_cache.py),
               as a second run on unchanged rules and tables does.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
@@ -291,7 +291,7 @@ def phase_readiness_handwritten(folder: Path) -> dict:
     return phase_handwritten(folder, HANDWRITTEN_READINESS, HANDWRITTEN_READINESS_RULES)
 
 
-# a phase: its command, the exit codes that pass, its compile cache (validator/compile_cache.py) and whether that
+# a phase: its command, the exit codes that pass, its compile cache (validator/engines/duckdb/compile_cache.py) and whether that
 # is emptied before each run
 Phase = tuple[list[str], tuple[int, ...], Path | None, bool]
 
@@ -337,7 +337,7 @@ def _ratios(figures: dict[str, dict], phase: str, baseline: str) -> dict[str, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m validator.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", type=int, default=1_000_000)
     parser.add_argument("--job-mtl", type=int, default=10_000_000)
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         generate(folder, args.parts, args.job_mtl, args.job_oper, args.labor_dtl, args.export)
         print(f"generated {args.parts:,} Part, {args.job_mtl:,} JobMtl, {args.job_oper:,} JobOper, {args.labor_dtl:,} LaborDtl "
               f"as {args.export} in {folder} ({time.perf_counter() - start:.1f} s)")
-        me = [sys.executable, "-m", "validator.bench", "--dir", str(folder), "--phase"]
+        me = [sys.executable, "-m", "benchmarks.bench", "--dir", str(folder), "--phase"]
         cache = folder / ".compile-cache"  # the check phases' own, emptied before each run that compiles
         out_json = folder / "findings.json"
         check = [sys.executable, "-m", "validator", "check", str(folder), "--format", "json", "--output", str(out_json),

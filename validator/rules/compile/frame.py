@@ -82,7 +82,7 @@ class Frame:
         self.rows: Rows | None = None  # without it (SQL printed for a DBA) no related rows are left out
         self._candidate_rows: int | None = None
         # what the counts decided: (candidates, related table, semi-join or not); a compiled pass reused later
-        # (validator/compile_cache.py) holds only while the counts decide the same
+        # (validator/engines/duckdb/compile_cache.py) holds only while the counts decide the same
         self.decisions: list[tuple[ir.Table, str, bool]] = []
         # the conjuncts the judged rows were filtered by so far (canonical text -> node; None for one that reads a
         # rule's let), or None once a filter is not a list of conjuncts (an OR of several checks' guards)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from validator import __version__
-from validator.attestations import DEFAULT_NAME as ATTESTATIONS
-from validator.attestations import read_attestations
-from validator.compile_cache import CompileCache, site_inputs
-from validator.contracts import Violation, check_site, preload
-from validator.decimals import COMMA
+from validator.config.attestations import DEFAULT_NAME as ATTESTATIONS
+from validator.config.attestations import read_attestations
+from validator.config.profile import Profile
 from validator.engines import Engine
 from validator.errors import ContractError, DataError
 from validator.findings import (
@@ -23,23 +19,21 @@ from validator.findings import (
     INSUFFICIENT_HISTORY_OUTCOME,
     NOT_MEASURABLE_OUTCOME,
     SKIPPED,
-    STATUSES,
     Findings,
     RuleResult,
     VerdictBasis,
-    Verdicts,
     rule_status,
-    site_scores,
 )
-from validator.profile import Profile
-from validator.readers import Site, join_keys, load_site, materialize_text_tables, own_header
+from validator.report import Report
 from validator.rules.analysis import check_needs
-from validator.rules.compiler import CompiledTable, compile_batches
-from validator.rules.model import SEVERITY_RANK, Check, Rule
+from validator.rules.model import Check, Rule
 from validator.rules.what_if import OFFSET, indexed_checks
-from validator.sources import Naming, look_alike_hint, site_dir, where_expected
+from validator.site import Site
+from validator.sources import Naming, Source
+from validator.sources.headers import own_header
+from validator.sources.memory import records
 from validator.tables import Registry
-from validator.told import AUTO
+from validator.told import AUTO, COMMA
 
 READINESS, ELIGIBILITY = "readiness", "eligibility"  # the tags that place a rule's findings on the verdict scale
 # what the verdicts read besides the rules (duckdb_verdicts: which parts are components at which site)
@@ -50,75 +44,9 @@ VERDICT_COLUMNS = {"PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
                    "PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"}}
 
 
-@dataclass
-class Report:
-    site: str
-    rules: dict[str, Rule]
-    results: list[RuleResult]
-    findings: Findings
-    verdicts: Verdicts
-    violations: list[Violation] = field(default_factory=list)
-    # why readiness is not assessed in this run (a readiness rule in force not run, or not run in full); empty:
-    # every readiness rule ran, and a part with enough history that passed them all is ready
-    readiness_missing: list[str] = field(default_factory=list)
-    jobs: str = "open"  # the jobs the eligibility and integrity rules judged (backflush.yaml jobs:)
-    engine: str = "duckdb"
-    profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
-    date_orders: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> order its slashed dates read in
-    decimal_commas: list[str] = field(default_factory=list)  # "Table.Column" of the numbers read with a decimal comma
-    column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
-    # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
-
-    def counts(self) -> dict[str, int]:
-        return self.findings.counts()
-
-    def if_enabled_counts(self) -> dict[str, int]:
-        return self.findings.if_enabled_counts()
-
-    @property
-    def readiness_assessed(self) -> bool:
-        return not self.readiness_missing
-
-    def worst_at_or_above(self, threshold: str) -> bool:
-        """Whether a finding on the configuration as it is (what-if findings never) is at or above `threshold`."""
-        if threshold == "never":
-            return False
-        return any(n and SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold] for severity, n in self.counts().items())
-
-    def summary(self) -> dict[str, Any]:
-        statuses = {s: sum(r.status == s for r in self.results) for s in STATUSES}
-        return {
-            "findings": len(self.findings),
-            "by_severity": self.counts(),
-            "if_enabled": self.if_enabled_counts(),
-            "rules": statuses,
-            "readiness_assessed": self.readiness_assessed,
-            "readiness_missing": self.readiness_missing,
-            "sites": site_scores(self.verdicts, self.findings, self.readiness_assessed),
-            "partial": bool(statuses[ERROR]),
-        }
-
-    def tool(self) -> dict[str, Any]:
-        return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
-                "profile": self.profile, "jobs": self.jobs, "date_orders": self.date_orders,
-                "decimal_commas": self.decimal_commas, "column_headers": self.column_headers}
-
-
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
     """(rule id, check index) -> the columns per table the check reads; what-if twins included (rules/what_if.py)."""
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in indexed_checks(r)}
-
-
-def latest_history_date(site: Site, registry: Registry) -> dt.date | None:
-    """The latest date of the history read (LaborDtl.ClockInDate, PartTran.TranDate, ...): the default snapshot."""
-    latest = None
-    for name, loaded in site.tables.items():
-        column = registry.tables[name].history_date
-        if column and column in loaded.columns and loaded.rows:
-            (value,) = site.con.execute(f'SELECT max("{column}") FROM "{name}"').fetchone()
-            if value is not None and (latest is None or value > latest):
-                latest = value
-    return latest
 
 
 def readiness_missing(results: list[RuleResult], in_force: Collection[str]) -> list[str]:
@@ -150,7 +78,7 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     """Run every check whose tables are there, all checks on one table in one engine pass. `run_params`
     (snapshot date, window) default to the default profile's on this site's history."""
     broken = broken or {}
-    rules = with_run_params(rules, run_params or Profile().run_params(latest_history_date(site, registry)))
+    rules = with_run_params(rules, run_params or Profile().run_params(engine.latest_history_date(site, registry)))
     needs = needs or _needs(rules, registry)
     notes: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rules}  # rule id -> (ERROR|SKIPPED, reason)
     what_if_notes: dict[str, list[str]] = {r.id: [] for r in rules}  # what-if twins that could not run: said, no status
@@ -174,15 +102,8 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
                 notes[rule.id].append((SKIPPED, f"{check.table}: history column {', '.join(no_history)} not exported"))
             else:
                 runnable.setdefault(check.table, []).append((rule, check))
-    catalog = engine.catalog(site)
-    keys = join_keys(site)
-    cache = CompileCache.default()
-    inputs = site_inputs(site, registry, keys) if cache else ""
     for table, items in sorted(runnable.items()):
-        def compile_passes(table: str = table, items: list[tuple[Rule, Check]] = items) -> list[CompiledTable]:
-            return compile_batches(table, items, registry, catalog, keys.level, keys.one_company, engine.rows(site))
-        passes = cache.passes(engine, site, table, items, inputs, compile_passes) if cache else compile_passes()
-        for compiled in passes:
+        for compiled in engine.passes(site, table, items, registry):
             engine.collect(site, compiled)
     findings = engine.findings(site)
     per_rule = findings.per_rule()
@@ -207,17 +128,17 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     return results, findings
 
 
-def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engine, *,
+def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Engine, *,
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
               date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
               named: Mapping[str, Naming] | None = None, jobs: str = "open",
               readiness_rules: Collection[str] | None = None) -> Report:
-    """Check a folder of exports; contract violations stop the run unless keep_going. `date_order`: of dates
-    exported with slashes (validator/date_order.py); `decimal_separator`: of numbers exported as text
-    (validator/decimals.py); `empty_tables`: tables whose export may hold no rows (a site without jobs yet);
-    `named`: what backflush.yaml's `exports:` says of some tables' files and headers; `jobs`: the jobs the
-    eligibility and integrity rules judge (open or all); `readiness_rules`: the ids of every readiness rule in
-    force, run or not (default: those among `rules`): a part is ready only when each of them ran in full."""
+    """Check a source of exports; contract violations stop the run unless keep_going. `date_order`: of dates
+    exported with slashes; `decimal_separator`: of numbers exported as text (validator/told.py); `empty_tables`:
+    tables whose export may hold no rows (a site without jobs yet); `named`: what backflush.yaml's `exports:` says of
+    some tables' files and headers; `jobs`: the jobs the eligibility and integrity rules judge (open or all);
+    `readiness_rules`: the ids of every readiness rule in force, run or not (default: those among `rules`): a part
+    is ready only when each of them ran in full."""
     per_check = _needs(rules, registry)
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
@@ -233,35 +154,34 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
             columns.add(history)
     documents = {}
     if "Attestation" in needs:
-        path = attestations or site_dir(folder) / ATTESTATIONS
+        path = attestations or source.home / ATTESTATIONS
         if attestations is not None or path.is_file():
-            documents["Attestation"] = (path, read_attestations(path))
-    preload()
-    site = load_site(folder, registry, needs, engine.connect(), documents=documents,  # type: ignore[attr-defined]
-                     date_order=date_order, decimal_separator=decimal_separator, named=named)
-    with contextlib.ExitStack() as connection:  # DuckDB's memory (and any spilled temp files) goes when the run ends
-        connection.callback(site.con.close)
+            documents["Attestation"] = records("Attestation", path, read_attestations(path))
+    site = engine.load(source, registry, needs, documents=documents, date_order=date_order,
+                       decimal_separator=decimal_separator, named=named)
+    with contextlib.ExitStack() as loaded:  # the engine's memory (and any spilled temp files) goes when the run ends
+        loaded.callback(engine.close, site)
         if "Attestation" in site.absent:
-            site.absent["Attestation"] = (f"no {ATTESTATIONS} in {folder} (write one with 'backflush init {folder}', "
-                                          "or give --attestations FILE)")
+            site.absent["Attestation"] = (f"no {ATTESTATIONS} in {source.home} (write one with 'backflush init "
+                                          f"{source.location}', or give --attestations FILE)")
         # a table only a what-if twin or the verdicts read may be absent: the twin is then said not to run
         wanted = {table for (_, index), tables in per_check.items() if index < OFFSET for table in tables}
         required = sorted(t for t in site.absent if not registry.tables[t].optional and t in wanted)
         if required and not keep_going:
             users = sorted({rule_id for (rule_id, index), tables in per_check.items()
                             if index < OFFSET and set(tables) & set(required)})
-            hints = "".join(look_alike_hint(folder, t, list(registry.tables)) for t in required)
+            hints = "".join(source.look_alike_hint(t, list(registry.tables)) for t in required)
             raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
-                            f"expected {where_expected(folder, required[0])}{hints}", location=str(folder))
-        violations = check_site(site, empty_tables)
+                            f"expected {source.expected(required[0])}{hints}", location=source.location)
+        violations = engine.contracts(site, empty_tables)
         flat = [v for vs in violations.values() for v in vs]
         if flat and not keep_going:
             raise ContractError(flat)
-        materialize_text_tables(site)
+        engine.typed(site)
         broken = {t: str(vs[0]) for t, vs in violations.items()}
         broken.update({t: site.absent[t] for t in required})
         profile = profile or Profile()
-        latest = latest_history_date(site, registry)
+        latest = engine.latest_history_date(site, registry)
         params = profile.run_params(latest, jobs)
         results, findings = run_rules(site, rules, registry, engine, broken, per_check, params)
         missing = readiness_missing(results, readiness_rules if readiness_rules is not None else
@@ -270,11 +190,12 @@ def run_check(folder: Path, rules: list[Rule], registry: Registry, engine: Engin
                              frozenset(r.id for r in rules if READINESS in r.tags), not missing,
                              params["window_start"], params["snapshot_date"])
         judged = engine.verdicts(site, basis)
-        date_orders = {f"{name}.{column}": order for name, loaded in sorted(site.tables.items())
-                       for column, order in sorted(loaded.date_orders.items())}
-        decimal_commas = [f"{name}.{column}" for name, loaded in sorted(site.tables.items())
-                          for column, separator in sorted(loaded.separators.items()) if separator == COMMA]
-        column_headers = {f"{name}.{column}": header for name, loaded in sorted(site.tables.items())
-                          for column, header in sorted(loaded.columns.items()) if not own_header(loaded.table, column, header)}
-        return Report(str(folder), {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs, engine.name,
-                      profile.to_dict(latest), date_orders, decimal_commas, column_headers)
+        date_orders = {f"{name}.{column}": order for name, loaded_table in sorted(site.tables.items())
+                       for column, order in sorted(loaded_table.date_orders.items())}
+        decimal_commas = [f"{name}.{column}" for name, loaded_table in sorted(site.tables.items())
+                          for column, separator in sorted(loaded_table.separators.items()) if separator == COMMA]
+        column_headers = {f"{name}.{column}": header for name, loaded_table in sorted(site.tables.items())
+                          for column, header in sorted(loaded_table.columns.items())
+                          if not own_header(loaded_table.table, column, header)}
+        return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
+                      engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers)

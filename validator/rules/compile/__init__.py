@@ -14,7 +14,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from validator.rules.analysis import PLACEHOLDER, check_needs
-from validator.rules.frame import (
+from validator.rules.compile.frame import (
     CANONICAL,
     CONDITIONS,
     Canonical,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from validator.config import Config, apply_overrides
+from validator.config.backflush_yaml import Config, apply_overrides
+from validator.config.profile import Profile, apply_profile
 from validator.errors import ConfigError
-from validator.profile import Profile, apply_profile
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.rules.model import Rule
 from validator.tables import Registry

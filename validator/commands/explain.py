@@ -7,12 +7,12 @@ import datetime as dt
 import ibis
 from ibis.common.exceptions import OperationNotDefinedError, UnsupportedOperationError
 
-from validator.check import with_run_params
-from validator.docs import reads
+from validator.commands.check import with_run_params
+from validator.commands.docs import reads
+from validator.config.profile import RUN_PARAMS, Profile
 from validator.errors import ConfigError
-from validator.profile import RUN_PARAMS, Profile
 from validator.rules.analysis import rule_needs
-from validator.rules.compiler import CANONICAL, compile_check, never_canonical
+from validator.rules.compile import CANONICAL, compile_check, never_canonical
 from validator.rules.model import Rule
 from validator.rules.what_if import twin
 from validator.tables import Registry

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from validator.sql_text import literal, quote
-from validator.told import AUTO
+from validator.engines.duckdb.sql_text import literal, quote
+from validator.told import COMMA, POINT
 
 if TYPE_CHECKING:
     import duckdb
 
-POINT, COMMA = "point", "comma"
-CHOICES = (AUTO, POINT, COMMA)  # --decimal-separator, decimal_separator in backflush.yaml
 SIGN = {POINT: ".", COMMA: ","}
 _UNTOLD = r"^\s*[-+]?[1-9]\d{0,2}[.,]\d{3}\s*$"  # 1,250 or 1.250: thousands, or three decimals
 

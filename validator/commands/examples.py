@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from validator.check import latest_history_date, run_rules
-from validator.contracts import check_table
+from validator.commands.check import run_rules
+from validator.config.profile import RUN_PARAMS, Profile
 from validator.engines import get_engine
 from validator.findings import Finding
-from validator.profile import RUN_PARAMS, Profile
-from validator.readers import load_site
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Example, Rule
 from validator.rules.what_if import IF_ENABLED
+from validator.sources.memory import MemorySource
+from validator.sources.xlsx_reader import cell_text
 from validator.tables import Registry
-from validator.xlsx_export import cell_text
 
 DEFAULTS = {"boolean": False, "integer": 0, "decimal": 0, "string": None, "date": None}
 
@@ -47,14 +45,16 @@ def run_example(rule: Rule, example: Example, registry: Registry) -> list[Findin
     rule = replace(rule, params={**rule.params, **{k: v for k, v in example.params.items() if k not in RUN_PARAMS}})
     tables, needs = _records(rule, example, registry)
     engine = get_engine("duckdb")
-    site = load_site(Path(f"<{rule.id} example>"), registry, needs, engine.connect(), records=tables)
-    for loaded in site.tables.values():
-        if loaded.rows:
-            violations = check_table(site, loaded)
-            if violations:
-                raise AssertionError(f"{rule.id} example {example.name!r} breaks a contract: {violations}")
-    run_params = profile.run_params(latest_history_date(site, registry))
-    results, findings = run_rules(site, [rule], registry, engine, run_params=run_params)
+    site = engine.load(MemorySource(f"<{rule.id} example>", tables), registry, needs)
+    try:
+        empty = frozenset(name for name, loaded in site.tables.items() if not loaded.rows)
+        violations = [v for vs in engine.contracts(site, empty).values() for v in vs]
+        if violations:
+            raise AssertionError(f"{rule.id} example {example.name!r} breaks a contract: {violations}")
+        run_params = profile.run_params(engine.latest_history_date(site, registry))
+        results, findings = run_rules(site, [rule], registry, engine, run_params=run_params)
+    finally:
+        engine.close(site)
     # an example judges the configuration as it is, unless it names what-if findings itself
     what_if = any(outcome == IF_ENABLED for _, _, outcome in example.findings)
     return [f for f in findings if what_if or f.outcome != IF_ENABLED]

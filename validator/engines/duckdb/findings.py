@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 import duckdb
 
+from validator.engines.duckdb.sql_text import literal, quote
 from validator.findings import Findings
 from validator.rules import what_if
 from validator.rules.analysis import FORMATTED, message_format
-from validator.rules.compiler import CompiledCheck, CompiledTable
+from validator.rules.compile import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
-from validator.sql_text import literal, quote
 from validator.tables import COMPANY
 
 FOUND = "__found"  # every finding row of the run, as the passes insert them

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import duckdb
 
-from validator.engines.duckdb_findings import CREATE_FOUND, FOUND, _object
+from validator.engines.duckdb.findings import CREATE_FOUND, FOUND, _object
+from validator.engines.duckdb.load import DuckDBSite as Site
+from validator.engines.duckdb.sql_text import literal
 from validator.findings import (
     AT_RISK,
     MISCONFIGURED,
@@ -23,8 +25,6 @@ from validator.findings import (
     VerdictBasis,
     Verdicts,
 )
-from validator.readers import Site
-from validator.sql_text import literal
 from validator.tables import COMPANY
 
 EMPTY = ("SELECT ''::VARCHAR AS c, ''::VARCHAR AS p, ''::VARCHAR AS k, NULL::VARCHAR AS company, NULL::VARCHAR AS plant, "

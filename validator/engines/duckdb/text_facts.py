@@ -9,32 +9,11 @@ costs (docs/performance.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 
-from validator.sql_text import literal, quote
+from validator.engines.duckdb.sql_text import literal, quote
+from validator.site import NULL_WORDS, TextFacts
 from validator.tables import COMPANY
-
-# A boolean, number or date written as one of these (any case) is blank: SQL Server Management Studio writes a null
-# as NULL, Python a missing number as nan. Text keeps them: a part or company may be called NULL or NA.
-NULL_WORDS = ("NULL", "NAN")
-
-
-@dataclass(frozen=True)
-class TextFacts:
-    """`clean`: columns never '' and never ending in a space (the typed view reads such text as it is; a column
-    exported as a number or date is clean). `trimmed`: columns with no value ending in a space, the clean ones
-    and those that only hold '' for a blank (the view then turns '' into null without trimming every value).
-    Of the columns asked about: `upper`, every value present is upper case; `complete`, never null and never
-    blank. `company`: the one Company of every row (upper case, trailing spaces cut), when there is exactly
-    one and no row lacks it."""
-
-    clean: frozenset[str] = frozenset()
-    trimmed: frozenset[str] = frozenset()
-    upper: frozenset[str] = frozenset()
-    complete: frozenset[str] = frozenset()
-    company: str | None = None
 
 
 def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str],

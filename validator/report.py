@@ -1,0 +1,64 @@
+"""The report of a run: a plain value every format reads (validator/formats/), made by commands/check.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from validator import __version__
+from validator.findings import ERROR, STATUSES, Findings, RuleResult, Verdicts, Violation, site_scores
+from validator.rules.model import SEVERITY_RANK, Rule
+
+
+@dataclass
+class Report:
+    site: str
+    rules: dict[str, Rule]
+    results: list[RuleResult]
+    findings: Findings
+    verdicts: Verdicts
+    violations: list[Violation] = field(default_factory=list)
+    # why readiness is not assessed in this run (a readiness rule in force not run, or not run in full); empty:
+    # every readiness rule ran, and a part with enough history that passed them all is ready
+    readiness_missing: list[str] = field(default_factory=list)
+    jobs: str = "open"  # the jobs the eligibility and integrity rules judged (backflush.yaml jobs:)
+    engine: str = "duckdb"
+    profile: dict[str, Any] = field(default_factory=dict)  # name, window, snapshot date in force
+    date_orders: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> order its slashed dates read in
+    decimal_commas: list[str] = field(default_factory=list)  # "Table.Column" of the numbers read with a decimal comma
+    column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
+    # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
+
+    def counts(self) -> dict[str, int]:
+        return self.findings.counts()
+
+    def if_enabled_counts(self) -> dict[str, int]:
+        return self.findings.if_enabled_counts()
+
+    @property
+    def readiness_assessed(self) -> bool:
+        return not self.readiness_missing
+
+    def worst_at_or_above(self, threshold: str) -> bool:
+        """Whether a finding on the configuration as it is (what-if findings never) is at or above `threshold`."""
+        if threshold == "never":
+            return False
+        return any(n and SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold] for severity, n in self.counts().items())
+
+    def summary(self) -> dict[str, Any]:
+        statuses = {s: sum(r.status == s for r in self.results) for s in STATUSES}
+        return {
+            "findings": len(self.findings),
+            "by_severity": self.counts(),
+            "if_enabled": self.if_enabled_counts(),
+            "rules": statuses,
+            "readiness_assessed": self.readiness_assessed,
+            "readiness_missing": self.readiness_missing,
+            "sites": site_scores(self.verdicts, self.findings, self.readiness_assessed),
+            "partial": bool(statuses[ERROR]),
+        }
+
+    def tool(self) -> dict[str, Any]:
+        return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
+                "profile": self.profile, "jobs": self.jobs, "date_orders": self.date_orders,
+                "decimal_commas": self.decimal_commas, "column_headers": self.column_headers}

@@ -1,0 +1,142 @@
+"""Sources: where a site's exports come from. A source finds, per Epicor table, its export (a file, a sheet, the
+Parquet files Spark wrote, a member of a ZIP, rows in memory) and says where it is, for messages; an engine reads
+the columns a run asks for from it (validator/engines/).
+
+Each kind of source is one module with `accepts(path)` and `open(path)`, named once in SOURCES: the first whose
+`accepts` says yes opens PATH. Text exports (CSV, XLSX, rows in memory) are read here into Arrow tables of text
+with the export's data row of each row (ROW); Parquet files are handed to the engine, which scans them itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from validator.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx",
+           ".xlsm": "xlsx"}
+RECORDS = "records"  # an export's rows given in memory as text columns (rule examples, attestations)
+Columns = Callable[[list[str]], Collection[str]]  # an export's header -> the names of the columns to read
+ROW = "__row"  # the data row of the export (1-based) a row came from: wholly blank rows are left out, not counted again
+# the kinds of source, tried in this order (module path); the folder comes last, as it also names what is missing
+SOURCES = ("validator.sources.zip_archive", "validator.sources.workbook", "validator.sources.folder")
+
+
+def header_text(header: str) -> str:
+    """A header as headers compare: any case, surrounding spaces and a byte order mark left out."""
+    return header.strip().lstrip("\ufeff").lower()
+
+
+@dataclass(frozen=True)
+class Naming:
+    """What backflush.yaml's `exports:` says of one table's export: its file (relative to the site's folder) or
+    sheet, and headers that name its columns otherwise than Epicor does."""
+
+    file: str | None = None
+    sheet: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # (Epicor column, the export's header)
+    where: str = "backflush.yaml"  # the config's line that says so, for messages
+
+
+@dataclass(frozen=True)
+class Export:
+    """One table's export. `path`: the file to read, or the folder of a table's Parquet files; `label`: how
+    messages name it when that is not its path (a member of a ZIP); `data`: the rows of a RECORDS export."""
+
+    table: str
+    path: Path
+    format: str  # csv, xlsx, parquet or RECORDS
+    sheet: str | None = None  # the table's sheet, when one workbook holds every table
+    naming: Naming | None = None  # what backflush.yaml says of this export
+    label: str | None = None
+    data: pa.Table | None = None
+
+    @property
+    def where(self) -> str:
+        """The file (and sheet) as messages name it."""
+        name = self.label or str(self.path)
+        return f"{name} (sheet {self.sheet})" if self.sheet else name
+
+    def text(self, columns: Columns) -> pa.Table:
+        """The export's columns `columns` chooses from its header, as text, with ROW (CSV, XLSX, RECORDS)."""
+        from validator.sources.csv_reader import read_csv
+        from validator.sources.xlsx_reader import read_xlsx
+
+        try:
+            if self.format == RECORDS:
+                assert self.data is not None
+                chosen = set(columns(self.data.column_names))
+                return self.data.select([c for c in self.data.column_names if c in chosen or c == ROW])
+            if self.format == "csv":
+                return read_csv(self.path, columns)
+            return read_xlsx(self.path, self.sheet or self.table, columns)
+        except DataError as exc:
+            raise self._relabelled(exc) from None
+
+    def parquet_files(self) -> list[Path]:
+        """The data files of a Parquet export, in name order (a table Spark wrote is a folder of them)."""
+        return parquet_parts(self.path) if self.path.is_dir() else [self.path]
+
+    def _relabelled(self, exc: DataError) -> DataError:
+        """A reader's error, naming the export as messages name it (a member of a ZIP, not its temporary copy)."""
+        if self.label and exc.location and exc.location.startswith(str(self.path)):
+            message = str(exc).removeprefix(f"{exc.location}: ")
+            return type(exc)(message, location=self.label + exc.location[len(str(self.path)):])
+        return exc
+
+
+class Source(Protocol):
+    """A site's exports. `location`: PATH as messages name it; `home`: the folder the site's own files
+    (attestations.yaml) are kept in."""
+
+    location: str
+    home: Path
+
+    def exports(self, table_names: list[str], named: Mapping[str, Naming] | None = None) -> dict[str, Export]:
+        """The export of each of `table_names` the source has (`named`: backflush.yaml's `exports:`, whose file or
+        sheet wins over the one named after the table)."""
+
+    def expected(self, table: str) -> str:
+        """Where a table's export is expected, as a message says it ("a file such as JobMtl.csv in the folder")."""
+
+    def looked_for(self, table: str) -> str:
+        """What was looked for, as a message about a missing table says it ("JobMtl.csv, .parquet or .xlsx")."""
+
+    def look_alike_hint(self, table: str, table_names: list[str]) -> str:
+        """'; JobMtl_2026-11.csv look(s) like ...' when an export seems to be the table's under another name."""
+
+    def close(self) -> None:
+        """Let go of what the source holds (a ZIP's extracted members)."""
+
+
+def open_source(path: Path) -> Source:
+    """The source PATH is: a ZIP of exports, a workbook with a sheet per table, or a folder of exports."""
+    for name in SOURCES:
+        module = importlib.import_module(name)
+        if module.accepts(path):
+            return module.open(path)
+    raise DataError("is not a source of exports", location=str(path))  # the folder accepts every path
+
+
+def parquet_parts(folder: Path) -> list[Path]:
+    """The data files of a table Spark or Databricks wrote as a folder (part-*.parquet, perhaps in Hive partition
+    folders such as Plant=MfgSys), in name order; _SUCCESS, _-prefixed and hidden files are not data."""
+    return sorted(path for path in folder.rglob("*.parquet") if path.is_file()
+                  and not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts))
+
+
+def table_key(name: str) -> str:
+    """How a file, folder or sheet name is matched to a table's: any case, `Erp.` (the schema) in front or not."""
+    return name.lower().removeprefix("erp.")
+
+
+def export_kind(path: Path) -> str | None:
+    """The format of a file of a source (csv, xlsx, parquet), or None for a file of another kind."""
+    return FORMATS.get(path.suffix.lower())
