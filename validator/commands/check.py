@@ -154,8 +154,8 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
             columns.add(history)
     documents = {}
     if "Attestation" in needs:
-        path = attestations or source.home / ATTESTATIONS
-        if attestations is not None or path.is_file():
+        path = attestations or source.site_file(ATTESTATIONS)
+        if path is not None:
             documents["Attestation"] = records("Attestation", path, read_attestations(path))
     site = engine.load(source, registry, needs, documents=documents, date_order=date_order,
                        decimal_separator=decimal_separator, named=named)

@@ -112,6 +112,9 @@ class Source(Protocol):
     def look_alike_hint(self, table: str, table_names: list[str]) -> str:
         """'; JobMtl_2026-11.csv look(s) like ...' when an export seems to be the table's under another name."""
 
+    def site_file(self, name: str) -> Path | None:
+        """A file of the site's own (attestations.yaml) in `home`, or None when there is none."""
+
     def close(self) -> None:
         """Let go of what the source holds (a ZIP's extracted members)."""
 

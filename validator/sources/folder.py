@@ -53,6 +53,10 @@ class FileSource:
     def close(self) -> None:
         pass
 
+    def site_file(self, name: str) -> Path | None:
+        path = self.home / name
+        return path if path.is_file() else None
+
     def _named(self, table: str, naming: Naming) -> Export:
         """The export backflush.yaml names: `file` (relative to the site's folder) and perhaps a `sheet` of it, or a
         `sheet` of the workbook given as PATH."""

@@ -34,5 +34,8 @@ class MemorySource:
     def look_alike_hint(self, table: str, table_names: list[str]) -> str:
         return ""
 
+    def site_file(self, name: str) -> Path | None:
+        return None
+
     def close(self) -> None:
         pass

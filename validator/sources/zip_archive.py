@@ -52,6 +52,18 @@ class ZipSource:
             self._folder.cleanup()
             self._folder = None
 
+    def site_file(self, name: str) -> Path | None:
+        """A file of the site's own is kept beside the ZIP (where `backflush init` writes it), never read from
+        inside it: one inside is named, so that it is not passed over in silence."""
+        path = self.home / name
+        if path.is_file():
+            return path
+        inside = [m for m in self.members if m.name.lower() == name.lower()]
+        if inside:
+            raise DataError(f"holds {self.prefix / inside[0]}: the site's answers are read beside the ZIP, from "
+                            f"{path}; move it there (or give it with --attestations)", location=str(self.path))
+        return None
+
     def expected(self, table: str) -> str:
         return f"a file such as {table}.csv in the ZIP"
 
