@@ -1,36 +1,46 @@
-"""Data flows one way: the core never imports the command line or the output formats."""
+"""The layers are written down as import-linter contracts in pyproject.toml (docs/architecture.md): data flows one
+way, only the DuckDB engine imports duckdb, and a format receives a report without importing the run."""
 
 from __future__ import annotations
 
-import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "validator"
-OUTER = ("cli.py", "__main__.py", "bench.py")  # the command line and the benchmark sit on top of everything
-CORE = sorted(p for p in PACKAGE.rglob("*.py") if p.parent.name != "formats" and p.name not in OUTER)
+ROOT = Path(__file__).resolve().parent.parent
+LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"]
 
 
-def imported(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
+def lint(folder: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter's contracts checked on the package in `folder` (it imports the package from there)."""
+    return subprocess.run([*LINT, "--config", str(folder / "pyproject.toml"), "--no-cache"], cwd=folder,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(folder), "PATH": ""}, check=False)
 
 
-@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_core_modules_do_not_import_the_cli_or_the_formats(path):
-    assert not {n for n in imported(path) if n.startswith(("validator.cli", "validator.formats"))}
+def test_every_import_contract_is_kept():
+    result = lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 kept, 0 broken" in result.stdout
 
 
-# the compiler and its frame build ibis expressions: that is their job; the rest of rules/ is engine-free
-SPEC = sorted(p for p in (PACKAGE / "rules").glob("*.py") if p.name not in ("compiler.py", "frame.py"))
-
-
-@pytest.mark.parametrize("path", SPEC, ids=lambda p: p.name)
-def test_the_rule_model_and_loader_import_no_engine(path):
-    assert not {n for n in imported(path) if n.split(".")[0] in ("duckdb", "pandas", "pyarrow", "ibis", "pyspark")}
+@pytest.mark.parametrize(("module", "line", "contract"), [
+    ("site.py", "import duckdb", "Only the DuckDB engine imports duckdb"),
+    ("sources/folder.py", "from validator.engines.duckdb import load", "Data flows one way"),
+    ("findings.py", "from validator.commands import check", "Data flows one way"),
+    ("formats/console.py", "from validator.engines import get_engine", "a format receives a report"),
+    ("rules/loader.py", "import pyarrow", "The rule model, loader and analysis import no dataframe library"),
+], ids=["duckdb-outside-the-engine", "source-imports-engine", "value-imports-orchestrator", "format-imports-engine",
+        "rule-model-imports-arrow"])
+def test_a_wrong_import_breaks_its_contract(tmp_path, module, line, contract):
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT / "validator", copy / "validator", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    path = copy / "validator" / module
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}  # the wrong import\n", encoding="utf-8")
+    result = lint(copy)
+    assert result.returncode != 0
+    broken = [block for block in result.stdout.split("\n\n") if "BROKEN" in block]
+    assert any(contract in " ".join(block.split()) for block in broken), result.stdout
