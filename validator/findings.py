@@ -53,6 +53,13 @@ class Violation:
                 "text": str(self)}
 
 
+# A finding as the JSON report writes it, defined once: these fields, in this order. An engine writes each finding's
+# document with them (engines/duckdb/findings.py); Finding reads it back.
+FINDING_FIELDS = ("rule_id", "severity", "table", "key", "message", "evidence", "outcome", "fingerprint")
+# a verdict as the JSON report writes it (engines/duckdb/verdicts.py writes it; Verdicts reads it back)
+VERDICT_FIELDS = ("company", "plant", "part_num", "verdict", "rules", "backflushed", "not_judged")
+
+
 class Finding(NamedTuple):
     """One finding: immutable, hashable, and sorted by severity, rule, table and key (flake8's
     Violation is the model). The fingerprint names it across runs (rule, table, key)."""
@@ -77,18 +84,6 @@ class Finding(NamedTuple):
         return cls(-SEVERITY_RANK[d["severity"]], d["rule_id"], d["table"], tuple(str(v) for _, v in key), d["severity"],
                    key, d["message"], tuple(d["evidence"].items()), tuple(orjson.loads(component).items()),
                    d["fingerprint"], d["outcome"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule_id": self.rule_id,
-            "severity": self.severity,
-            "table": self.table,
-            "key": dict(self.key),
-            "message": self.message,
-            "evidence": dict(self.evidence),
-            "outcome": self.outcome,
-            "fingerprint": self.fingerprint,
-        }
 
 
 class EngineRows(Sequence[T]):
@@ -142,18 +137,10 @@ class EngineRows(Sequence[T]):
                 for row in counted}
 
 
-FINDING_COLUMNS = {"rule_id": pa.string(), "severity": pa.string(), "outcome": pa.string(),
-                   "site_company": pa.string(), "site_plant": pa.string(), "component": pa.string(), "line": pa.string()}
-
-
 class Findings(EngineRows[Finding]):
     """The findings of a run, one per rule and key, sorted as Finding sorts (severity, rule, table, key).
     `site_plant` is set on a finding about a site itself (its attestations), `component` is the part it
     names as JSON."""
-
-    @classmethod
-    def empty(cls) -> Findings:
-        return cls(pa.table({name: pa.array([], kind) for name, kind in FINDING_COLUMNS.items()}))
 
     def _make(self, row: dict[str, Any]) -> Finding:
         return Finding.from_json(row["line"], row["component"])
@@ -242,11 +229,6 @@ class Verdict(NamedTuple):
     backflushed: bool = False
     not_judged: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"company": self.company, "plant": self.plant, "part_num": self.part, "verdict": self.verdict,
-                "rules": list(self.rules), "backflushed": self.backflushed,
-                "not_judged": list(self.not_judged)}
-
 
 def component_key(finding: Finding) -> tuple[str, str, str] | None:
     """(COMPANY, PLANT, PART) of the part a finding is about, as SQL Server compares them (a blank company as '');
@@ -258,18 +240,9 @@ def component_key(finding: Finding) -> tuple[str, str, str] | None:
                  for role in ("Company", "Plant", "PartNum"))
 
 
-VERDICT_COLUMNS = {"company": pa.string(), "plant": pa.string(), "part_num": pa.string(), "verdict": pa.string(),
-                   "rules": pa.list_(pa.string()), "backflushed": pa.bool_(), "not_judged": pa.list_(pa.string()),
-                   "line": pa.string()}
-
-
 class Verdicts(EngineRows[Verdict]):
     """One verdict per component at a site of a company, sorted by company, site and part as SQL Server compares
     them (README "Verdicts")."""
-
-    @classmethod
-    def empty(cls) -> Verdicts:
-        return cls(pa.table({name: pa.array([], kind) for name, kind in VERDICT_COLUMNS.items()}))
 
     def _make(self, row: dict[str, Any]) -> Verdict:
         return Verdict(row["company"], row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from validator.engines.duckdb.findings import CREATE_FOUND, FOUND, _object
+from validator.engines.duckdb.findings import CREATE_FOUND, FOUND, json_object
 from validator.engines.duckdb.load import DuckDBSite as Site
 from validator.engines.duckdb.sql_text import literal
 from validator.findings import (
@@ -22,6 +22,7 @@ from validator.findings import (
     NOT_JUDGED,
     READY,
     UNKNOWN,
+    VERDICT_FIELDS,
     VerdictBasis,
     Verdicts,
 )
@@ -135,7 +136,6 @@ def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) ->
                 coalesce(n.insufficient, CAST([] AS VARCHAR[])) AS not_judged, g.c, g.p, g.k
                 FROM given g LEFT JOIN named n ON n.c = g.c AND n.p = g.p AND n.k = g.k)
         SELECT company, plant, part_num, verdict, rules, backflushed, not_judged,
-            {_object((name, f"to_json({name})") for name in ("company", "plant", "part_num", "verdict", "rules",
-                                                               "backflushed", "not_judged"))} AS line
+            {json_object((name, f"to_json({name})") for name in VERDICT_FIELDS)} AS line
         FROM judged ORDER BY c, p, k""").to_arrow_table()
     return Verdicts(table)
