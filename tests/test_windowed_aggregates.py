@@ -13,7 +13,7 @@ import ibis
 import pytest
 import yaml
 
-import validator.rules.compile.frame
+import validator.rules.compile.aggregates
 from tests.conftest import CASES, ROOT, load_site, run_json
 from validator.engines.duckdb import DuckDBEngine
 from validator.rules.analysis import rules_needs
@@ -92,7 +92,7 @@ def test_open_demand_sums_each_company_part_and_warehouse_as_sql_server_compares
 def test_the_findings_are_the_same_windowed_or_grouped(monkeypatch, tmp_path: Path, site: Path):
     monkeypatch.setenv("BACKFLUSH_CACHE_DIR", "off")  # each run compiles its own passes
     _, windowed = run_json(site, tmp_path / "windowed.json", *PER_LINE)
-    monkeypatch.setattr(validator.rules.compile.frame, "WINDOWED", ())  # no aggregate is a window
+    monkeypatch.setattr(validator.rules.compile.aggregates, "WINDOWED", ())  # no aggregate is a window
     _, grouped = run_json(site, tmp_path / "grouped.json", *PER_LINE)
     assert windowed["findings"] and windowed["findings"] == grouped["findings"]
     assert windowed["rules"] == grouped["rules"]
@@ -109,6 +109,6 @@ def test_a_users_min_max_or_mean_over_the_same_rows_is_the_same_windowed_or_grou
     (tmp_path / "rules" / "ACME901.yaml").write_text(yaml.safe_dump(rule, sort_keys=False), encoding="utf-8")
     pack = ("--rules", str(tmp_path / "rules"), "--rule", "ACME901")
     _, windowed = run_json(OPEN_DEMAND, tmp_path / "windowed.json", *pack)
-    monkeypatch.setattr(validator.rules.compile.frame, "WINDOWED", ())
+    monkeypatch.setattr(validator.rules.compile.aggregates, "WINDOWED", ())
     _, grouped = run_json(OPEN_DEMAND, tmp_path / "grouped.json", *pack)
     assert windowed["findings"] and windowed["findings"] == grouped["findings"]

@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from validator.errors import RuleFileError
-from validator.rules.grammar import ACROSS, AGGREGATES, RUN_PARAMS, classify
+from validator.rules.grammar import ACROSS, AGGREGATES, RUN_PARAMS, children, classify
 from validator.rules.model import Check, Rule
 from validator.rules.what_if import indexed_checks
 from validator.tables import COMPANY, Registry
@@ -143,18 +143,16 @@ class _Walker:
             self.aggregate(table, kind.args[0])
         elif kind.kind in ("exists", "not_exists"):
             self.related(table, kind.args[0])
-        elif kind.kind == "predicate":
-            if kind.op in ("in", "not_in") and classify(kind.args[1]).kind not in ("literal", "param"):
+        else:  # the rest read this row: their operands are read here too
+            if kind.kind == "predicate" and kind.op in ("in", "not_in") \
+                    and classify(kind.args[1]).kind not in ("literal", "param"):
                 raise RuleFileError(f"'{kind.op}' takes a list of values or a {{param: NAME}}, not {kind.args[1]!r}",
                                     location=self.where)
-            self.value(table, kind.args[0], allow_let)
-            self.value(table, kind.args[1], allow_let)
-        elif kind.kind in ("function", "all", "any", "not"):
-            arity = {"abs": 1, "days_between": 2}.get(kind.op)
+            arity = {"abs": 1, "days_between": 2}.get(kind.op) if kind.kind == "function" else None
             if arity and len(kind.args) != arity:
                 raise RuleFileError(f"{kind.op} takes {arity} operand(s), got {len(kind.args)}", location=self.where)
-            for item in kind.args:
-                self.value(table, item, allow_let)
+            for child in children(node, kind):
+                self.value(table, child.node, allow_let)
 
 
 def check_needs(rule: Rule, check: Check, registry: Registry, where: str = "") -> Needs:

@@ -75,27 +75,40 @@ def classify(node: Any, where: str = "") -> Node:
     )
 
 
+class Child(NamedTuple):
+    """A node under another: its `path` below the parent (for messages), and whether it reads the `related` rows
+    of a relation (an aggregate's or an exists' where) rather than the parent's own row."""
+
+    node: Any
+    path: tuple[str | int, ...]
+    related: bool = False
+
+
+def children(node: Any, kind: Node | None = None) -> list[Child]:
+    """The nodes directly under a condition or value node: the one place that knows where each kind keeps its
+    operands. Every analysis of the tree walks it through this (the loader's check, the columns a rule reads, the
+    aggregates a pass shares); a column subject of a predicate is a child too."""
+    kind = kind or classify(node)
+    if kind.kind in ("function", "all", "any"):
+        return [Child(item, (kind.op, i)) for i, item in enumerate(kind.args)]
+    if kind.kind == "not":
+        return [Child(kind.args[0], ("not",))]
+    if kind.kind in ("exists", "not_exists", "aggregate") and isinstance(kind.args[0], dict) and "where" in kind.args[0]:
+        return [Child(kind.args[0]["where"], (kind.kind, "where"), related=True)]
+    if kind.kind == "predicate":
+        side = "column" if isinstance(node, dict) and "column" in node else "value"
+        return [Child(kind.args[0], (side,)), Child(kind.args[1], (kind.op,))]
+    return []
+
+
 def check_tree(node: Any, path: list[str | int]) -> tuple[list[str | int], RuleFileError] | None:
     """The first node outside the vocabulary, with its path, or None when the tree reads."""
     try:
         kind = classify(node)
     except RuleFileError as exc:
         return path, exc
-    children: list[tuple[Any, list[str | int]]] = []
-    if kind.kind in ("function", "all", "any"):
-        children = [(item, [*path, kind.op, i]) for i, item in enumerate(kind.args)]
-    elif kind.kind == "not":
-        children = [(kind.args[0], [*path, "not"])]
-    elif kind.kind in ("exists", "not_exists") and isinstance(kind.args[0], dict) and "where" in kind.args[0]:
-        children = [(kind.args[0]["where"], [*path, kind.kind, "where"])]
-    elif kind.kind == "aggregate" and isinstance(kind.args[0], dict) and "where" in kind.args[0]:
-        children = [(kind.args[0]["where"], [*path, "aggregate", "where"])]
-    elif kind.kind == "predicate":
-        side = "column" if isinstance(node, dict) and "column" in node else "value"
-        children = [(kind.args[0], [*path, side])] if side == "value" else []
-        children.append((kind.args[1], [*path, kind.op]))
-    for child, child_path in children:
-        found = check_tree(child, child_path)
+    for child in children(node, kind):
+        found = check_tree(child.node, [*path, *child.path])
         if found:
             return found
     return None

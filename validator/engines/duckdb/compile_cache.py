@@ -34,7 +34,7 @@ from validator import __version__
 from validator.engines.duckdb.load import DuckDBSite as Site
 from validator.engines.duckdb.sql_text import quote
 from validator.rules.compile import CompiledCheck, CompiledTable
-from validator.rules.compile.frame import semi_join_pays
+from validator.rules.compile.expressions import semi_join_pays
 from validator.rules.model import Check, Rule
 from validator.rules.what_if import check_index, indexed_checks
 from validator.site import JoinKeys

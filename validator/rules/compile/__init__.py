@@ -14,17 +14,17 @@ from typing import Any
 import ibis.expr.types as ir
 
 from validator.rules.analysis import PLACEHOLDER, check_needs
-from validator.rules.compile.frame import (
+from validator.rules.compile.aggregates import sibling_aggregates
+from validator.rules.compile.expressions import (
     CANONICAL,
     CONDITIONS,
     Canonical,
     Catalog,
-    Frame,
     Rows,
     local_conjuncts,
     never_canonical,
-    sibling_aggregates,
 )
+from validator.rules.compile.frame import Frame
 from validator.rules.grammar import classify
 from validator.rules.model import Check, Rule
 from validator.tables import Registry
@@ -108,12 +108,12 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
                   rows: Rows | None = None) -> CompiledTable:
     """One expression for all the checks on a table: shared joins and derived values, one flag per check.
     `one_company`: every row read has the same Company, so joins leave it out (never so for printed SQL)."""
-    frame = Frame(registry, catalog, items[0][0], table, canonical, one_company=one_company)
-    frame.siblings = sibling_aggregates(items, table, registry)
+    frame = Frame(registry, catalog, items[0][0], table, canonical, one_company=one_company,
+                  siblings=sibling_aggregates(items, table, registry))
     if prefilter:
         guards = []
         for rule, check in items:
-            frame.rule = rule
+            frame.judging(rule)
             guard = local_guard(rule, check, registry)
             frame.ensure(guard)
             if len(items) == 1:
@@ -121,15 +121,13 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
             else:
                 guards.append(frame.cond(guard))
         if guards:
-            frame.expr = frame.expr.filter(functools.reduce(operator.or_, guards))
-            frame.narrowed_by = None  # an OR of the checks' guards, not a list of conjuncts
-        frame.candidates, frame.rows = frame.expr, rows
+            frame.narrow_to_any(guards)
+        frame.guarded(rows)
         if len(items) == 1:
             _filter_early(frame, *items[0])
     checks = []
     for index, (rule, check) in enumerate(items):  # pass 1: every join, derived value and aggregate
-        frame.rule = rule
-        frame.ensure(check.where)
+        frame.judging(rule).ensure(check.where)
         key_columns = set(registry.tables[table].key)  # already in the finding's key: not repeated as evidence
         refs = dict.fromkeys(r for r in (*check.evidence, *PLACEHOLDER.findall(check.message)) if r not in key_columns)
         evidence = tuple((ref, frame.ensure_ref(ref, "", table, allow_let=True)) for ref in refs)
@@ -138,8 +136,7 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     component = {role: frame.ensure_ref(ref, "", table) for role, ref in spec.component.items()}
     hits = {}
     for compiled, (rule, check) in zip(checks, items, strict=True):  # pass 2: one flag per check
-        frame.rule = rule
-        hits[compiled.hit] = frame.cond(check.where)
+        hits[compiled.hit] = frame.judging(rule).cond(check.where)
     key = tuple(c for c in spec.key if c in frame.expr.columns)
     columns = dict.fromkeys((*key, *(name for c in checks for _, name in c.evidence), *component.values()))
     # The rows any check flags, then the flags as output columns: a two-valued predicate is a plain boolean
@@ -157,7 +154,7 @@ def _filter_early(frame: Frame, rule: Rule, check: Check) -> None:
     conjuncts = classify(check.where)
     if conjuncts.kind != "all":
         return
-    frame.rule = rule
+    frame.judging(rule)
     for conjunct in conjuncts.args[:-1]:  # the last one is the pass's own filter
         frame.ensure(conjunct)
         frame.narrow(conjunct)
