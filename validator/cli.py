@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import NoReturn
 
 from validator import __version__, told
-from validator.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BackflushError
+from validator.errors import EXIT_BAD_INPUT, EXIT_OK, BackflushError
 from validator.formats import FORMATS
 
-if TYPE_CHECKING:
-    from validator.config.backflush_yaml import Config
-    from validator.tables import Registry
-
 PATH_HELP = ("folder of exports, one file per table, named after the table; or one workbook (.xlsx) with a sheet "
-             "per table, named after it")
+             "per table, named after it; or a ZIP of exports")
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
   backflush check exports/ --format json --output findings.json --fail-on warning
@@ -27,6 +23,7 @@ EPILOG_CHECK = """examples:
   backflush check exports/ --rule BFE001 --rule BFC003 --keep-going
   backflush check exports/ --tag readiness --profile strict
   backflush check "EPIC06 exports.xlsx"                  # one workbook, a sheet per table
+  backflush check exports.zip                             # a ZIP of exports
   backflush check exports/ --date-order day-first --decimal-separator comma   # 31/12/2025 and 2,5
 
 exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input or configuration."""
@@ -170,207 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit(text_writer, output: Path | None) -> None:  # noqa: ANN001 - a callable taking a stream
-    from validator.output import write_atomically
-
-    if output is None:
-        text_writer(sys.stdout)
-    else:
-        write_atomically(output, text_writer)
-
-
-def _setup(args: argparse.Namespace):  # noqa: ANN202
-    from validator.config.backflush_yaml import load_config
-    from validator.config.profile import load_profile
-    from validator.config.ruleset import rules_in_force
-    from validator.tables import builtin_registry
-
-    registry = builtin_registry()
-    config = load_config(args.config)
-    profile = load_profile(args.profile, config.profile, config.document)
-    return registry, config, profile, rules_in_force(registry, config, args.rule_dirs, profile)
-
-
-def _reading_options(args: argparse.Namespace, config: Config, registry: Registry) -> dict[str, Any]:
-    """How to read the exports: dates and numbers as the command's option, else the config's, else found out; the
-    tables the config says may be empty; the files and headers it names."""
-    from validator.config.backflush_yaml import empty_tables, export_namings
-
-    return {"date_order": args.date_order or config.date_order or told.AUTO,
-            "decimal_separator": args.decimal_separator or config.decimal_separator or told.AUTO,
-            "empty_tables": empty_tables(config, list(registry.tables)), "named": export_namings(config, registry),
-            "jobs": config.jobs}
-
-
-def _engine(args: argparse.Namespace):  # noqa: ANN202 - an Engine, imported lazily
-    """The engine the command names, with the settings read here once: its memory limit and the compile cache."""
-    from validator.config.settings import cache_dir
-    from validator.engines import get_engine
-
-    memory = getattr(args, "memory_limit", None)
-    return get_engine(getattr(args, "engine", "duckdb"), cache_dir=cache_dir(),
-                      **({"memory_limit": memory} if memory else {}))
-
-
-def _source(path: Path):  # noqa: ANN202 - a context manager of a Source
-    """The source PATH is (a folder, a workbook, a ZIP of exports), closed when the command is done with it."""
-    import contextlib
-
-    from validator.sources import open_source
-
-    return contextlib.closing(open_source(path))
-
-
-def _readiness_in_force(rules: dict) -> list[str]:  # noqa: ANN001 - rules in force by id
-    """The readiness rules a part must pass to be ready: every enabled one in force, selected or not."""
-    from validator.commands.check import READINESS
-
-    return [r.id for r in rules.values() if r.enabled and READINESS in r.tags]
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from validator.commands.check import run_check
-    from validator.config.ruleset import select
-    from validator.formats import get_format
-
-    registry, config, profile, rules = _setup(args)
-    formatter = get_format(args.format)
-    with _source(args.path) as source:
-        report = run_check(source, select(rules, args.ids, args.tags), registry, _engine(args),
-                           keep_going=args.keep_going, profile=profile, attestations=args.attestations,
-                           readiness_rules=_readiness_in_force(rules), **_reading_options(args, config, registry))
-        _emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
-    if args.output is not None:
-        counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
-        print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
-              f"{counts['info']} info)" + (f" and {what_if} if backflush were switched on" if what_if else "")
-              + f" written to {args.output}")
-    fail_on = args.fail_on or config.fail_on or "error"
-    return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK
-
-
-def cmd_recommend(args: argparse.Namespace) -> int:
-    from validator.commands.check import run_check
-    from validator.commands.recommend import (
-        NEEDS_REVIEW,
-        SWITCH_OFF,
-        SWITCH_ON,
-        partplant_has_company,
-        recommendations,
-        write_dmt,
-        write_reasons,
-    )
-    from validator.config.ruleset import select
-    from validator.errors import ConfigError
-    from validator.output import write_atomically
-
-    registry, config, profile, rules = _setup(args)
-    reading = _reading_options(args, config, registry)
-    engine = _engine(args)
-    with _source(args.path) as source:
-        if not args.company and not partplant_has_company(source, registry, engine, reading["named"]):
-            # a DMT load needs the company of every row: say so before the run
-            raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
-                              location=str(args.path))
-        report = run_check(source, select(rules), registry, engine, keep_going=args.keep_going, profile=profile,
-                           attestations=args.attestations, readiness_rules=_readiness_in_force(rules), **reading)
-        items = recommendations(report, args.company)
-    reasons = args.output.with_name(args.output.stem + ".reasons.csv")
-    write_atomically(args.output, lambda out: write_dmt(items, out))
-    write_atomically(reasons, lambda out: write_reasons(items, out))
-    on, off, review = (sum(i.action == a for i in items) for a in (SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW))
-    print(f"{on} part(s) to switch backflush on, {off} to switch off (DMT load {args.output}); {review} need review "
-          f"(verdict unknown: {reasons} says what is missing)")
-    if not report.readiness_assessed:
-        print("readiness not assessed: " + "; ".join(report.readiness_missing) + ": no part is ready, none is switched on",
-              file=sys.stderr)
-    if report.summary()["partial"]:
-        print("warning: some rules ended in ERROR (--keep-going): the lists are partial", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_init(args: argparse.Namespace) -> int:
-    from validator.config.attestations import DEFAULT_NAME, blank_questionnaire
-    from validator.config.backflush_yaml import export_namings, load_config
-    from validator.errors import ConfigError
-    from validator.output import write_atomically
-    from validator.tables import builtin_registry
-
-    registry = builtin_registry()
-    engine = _engine(args)
-    with _source(args.path) as source:
-        target = args.output or source.home / DEFAULT_NAME
-        if target.exists() and not args.force:
-            raise ConfigError("already exists; answer it, or pass --force to overwrite it", location=str(target))
-        site = engine.load(source, registry, {"PartPlant": {"Company", "Plant"}},
-                           named=export_namings(load_config(args.config), registry))
-        try:
-            if "PartPlant" in site.absent and not args.plants:
-                raise ConfigError(f"{site.absent['PartPlant']}; name the sites with --plant", location=str(args.path))
-            sites: list[tuple[str | None, str]] = []
-            if "PartPlant" not in site.absent:
-                site.require_columns()
-                sites = [(c, p) for c, p in engine.distinct(site, "PartPlant", ["Company", "Plant"]) if p is not None]
-        finally:
-            engine.close(site)
-    if args.plants:  # the named sites, of every company that has them (or of none, when PartPlant says nothing)
-        wanted = {p.upper() for p in args.plants}
-        chosen = [(c, p) for c, p in sites if p.upper() in wanted]
-        known = {p.upper() for _, p in chosen}
-        sites = chosen + [(None, p) for p in dict.fromkeys(args.plants) if p.upper() not in known]
-    write_atomically(target, lambda out: out.write(blank_questionnaire(sites)))
-    names = ", ".join(f"{c} {p}" if c else p for c, p in sites)
-    print(f"wrote the readiness questionnaire for {names} to {target}")
-    return EXIT_OK
-
-
-def cmd_rules(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from validator.commands.docs import reads, rules_markdown
-    from validator.config.ruleset import select
-
-    registry, _, _, rules = _setup(args)
-    chosen = select(rules, args.ids, args.tags, enabled_only=False)
-    if args.format == "markdown":
-        _emit(lambda out: out.write(rules_markdown(chosen, registry)), args.output)
-    elif args.format == "json":
-        data = [{"id": r.id, "severity": r.severity, "title": r.title, "tags": list(r.tags), "enabled": r.enabled,
-                 "tables": list(r.tables), "reads": reads(r, registry)} for r in chosen]
-        _emit(lambda out: out.write(json.dumps(data, indent=2) + "\n"), args.output)
-    else:
-        def table(out):  # noqa: ANN001, ANN202
-            grid = Table("Id", "Severity", "Title", "Tags", "Enabled")
-            for r in chosen:
-                grid.add_row(r.id, r.severity, r.title, ", ".join(r.tags), "yes" if r.enabled else "no")
-            Console(file=out, width=140, no_color=True).print(grid)
-        _emit(table, args.output)
-    return EXIT_OK
-
-
-def cmd_explain(args: argparse.Namespace) -> int:
-    from validator.commands.explain import explain_text, sql_for
-    from validator.config.ruleset import select
-
-    registry, _, profile, rules = _setup(args)
-    (rule,) = select(rules, [args.rule], enabled_only=False)
-    if args.sql:
-        # a T-SQL statement declares its parameters: each goes in a batch of its own (GO, as SSMS separates them)
-        separator = "\nGO\n\n" if args.dialect == "tsql" else "\n\n"
-        print(separator.join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect, profile)))
-    else:
-        print(explain_text(rule, registry, args.dialect, profile))
-    return EXIT_OK
-
-
-COMMANDS = {"check": cmd_check, "recommend": cmd_recommend, "init": cmd_init, "rules": cmd_rules, "explain": cmd_explain}
+# each command is a module of validator/commands/ with main(args) -> exit code, imported when it runs
+COMMANDS = {"check": "check", "recommend": "recommend", "init": "init", "rules": "docs", "explain": "explain"}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return importlib.import_module(f"validator.commands.{COMMANDS[args.command]}").main(args)
     except BackflushError as exc:
         if args.debug:
             traceback.print_exc()

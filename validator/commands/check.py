@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from validator.commands.setup import emit, engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.config.attestations import read_attestations
 from validator.config.profile import Profile
 from validator.engines import Engine
-from validator.errors import ContractError, DataError
+from validator.errors import EXIT_FINDINGS, EXIT_OK, ContractError, DataError
 from validator.findings import (
     ERROR,
     IF_ENABLED_OUTCOME,
@@ -199,3 +201,23 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                           if not own_header(loaded_table.table, column, header)}
         return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers)
+
+
+def main(args: argparse.Namespace) -> int:
+    from validator.config.ruleset import select
+    from validator.formats import get_format
+
+    registry, config, profile, rules = setup(args)
+    formatter = get_format(args.format)
+    with source_of(args.path) as source:
+        report = run_check(source, select(rules, args.ids, args.tags), registry, engine_for(args),
+                           keep_going=args.keep_going, profile=profile, attestations=args.attestations,
+                           readiness_rules=readiness_in_force(rules), **reading_options(args, config, registry))
+        emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
+    if args.output is not None:
+        counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
+        print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
+              f"{counts['info']} info)" + (f" and {what_if} if backflush were switched on" if what_if else "")
+              + f" written to {args.output}")
+    fail_on = args.fail_on or config.fail_on or "error"
+    return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK

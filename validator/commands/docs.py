@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+
+from validator.commands.setup import emit, setup
+from validator.errors import EXIT_OK
 from validator.rules.analysis import rule_needs
 from validator.rules.model import Rule
 from validator.tables import Registry
@@ -35,3 +40,27 @@ def rules_markdown(rules: list[Rule], registry: Registry) -> str:
     index += [f"| [{r.id}](#{r.id.lower()}) | {r.severity} | {r.title} | "
               f"{', '.join(r.tags)} |" for r in rules]
     return "\n".join([HEADER, *index, "", *(rule_markdown(r, registry) for r in rules)])
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from validator.config.ruleset import select
+
+    registry, _, _, rules = setup(args)
+    chosen = select(rules, args.ids, args.tags, enabled_only=False)
+    if args.format == "markdown":
+        emit(lambda out: out.write(rules_markdown(chosen, registry)), args.output)
+    elif args.format == "json":
+        data = [{"id": r.id, "severity": r.severity, "title": r.title, "tags": list(r.tags), "enabled": r.enabled,
+                 "tables": list(r.tables), "reads": reads(r, registry)} for r in chosen]
+        emit(lambda out: out.write(json.dumps(data, indent=2) + "\n"), args.output)
+    else:
+        def table(out):  # noqa: ANN001, ANN202
+            grid = Table("Id", "Severity", "Title", "Tags", "Enabled")
+            for r in chosen:
+                grid.add_row(r.id, r.severity, r.title, ", ".join(r.tags), "yes" if r.enabled else "no")
+            Console(file=out, width=140, no_color=True).print(grid)
+        emit(table, args.output)
+    return EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 
 import ibis
@@ -9,8 +10,9 @@ from ibis.common.exceptions import OperationNotDefinedError, UnsupportedOperatio
 
 from validator.commands.check import with_run_params
 from validator.commands.docs import reads
+from validator.commands.setup import setup
 from validator.config.profile import RUN_PARAMS, Profile
-from validator.errors import ConfigError
+from validator.errors import EXIT_OK, ConfigError
 from validator.rules.analysis import rule_needs
 from validator.rules.compile import CANONICAL, compile_check, never_canonical
 from validator.rules.model import Rule
@@ -160,3 +162,16 @@ def explain_text(rule: Rule, registry: Registry, dialect: str, profile: Profile 
         parts.append(sql.strip() + ";")
     return "\n".join(parts)
 
+
+def main(args: argparse.Namespace) -> int:
+    from validator.config.ruleset import select
+
+    registry, _, profile, rules = setup(args)
+    (rule,) = select(rules, [args.rule], enabled_only=False)
+    if args.sql:
+        # a T-SQL statement declares its parameters: each goes in a batch of its own (GO, as SSMS separates them)
+        separator = "\nGO\n\n" if args.dialect == "tsql" else "\n\n"
+        print(separator.join(f"{sql.strip()};" for _, sql in sql_for(rule, registry, args.dialect, profile)))
+    else:
+        print(explain_text(rule, registry, args.dialect, profile))
+    return EXIT_OK

@@ -10,13 +10,16 @@ behind it and the first message of each.
 
 from __future__ import annotations
 
+import argparse
 import csv
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
+from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.engines import Engine
-from validator.errors import ConfigError
+from validator.errors import EXIT_OK, ConfigError
 from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict, component_key
 from validator.report import Report
 from validator.sources import Naming, Source
@@ -139,3 +142,34 @@ def write_reasons(items: list[Recommendation], out: TextIO) -> None:
     for item in items:
         writer.writerow([item.company, item.plant, item.part, "True" if item.backflush else "False", item.action,
                          item.verdict, " ".join(item.rules), item.reason])
+
+
+def main(args: argparse.Namespace) -> int:
+    from validator.commands.check import run_check
+    from validator.config.ruleset import select
+    from validator.errors import ConfigError
+    from validator.output import write_atomically
+
+    registry, config, profile, rules = setup(args)
+    reading = reading_options(args, config, registry)
+    engine = engine_for(args)
+    with source_of(args.path) as source:
+        if not args.company and not partplant_has_company(source, registry, engine, reading["named"]):
+            # a DMT load needs the company of every row: say so before the run
+            raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
+                              location=str(args.path))
+        report = run_check(source, select(rules), registry, engine, keep_going=args.keep_going, profile=profile,
+                           attestations=args.attestations, readiness_rules=readiness_in_force(rules), **reading)
+        items = recommendations(report, args.company)
+    reasons = args.output.with_name(args.output.stem + ".reasons.csv")
+    write_atomically(args.output, lambda out: write_dmt(items, out))
+    write_atomically(reasons, lambda out: write_reasons(items, out))
+    on, off, review = (sum(i.action == a for i in items) for a in (SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW))
+    print(f"{on} part(s) to switch backflush on, {off} to switch off (DMT load {args.output}); {review} need review "
+          f"(verdict unknown: {reasons} says what is missing)")
+    if not report.readiness_assessed:
+        print("readiness not assessed: " + "; ".join(report.readiness_missing) + ": no part is ready, none is switched on",
+              file=sys.stderr)
+    if report.summary()["partial"]:
+        print("warning: some rules ended in ERROR (--keep-going): the lists are partial", file=sys.stderr)
+    return EXIT_OK

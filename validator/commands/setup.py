@@ -1,0 +1,77 @@
+"""What every command does first: the registry, backflush.yaml, the profile and the rules in force; the engine
+and the source PATH names, with the settings read here once; and where a command's text goes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from validator import told
+
+if TYPE_CHECKING:
+    from validator.config.backflush_yaml import Config
+    from validator.engines import Engine
+    from validator.sources import Source
+    from validator.tables import Registry
+
+
+def emit(text_writer: Callable[[TextIO], Any], output: Path | None) -> None:
+    from validator.output import write_atomically
+
+    if output is None:
+        text_writer(sys.stdout)
+    else:
+        write_atomically(output, text_writer)
+
+
+def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    from validator.config.backflush_yaml import load_config
+    from validator.config.profile import load_profile
+    from validator.config.ruleset import rules_in_force
+    from validator.tables import builtin_registry
+
+    registry = builtin_registry()
+    config = load_config(args.config)
+    profile = load_profile(args.profile, config.profile, config.document)
+    return registry, config, profile, rules_in_force(registry, config, args.rule_dirs, profile)
+
+
+def reading_options(args: argparse.Namespace, config: Config, registry: Registry) -> dict[str, Any]:
+    """How to read the exports: dates and numbers as the command's option, else the config's, else found out; the
+    tables the config says may be empty; the files and headers it names."""
+    from validator.config.backflush_yaml import empty_tables, export_namings
+
+    return {"date_order": args.date_order or config.date_order or told.AUTO,
+            "decimal_separator": args.decimal_separator or config.decimal_separator or told.AUTO,
+            "empty_tables": empty_tables(config, list(registry.tables)), "named": export_namings(config, registry),
+            "jobs": config.jobs}
+
+
+def engine_for(args: argparse.Namespace) -> Engine:
+    """The engine the command names, with the settings read here once: its memory limit and the compile cache."""
+    from validator.config.settings import cache_dir
+    from validator.engines import get_engine
+
+    memory = getattr(args, "memory_limit", None)
+    return get_engine(getattr(args, "engine", "duckdb"), cache_dir=cache_dir(),
+                      **({"memory_limit": memory} if memory else {}))
+
+
+def source_of(path: Path) -> contextlib.closing[Source]:
+    """The source PATH is (a folder, a workbook, a ZIP of exports), closed when the command is done with it."""
+    from validator.sources import open_source
+
+    return contextlib.closing(open_source(path))
+
+
+def readiness_in_force(rules: dict) -> list[str]:  # noqa: ANN001 - rules in force by id
+    """The readiness rules a part must pass to be ready: every enabled one in force, selected or not."""
+    from validator.commands.check import READINESS
+
+    return [r.id for r in rules.values() if r.enabled and READINESS in r.tags]
+
+
