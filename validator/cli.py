@@ -19,6 +19,7 @@ PATH_HELP = ("folder of exports, one file per table, named after the table; or o
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
   backflush check exports/ --format json --output findings.json --fail-on warning
+  backflush check exports/ --format sarif:out.sarif --format junit:out.xml --format markdown:summary.md
   backflush check exports/ --rules my-rules/ --config backflush.yaml --tag eligibility
   backflush check exports/ --rule BFE001 --rule BFC003 --keep-going
   backflush check exports/ --tag readiness --profile strict
@@ -99,8 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(Part.csv, PartPlant.parquet, JobMtl.xlsx, ...).",
                                 epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("path", type=Path, help=PATH_HELP)
-    check.add_argument("--format", default="console", choices=sorted(FORMATS), help="report format (default: console)")
-    check.add_argument("--output", type=Path, metavar="FILE", help="write the report here (atomically) instead of stdout")
+    check.add_argument("--format", dest="formats", action="append", metavar="NAME[:FILE]",
+                       help=f"a report to write: {', '.join(sorted(FORMATS))}, to FILE (atomically) or else to stdout; "
+                            "repeat for several in one run (default: console)")
+    check.add_argument("--output", type=Path, metavar="FILE",
+                       help="the file of the one --format given without one (instead of stdout)")
     check.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
                        help="lowest severity that makes the exit code 1 (default: error, or fail_on in the config)")
     check.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID", help="run only this rule (repeatable)")

@@ -28,6 +28,7 @@ class Report:
     decimal_commas: list[str] = field(default_factory=list)  # "Table.Column" of the numbers read with a decimal comma
     column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
     # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
+    inputs: dict[str, str] = field(default_factory=dict)  # table -> the export it was read from, as messages name it
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -199,25 +200,34 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
         column_headers = {f"{name}.{column}": header for name, loaded_table in sorted(site.tables.items())
                           for column, header in sorted(loaded_table.columns.items())
                           if not own_header(loaded_table.table, column, header)}
+        inputs = {name: loaded_table.source.where for name, loaded_table in sorted(site.tables.items())}
         return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
-                      engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers)
+                      engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs)
 
 
 def main(args: argparse.Namespace) -> int:
     from validator.config.ruleset import select
-    from validator.formats import get_format
+    from validator.formats import get_format, outputs
 
+    chosen = outputs(args.formats, args.output)
     registry, config, profile, rules = setup(args)
-    formatter = get_format(args.format)
     with source_of(args.path) as source:
         report = run_check(source, select(rules, args.ids, args.tags), registry, engine_for(args),
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
                            readiness_rules=readiness_in_force(rules), **reading_options(args, config, registry))
-        emit(lambda out: formatter.write(report, out, color=args.color and args.output is None), args.output)
-    if args.output is not None:
+        for output in chosen:  # files first: a report on standard output is the last thing printed
+            if output.path is not None:
+                formatter = get_format(output.name)
+                emit(lambda out, f=formatter: f.write(report, out), output.path, binary=formatter.BINARY)
+        for output in chosen:
+            if output.path is None:
+                formatter = get_format(output.name)
+                emit(lambda out, f=formatter: f.write(report, out, color=args.color), None, binary=formatter.BINARY)
+    files = [str(o.path) for o in chosen if o.path is not None]
+    if files:
         counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
         print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
               f"{counts['info']} info)" + (f" and {what_if} if backflush were switched on" if what_if else "")
-              + f" written to {args.output}")
+              + f" written to {', '.join(files)}", file=sys.stderr if len(files) < len(chosen) else sys.stdout)
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK

@@ -8,7 +8,7 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from validator import told
 
@@ -19,13 +19,18 @@ if TYPE_CHECKING:
     from validator.tables import Registry
 
 
-def emit(text_writer: Callable[[TextIO], Any], output: Path | None) -> None:
+def emit(text_writer: Callable[[Any], Any], output: Path | None, *, binary: bool = False) -> None:
     from validator.output import write_atomically
 
     if output is None:
-        text_writer(sys.stdout)
+        if binary:
+            sys.stdout.flush()
+            text_writer(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            text_writer(sys.stdout)
     else:
-        write_atomically(output, text_writer)
+        write_atomically(output, text_writer, binary=binary)
 
 
 def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
