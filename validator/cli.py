@@ -85,6 +85,20 @@ def _reading(parser: argparse.ArgumentParser) -> None:
                         help="on a contract violation, end the rules that need the broken table as ERROR and go on")
 
 
+def _run(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that run the rules on a site."""
+    parser.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
+                        help="run only this rule (repeatable)")
+    parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                        help="run only rules with this tag (repeatable)")
+    parser.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
+    parser.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")
+    parser.add_argument("--attestations", type=Path, metavar="FILE",
+                        help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
+    _reading(parser)
+    _common(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backflush",
@@ -107,16 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the file of the one --format given without one (instead of stdout)")
     check.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
                        help="lowest severity that makes the exit code 1 (default: error, or fail_on in the config)")
-    check.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID", help="run only this rule (repeatable)")
-    check.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                       help="run only rules with this tag (repeatable)")
-    check.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
-    check.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")
     check.add_argument("--color", action="store_true", help="colour the console report")
-    check.add_argument("--attestations", type=Path, metavar="FILE",
-                       help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
-    _reading(check)
-    _common(check)
+    check.add_argument("--baseline", type=Path, metavar="FILE",
+                       help="a baseline ('backflush baseline'): the gate fails on new findings only, and every format "
+                            "counts new, persisting and fixed ones")
+    check.add_argument("--waivers", type=Path, metavar="FILE",
+                       help="known exceptions accepted until a date (default: waivers in the config)")
+    _run(check)
+
+    baseline = commands.add_parser("baseline", help="record the findings of a site, for a gate on new ones",
+                                   description="Run the rules and write the fingerprints of every finding: "
+                                               "'check --baseline FILE' then fails on new findings only.",
+                                   epilog="example:\n  backflush baseline exports/ -o baseline.json\n"
+                                          "  backflush check exports/ --baseline baseline.json",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    baseline.add_argument("path", type=Path, help=PATH_HELP)
+    baseline.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the baseline to write")
+    _run(baseline)
 
     recommend = commands.add_parser("recommend", help="list the parts to switch backflush on and off, as a DMT load",
                                     description="Run every rule and write the parts to switch backflush on (ready, "
@@ -172,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # each command is a module of validator/commands/ with main(args) -> exit code, imported when it runs
-COMMANDS = {"check": "check", "recommend": "recommend", "init": "init", "rules": "docs", "explain": "explain"}
+COMMANDS = {"check": "check", "baseline": "baseline", "recommend": "recommend", "init": "init", "rules": "docs",
+            "explain": "explain"}
 
 
 def main(argv: list[str] | None = None) -> int:

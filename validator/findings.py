@@ -75,6 +75,8 @@ class Finding(NamedTuple):
     component: tuple[tuple[str, Any], ...] = ()
     fingerprint: str = ""
     outcome: str = "fail"  # or one of NOT_JUDGED (never a pass), or "if_enabled"
+    waiver: dict[str, Any] | None = None  # the waiver that accepts it until its expiry (validator/gate.py)
+    baseline: str | None = None  # "new" or "persisting", against a baseline (validator/gate.py)
 
     @classmethod
     def from_json(cls, line: str, component: str) -> Finding:
@@ -83,7 +85,7 @@ class Finding(NamedTuple):
         key = tuple(d["key"].items())
         return cls(-SEVERITY_RANK[d["severity"]], d["rule_id"], d["table"], tuple(str(v) for _, v in key), d["severity"],
                    key, d["message"], tuple(d["evidence"].items()), tuple(orjson.loads(component).items()),
-                   d["fingerprint"], d["outcome"])
+                   d["fingerprint"], d["outcome"], d.get("waiver"), d.get("baseline"))
 
 
 class EngineRows(Sequence[T]):
@@ -154,12 +156,26 @@ class Findings(EngineRows[Finding]):
         """The what-if findings per severity: what switching the components' site defaults on would add."""
         return self._per_severity(what_if=True)
 
-    def _per_severity(self, what_if: bool) -> dict[str, int]:
+    def _per_severity(self, what_if: bool, gate: bool = False) -> dict[str, int]:
+        """Per severity: the findings on the configuration as it is (or the what-if ones), waived ones left out;
+        `gate`: only the new ones, when a baseline says which (validator/gate.py)."""
         counts = {"error": 0, "warning": 0, "info": 0}
-        for (severity, outcome), n in self.count_by("severity", "outcome").items():
-            if (outcome == IF_ENABLED_OUTCOME) == what_if:
-                counts[severity] += n
+        columns = ["severity", "outcome", *(c for c in ("waived", "baseline") if c in self.table.column_names)]
+        for values, n in self.count_by(*columns).items():
+            row = dict(zip(columns, values, strict=True))
+            if (row["outcome"] == IF_ENABLED_OUTCOME) != what_if or row.get("waived"):
+                continue
+            if gate and row.get("baseline") == "persisting":
+                continue
+            counts[row["severity"]] += n
         return counts
+
+    def gate_counts(self) -> dict[str, int]:
+        """The findings a gate fails on, per severity: not what-if, not waived, and new when there is a baseline."""
+        return self._per_severity(what_if=False, gate=True)
+
+    def waived(self) -> int:
+        return sum(n for w, n in self.count_by("waived").items() if w) if "waived" in self.table.column_names else 0
 
     def per_rule(self) -> dict[str, dict[str, int]]:
         """rule id -> outcome (fail, insufficient_history, not_measurable, if_enabled) -> findings."""

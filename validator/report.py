@@ -7,6 +7,7 @@ from typing import Any
 
 from validator import __version__
 from validator.findings import ERROR, STATUSES, Findings, RuleResult, Verdicts, Violation, site_scores
+from validator.gate import Triage
 from validator.rules.model import SEVERITY_RANK, Rule
 
 
@@ -29,6 +30,7 @@ class Report:
     column_headers: dict[str, str] = field(default_factory=dict)  # "Table.Column" -> the header it was read from,
     # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
     inputs: dict[str, str] = field(default_factory=dict)  # table -> the export it was read from, as messages name it
+    triage: Triage = field(default_factory=Triage)  # what a baseline and waivers made of the findings (gate.py)
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
@@ -41,10 +43,13 @@ class Report:
         return not self.readiness_missing
 
     def worst_at_or_above(self, threshold: str) -> bool:
-        """Whether a finding on the configuration as it is (what-if findings never) is at or above `threshold`."""
+        """Whether a finding on the configuration as it is (what-if findings never), not waived and, against a
+        baseline, new, is at or above `threshold`; an expired waiver counts as a warning."""
         if threshold == "never":
             return False
-        return any(n and SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold] for severity, n in self.counts().items())
+        counts = self.findings.gate_counts()
+        counts["warning"] += len(self.triage.expired)  # an expired waiver is a finding of its own
+        return any(n and SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold] for severity, n in counts.items())
 
     def summary(self) -> dict[str, Any]:
         statuses = {s: sum(r.status == s for r in self.results) for s in STATUSES}
@@ -57,6 +62,9 @@ class Report:
             "readiness_missing": self.readiness_missing,
             "sites": site_scores(self.verdicts, self.findings, self.readiness_assessed),
             "partial": bool(statuses[ERROR]),
+            # with a baseline or waivers only: what they made of the findings (a plain run's summary is unchanged)
+            **({"waived": self.findings.waived(), "gate": self.findings.gate_counts(), **self.triage.to_dict()}
+               if self.triage.to_dict() else {}),
         }
 
     def tool(self) -> dict[str, Any]:

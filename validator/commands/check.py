@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import replace
@@ -205,6 +206,18 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs)
 
 
+def gated(report: Report, baseline: Path | None, waivers: Path | None) -> Report:
+    """The report with its findings marked against a baseline and waivers (validator/gate.py); as it was without."""
+    if baseline is None and waivers is None:
+        return report
+    from validator.config.waivers import read_waivers
+    from validator.gate import read_baseline, triage
+
+    findings, result = triage(report.findings, read_baseline(baseline) if baseline else None,
+                              read_waivers(waivers) if waivers else [], dt.date.today())
+    return replace(report, findings=findings, triage=result)
+
+
 def main(args: argparse.Namespace) -> int:
     from validator.config.ruleset import select
     from validator.formats import get_format, outputs
@@ -215,6 +228,7 @@ def main(args: argparse.Namespace) -> int:
         report = run_check(source, select(rules, args.ids, args.tags), registry, engine_for(args),
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
                            readiness_rules=readiness_in_force(rules), **reading_options(args, config, registry))
+        report = gated(report, args.baseline, args.waivers or config.waivers)
         for output in chosen:  # files first: a report on standard output is the last thing printed
             if output.path is not None:
                 formatter = get_format(output.name)

@@ -29,6 +29,7 @@ class Config:
     decimal_separator: str | None = None  # of numbers exported as text (validator/engines/duckdb/decimals.py); None: found out
     empty_tables: tuple[str, ...] = ()  # tables whose export may hold no rows (a site without jobs before go-live)
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> file, sheet, columns (sources.Naming)
+    waivers: Path | None = None  # the waivers file (validator/config/waivers.py), relative to this file
 
 
 def load_config(path: Path | None) -> Config:
@@ -57,6 +58,7 @@ def load_config(path: Path | None) -> Config:
         decimal_separator=data.get("decimal_separator"),
         empty_tables=tuple(data.get("empty_tables", [])),
         exports=data.get("exports", {}),
+        waivers=path.parent / data["waivers"] if data.get("waivers") else None,
     )
 
 

@@ -70,9 +70,29 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
         _findings(console, f"If backflush were switched on: first {min(first, what_if)} of {what_if:,} findings on "
                   "components not backflushed now (they judge the verdicts, never --fail-on)",
                   (f for f in report.findings if f.outcome == IF_ENABLED_OUTCOME), first)
+    _triage(console, report)
     console.print(f"[bold]{found:,} finding(s):[/] {counts['error']:,} error, {counts['warning']:,} warning, "
                   f"{counts['info']:,} info" + (f"; and {what_if:,} if backflush were switched on ({if_enabled['error']:,} "
                                                 f"error, {if_enabled['warning']:,} warning)" if what_if else ""))
+
+
+def _triage(console: Console, report: Report) -> None:
+    """What a baseline and waivers made of the findings: the gate's counts, and each waiver that expired or
+    waives nothing."""
+    triage = report.triage
+    if triage.baseline is not None:
+        console.print(f"baseline {triage.baseline}: [bold]{triage.new:,} new[/], {triage.persisting:,} persisting, "
+                      f"{triage.fixed:,} fixed; the gate judges the new ones only")
+    waived = report.findings.waived()
+    if waived:
+        console.print(f"{waived:,} finding(s) WAIVED by {len(triage.applied)} waiver(s) (reason, owner and expiry in "
+                      "the JSON report)")
+    for waiver, n in triage.expired:
+        console.print(f"[yellow]waiver expired[/] on {waiver.expires} ({waiver.where}): {waiver.rule} "
+                      f"{dict(waiver.key)}, owner {waiver.owner}: its {n} finding(s) count again; renew or fix")
+    for waiver in triage.unmatched:
+        console.print(f"[yellow]waiver matches no finding[/] ({waiver.where}): {waiver.rule} {dict(waiver.key)}; "
+                      "remove it if the exception is gone")
 
 
 def _verdicts(console: Console, report: Report) -> None:
@@ -106,6 +126,8 @@ def _findings(console: Console, title: str, findings: Iterator[Finding], first: 
         shown.add_column(column)
     for finding in itertools.islice(findings, first):
         key = ", ".join(f"{c}={v}" for c, v in finding.key)
+        marks = " ".join(m for m in ("WAIVED" if finding.waiver else "",
+                                     "NEW" if finding.baseline == "new" else "") if m)
         shown.add_row(finding.rule_id, f"[{STYLE[finding.severity]}]{finding.severity}[/]", finding.table, key,
-                      finding.message)
+                      f"[bold]{marks}[/] {finding.message}" if marks else finding.message)
     console.print(shown)

@@ -36,7 +36,7 @@ def _failure(case: ET.Element, findings: list[Finding], severity: str) -> None:
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
     judged: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.findings:
-        if finding.outcome != IF_ENABLED_OUTCOME and finding.outcome not in NOT_JUDGED:
+        if finding.outcome != IF_ENABLED_OUTCOME and finding.outcome not in NOT_JUDGED and not finding.waiver:
             judged[finding.rule_id].append(finding)
     root = ET.Element("testsuites")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
@@ -76,6 +76,12 @@ def write(report: Report, out: TextIO, *, color: bool = False) -> None:
             ET.SubElement(case, "skipped", message=f"not judged: {result.insufficient + result.not_measurable} "
                                                    "row(s) with too little history or nothing to measure")
             skipped += 1
+    if report.triage.expired:  # an expired waiver is a finding of its own
+        case = _case(suite, "expired waivers", "backflush.waivers")
+        failure = ET.SubElement(case, "failure", message=f"{len(report.triage.expired)} waiver(s) expired", type="warning")
+        failure.text = "\n".join(f"{w.where}: {w.rule} {dict(w.key)} expired on {w.expires}, owner {w.owner}"
+                                  for w, _ in report.triage.expired)
+        tests, failures = tests + 1, failures + 1
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))

@@ -50,6 +50,15 @@ def lines(report: Report) -> list[str]:
         out += ["| Rule | Severity | Status | Findings | Title |", "|---|---|---|---:|---|"]
         out += [f"| {r.rule_id} | {r.severity} | {r.status} | {r.failed} | {cell(r.title)} |" for r in failing]
         out.append("")
+    triage = report.triage
+    if triage.baseline is not None:
+        out += [f"Against the baseline: **{triage.new} new**, {triage.persisting} persisting, {triage.fixed} fixed.", ""]
+    waived = report.findings.waived()
+    if waived or triage.expired or triage.unmatched:
+        out.append(f"Waivers: {waived} finding(s) waived; {len(triage.expired)} waiver(s) expired; "
+                   f"{len(triage.unmatched)} match nothing.")
+        out += [f"- expired {w.expires}: {cell(w.rule)} {cell(dict(w.key))} ({cell(w.where)})" for w, _ in triage.expired]
+        out.append("")
     passed = sum(1 for r in report.results if r not in failing)
     out += [f"{passed} rule(s) passed or had nothing to judge. `backflush explain RULE` says why a rule fires and how "
             "to fix it.", ""]
@@ -62,7 +71,7 @@ def write(report: Report, out: TextIO, *, color: bool = False) -> None:
     listed: dict[str, list[Finding]] = {}
     total = 0
     for finding in report.findings:
-        if finding.outcome == IF_ENABLED_OUTCOME or finding.outcome in NOT_JUDGED:
+        if finding.outcome == IF_ENABLED_OUTCOME or finding.outcome in NOT_JUDGED or finding.waiver:
             continue
         total += 1
         shown = listed.setdefault(finding.rule_id, [])

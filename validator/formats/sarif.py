@@ -58,6 +58,13 @@ def _result(finding: Finding, index: dict[str, int], inputs: dict[str, str]) -> 
               "partialFingerprints": {FINGERPRINT: finding.fingerprint},
               "properties": {"table": finding.table, "key": dict(finding.key), "evidence": dict(finding.evidence),
                              "outcome": finding.outcome}}
+    if finding.baseline is not None:
+        result["baselineState"] = "new" if finding.baseline == "new" else "unchanged"
+    if finding.waiver:
+        waiver = finding.waiver
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": f"{waiver['reason']} (owner {waiver['owner']}, ticket "
+                                                    f"{waiver.get('ticket') or '-'}, until {waiver['expires']})"}]
     return result
 
 
@@ -70,6 +77,13 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
                         "associatedRule": {"id": result.rule_id}})
     for violation in report.violations:
         out.append({"level": "error", "message": {"text": str(violation)}})
+    for waiver, n in report.triage.expired:
+        out.append({"level": "warning", "message": {"text": f"waiver expired on {waiver.expires} ({waiver.where}): "
+                                                            f"{waiver.rule} {dict(waiver.key)}; its {n} finding(s) "
+                                                            "count again"}, "associatedRule": {"id": waiver.rule}})
+    for waiver in report.triage.unmatched:
+        out.append({"level": "note", "message": {"text": f"waiver matches no finding ({waiver.where}): {waiver.rule} "
+                                                         f"{dict(waiver.key)}"}})
     return out
 
 

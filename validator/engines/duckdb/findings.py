@@ -173,6 +173,7 @@ def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
     repeated = con.execute(f"SELECT 1 FROM (SELECT DISTINCT rule_id, tbl, check_index FROM {FOUND}) "
                            "GROUP BY rule_id, tbl HAVING count(*) > 1 LIMIT 1").fetchone()
     first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if repeated else ""
-    table = con.execute(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line FROM {FOUND} {first} "
+    table = con.execute(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line, tbl AS \"table\", "
+                        f"fingerprint FROM {FOUND} {first} "
                         "ORDER BY rank, rule_id, tbl, sort_key").to_arrow_table()
     return Findings(table)

@@ -1,0 +1,164 @@
+"""The CI gate: a baseline makes it fail on new findings only; waivers accept known exceptions until a date."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, export_rows, run_json
+from tests.site_formats import to_parquet, to_workbook
+from validator.tables import builtin_registry
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Path:
+    from validator.cli import main
+
+    path = tmp_path_factory.mktemp("baseline") / "baseline.json"
+    assert main(["baseline", str(DEMO), "-o", str(path)]) == 0
+    return path
+
+
+def rewrite(path: Path, change) -> None:  # noqa: ANN001 - change(header, rows) edits the rows in place
+    """Edit an export as a steward would in Excel, saving it in the encoding it came in (the demo has Windows-1252
+    files, as Excel saves them)."""
+    data = path.read_bytes()
+    try:
+        encoding, text = "utf-8-sig", data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        encoding, text = "cp1252", data.decode("cp1252")
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    change(header, rows)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows])
+    path.write_bytes(out.getvalue().encode(encoding))
+
+
+def test_the_demo_against_its_own_baseline_has_nothing_new_and_passes_the_gate(baseline, tmp_path):
+    code, document = run_json(DEMO, tmp_path / "out.json", "--baseline", str(baseline), "--fail-on", "error")
+    summary = document["summary"]
+    judged = sum(1 for f in document["findings"] if f["outcome"] != "if_enabled")
+    assert code == 0 and summary["baseline"]["new"] == 0 and summary["baseline"]["fixed"] == 0
+    assert summary["baseline"]["persisting"] == judged and summary["by_severity"]["error"] > 0
+
+
+def test_a_part_made_lot_tracked_after_the_baseline_is_new_and_fails_the_gate(baseline, site, tmp_path):
+    plants = [r for r in export_rows(site / "PartPlant.csv") if r["PartNum"] == "SCR-0002" and r["BackFlush"] == "1"]
+    assert plants  # backflushed at a site: lot tracking now makes it ineligible there
+    rewrite(site / "Part.csv", lambda h, rows: [r.__setitem__(h.index("Part_TrackLots"), "True") for r in rows
+                                                 if r[h.index("Part_PartNum")] == "SCR-0002"])
+    code, document = run_json(site, tmp_path / "out.json", "--baseline", str(baseline), "--fail-on", "error")
+    new = [f for f in document["findings"] if f.get("baseline") == "new"]
+    assert code == 1
+    assert {("BFE001", "PartPlant", p["Plant"]) for p in plants} <= {(f["rule_id"], f["table"], f["key"].get("Plant"))
+                                                                     for f in new if f["key"].get("PartNum") == "SCR-0002"}
+    assert document["summary"]["baseline"]["new"] == len(new)
+    assert all(f.get("baseline") in ("new", "persisting") for f in document["findings"] if f["outcome"] != "if_enabled")
+
+
+def test_a_defect_removed_after_the_baseline_counts_as_fixed(baseline, site, tmp_path):
+    rows = [r for r in export_rows(site / "Part.csv") if r["TrackLots"] == "True"]
+    assert rows
+    rewrite(site / "Part.csv", lambda h, rs: [r.__setitem__(h.index("Part_TrackLots"), "False") for r in rs])
+    _, document = run_json(site, tmp_path / "out.json", "--baseline", str(baseline))
+    assert document["summary"]["baseline"]["fixed"] > 0 and document["summary"]["baseline"]["new"] == 0
+
+
+@pytest.mark.parametrize("reexport", ["shuffled rows and an extra column", "parquet", "workbook"])
+def test_fingerprints_do_not_change_with_row_order_added_columns_or_export_format(baseline, site, tmp_path, reexport):
+    registry = builtin_registry()
+    if reexport == "parquet":
+        to_parquet(site, tmp_path / "parquet", registry)
+        target = tmp_path / "parquet"
+    elif reexport == "workbook":
+        to_workbook(site, tmp_path / "book" / "site.xlsx", registry)
+        target = tmp_path / "book" / "site.xlsx"
+    else:
+        for path in site.glob("*.csv"):
+            def shuffle(header, rows):  # noqa: ANN001, ANN202
+                random.Random(7).shuffle(rows)
+                header.append("Exported_By")
+                for row in rows:
+                    row.append("BAQ")
+            rewrite(path, shuffle)
+        target = site
+    code, document = run_json(target, tmp_path / "out.json", "--baseline", str(baseline), "--fail-on", "error")
+    assert (document["summary"]["baseline"]["new"], document["summary"]["baseline"]["fixed"]) == (0, 0)
+    assert code == 0
+
+
+def test_a_file_that_is_not_a_baseline_stops_the_run_naming_it(tmp_path, cli):
+    bad = tmp_path / "baseline.json"
+    bad.write_text('{"findings": 3}', encoding="utf-8")
+    code, _, err = cli("check", DEMO, "--baseline", bad)
+    assert code == 2 and f"{bad}: is not a baseline" in err
+
+
+def waivers(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+WAIVE_BFC003 = """waivers:
+  - rule: BFC003
+    key: {{Company: EPIC06}}
+    reason: quantities per parent are being loaded from the new BOM
+    owner: Jane Doe (engineering)
+    ticket: ERP-1234
+    expires: {expires}
+"""
+
+
+def test_waived_findings_are_marked_in_every_format_and_do_not_fail_the_gate(tmp_path):
+    path = waivers(tmp_path, WAIVE_BFC003.format(expires="2099-12-31"))
+    plain, before = run_json(DEMO, tmp_path / "plain.json", "--rule", "BFC003", "--fail-on", "error")
+    code, document = run_json(DEMO, tmp_path / "out.json", "--rule", "BFC003", "--fail-on", "error",
+                              "--waivers", str(path), "--format", f"sarif:{tmp_path / 'out.sarif'}")
+    assert plain == 1 and before["findings"] and code == 0
+    assert all(f["waiver"]["ticket"] == "ERP-1234" for f in document["findings"])
+    assert document["summary"]["waived"] == len(before["findings"])
+    results = json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"]
+    assert all(r["suppressions"][0]["status"] == "accepted" for r in results)
+
+
+def test_an_expired_waiver_waives_nothing_and_is_reported(tmp_path):
+    path = waivers(tmp_path, WAIVE_BFC003.format(expires="2020-01-31"))
+    code, document = run_json(DEMO, tmp_path / "out.json", "--rule", "BFC003", "--fail-on", "error", "--waivers", str(path))
+    (expired,) = document["summary"]["waivers"]["expired"]
+    assert code == 1 and not any("waiver" in f for f in document["findings"])
+    assert expired["expires"] == "2020-01-31" and expired["findings"] == len(document["findings"])
+
+
+def test_an_expired_waiver_alone_fails_a_gate_on_warnings(tmp_path):
+    path = waivers(tmp_path, WAIVE_BFC003.format(expires="2020-01-31").replace("BFC003", "BFE004"))
+    code, document = run_json(DEMO, tmp_path / "out.json", "--rule", "BFC003", "--fail-on", "warning",
+                              "--waivers", str(path))
+    assert document["summary"]["waivers"]["expired"] and code == 1
+
+
+def test_a_waiver_that_matches_nothing_is_listed(tmp_path):
+    path = waivers(tmp_path, WAIVE_BFC003.format(expires="2099-12-31").replace("EPIC06", "NO-SUCH-COMPANY"))
+    _, document = run_json(DEMO, tmp_path / "out.json", "--rule", "BFC003", "--waivers", str(path))
+    (unmatched,) = document["summary"]["waivers"]["unmatched"]
+    assert unmatched["key"] == {"Company": "NO-SUCH-COMPANY"} and document["summary"]["waived"] == 0
+
+
+def test_a_waiver_without_an_expiry_stops_the_run_naming_file_and_line(tmp_path, cli):
+    path = waivers(tmp_path, WAIVE_BFC003.format(expires="2099-12-31").replace("    expires: 2099-12-31\n", ""))
+    code, _, err = cli("check", DEMO, "--waivers", path)
+    assert code == 2 and f"{path}:2" in err and "expires" in err
+
+
+def test_waivers_named_in_backflush_yaml_apply(tmp_path):
+    waivers(tmp_path, WAIVE_BFC003.format(expires="2099-12-31"))
+    config = tmp_path / "backflush.yaml"
+    config.write_text("waivers: waivers.yaml\n", encoding="utf-8")
+    code, document = run_json(DEMO, tmp_path / "out.json", "--rule", "BFC003", "--fail-on", "error",
+                              "--config", str(config))
+    assert code == 0 and document["summary"]["waived"] > 0

@@ -1,0 +1,140 @@
+"""What a gate makes of the findings: against a baseline (the fingerprints of an accepted earlier run), which are
+new, which persist and how many were fixed; with waivers, which are accepted until a date. Both mark the findings'
+JSON documents (`"baseline": "new"`, `"waiver": {...}`), so every format shows them, and the gate then fails on the
+new, unwaived findings only (Findings.gate_counts). An expired waiver waives nothing and counts as a warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from validator import __version__
+from validator.config.waivers import Waiver
+from validator.errors import DataError
+from validator.findings import Findings
+
+BASELINE_FORMAT = "backflush-baseline/1"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    file: str
+    fingerprints: frozenset[str]  # "RULE fingerprint": a finding's name across runs
+
+
+def _name(rule_id: pa.Array | str, fingerprint: pa.Array | str) -> Any:
+    if isinstance(rule_id, str):
+        return f"{rule_id} {fingerprint}"
+    return pc.binary_join_element_wise(rule_id, fingerprint, " ")
+
+
+def baseline_document(findings: Findings, site: str) -> dict[str, Any]:
+    """The baseline a run records: each finding's rule, table, key and fingerprint (what-if ones are not defects
+    of the site as it is, and are left out)."""
+    return {"format": BASELINE_FORMAT, "tool": {"name": "backflush-validator", "version": __version__}, "site": site,
+            "findings": [{"rule_id": f.rule_id, "table": f.table, "key": dict(f.key), "fingerprint": f.fingerprint}
+                         for f in findings if f.outcome != "if_enabled"]}
+
+
+def read_baseline(path: Path) -> Baseline:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read the baseline: {exc}", location=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); write it with "
+                        "'backflush baseline'", location=str(path)) from None
+    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT or not isinstance(data.get("findings"), list):
+        raise DataError(f"is not a baseline ({BASELINE_FORMAT}); write one with 'backflush baseline PATH -o FILE'",
+                        location=str(path))
+    try:
+        names = frozenset(_name(f["rule_id"], f["fingerprint"]) for f in data["findings"])
+    except (KeyError, TypeError):
+        raise DataError("a baseline finding lacks rule_id or fingerprint; write it again with 'backflush baseline'",
+                        location=str(path)) from None
+    return Baseline(str(path), names)
+
+
+@dataclass
+class Triage:
+    """What the baseline and the waivers made of a run's findings, for every format to say."""
+
+    baseline: str | None = None
+    new: int = 0
+    persisting: int = 0
+    fixed: int = 0
+    applied: list[tuple[Waiver, int]] = field(default_factory=list)  # active waivers and the findings each waived
+    expired: list[tuple[Waiver, int]] = field(default_factory=list)  # and the findings each would waive
+    unmatched: list[Waiver] = field(default_factory=list)  # active waivers that waive nothing
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.baseline is not None:
+            out["baseline"] = {"file": self.baseline, "new": self.new, "persisting": self.persisting, "fixed": self.fixed}
+        if self.applied or self.expired or self.unmatched:
+            out["waivers"] = {"applied": [{**w.to_dict(), "findings": n} for w, n in self.applied],
+                              "expired": [{**w.to_dict(), "findings": n} for w, n in self.expired],
+                              "unmatched": [w.to_dict() for w in self.unmatched]}
+        return out
+
+
+def _marked(lines: pa.ChunkedArray, mask: pa.Array, suffix: pa.Array | str) -> pa.Array:
+    """The JSON documents of the rows in `mask` with `suffix` (`,"key":value`) added before their closing brace."""
+    body = pc.utf8_slice_codeunits(lines, 0, -1)
+    marked = pc.binary_join_element_wise(body, suffix, "}", "")
+    return pc.if_else(mask, marked, lines)
+
+
+def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver], today: dt.date) -> tuple[Findings, Triage]:
+    table = findings.table
+    result = Triage()
+    if not table.num_rows and baseline is None and not waivers:
+        return findings, result
+    lines = table.column("line")
+    what_if = pc.equal(table.column("outcome"), "if_enabled")
+    if baseline is not None:
+        names = _name(table.column("rule_id"), table.column("fingerprint"))
+        known = pc.is_in(names, value_set=pa.array(sorted(baseline.fingerprints), pa.string()))
+        state = pc.if_else(known, "persisting", "new")
+        judged = pc.invert(what_if)
+        result.baseline = baseline.file
+        result.new = int(pc.sum(pc.and_(judged, pc.invert(known))).as_py() or 0)
+        result.persisting = int(pc.sum(pc.and_(judged, known)).as_py() or 0)
+        present = set(pc.filter(names, judged).to_pylist())
+        result.fixed = len(baseline.fingerprints - present)
+        lines = _marked(lines, judged, pc.binary_join_element_wise(',"baseline":"', state, '"', ""))
+        table = table.append_column("baseline", pc.if_else(judged, state, pa.scalar(None, pa.string())))
+    waived = [False] * table.num_rows
+    suffixes = [""] * table.num_rows
+    if waivers:
+        rules = {w.rule.upper() for w in waivers}
+        candidates = pc.indices_nonzero(pc.and_(pc.is_in(pc.utf8_upper(table.column("rule_id")),
+                                                          value_set=pa.array(sorted(rules))), pc.invert(what_if)))
+        counts = {id(w): 0 for w in waivers}
+        for index in candidates.to_pylist():
+            document = orjson.loads(lines[index].as_py())
+            for waiver in waivers:
+                if waiver.matches(document["rule_id"], document["table"], document["key"]):
+                    counts[id(waiver)] += 1
+                    if not waiver.expired(today) and not waived[index]:
+                        waived[index] = True
+                        suffixes[index] = ',"waiver":' + orjson.dumps(waiver.to_dict()).decode()
+        for waiver in waivers:
+            if waiver.expired(today):
+                result.expired.append((waiver, counts[id(waiver)]))
+            elif counts[id(waiver)]:
+                result.applied.append((waiver, counts[id(waiver)]))
+            else:
+                result.unmatched.append(waiver)
+        mask = pa.array(waived)
+        lines = _marked(lines, mask, pa.array(suffixes, pa.string()))
+        table = table.append_column("waived", mask)
+    table = table.set_column(table.column_names.index("line"), "line", lines)
+    return Findings(table), result
