@@ -85,6 +85,18 @@ def _reading(parser: argparse.ArgumentParser) -> None:
                         help="on a contract violation, end the rules that need the broken table as ERROR and go on")
 
 
+def _reports(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that write a report and gate on it."""
+    parser.add_argument("--format", dest="formats", action="append", metavar="NAME[:FILE]",
+                        help=f"a report to write: {', '.join(sorted(FORMATS))}, to FILE (atomically) or else to stdout; "
+                             "repeat for several in one run (default: console)")
+    parser.add_argument("--output", type=Path, metavar="FILE",
+                        help="the file of the one --format given without one (instead of stdout)")
+    parser.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
+                        help="lowest severity that makes the exit code 1 (default: error, or fail_on in the config)")
+    parser.add_argument("--color", action="store_true", help="colour the console report")
+
+
 def _run(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that run the rules on a site."""
     parser.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
@@ -114,20 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(Part.csv, PartPlant.parquet, JobMtl.xlsx, ...).",
                                 epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("path", type=Path, help=PATH_HELP)
-    check.add_argument("--format", dest="formats", action="append", metavar="NAME[:FILE]",
-                       help=f"a report to write: {', '.join(sorted(FORMATS))}, to FILE (atomically) or else to stdout; "
-                            "repeat for several in one run (default: console)")
-    check.add_argument("--output", type=Path, metavar="FILE",
-                       help="the file of the one --format given without one (instead of stdout)")
-    check.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
-                       help="lowest severity that makes the exit code 1 (default: error, or fail_on in the config)")
-    check.add_argument("--color", action="store_true", help="colour the console report")
+    _reports(check)
     check.add_argument("--baseline", type=Path, metavar="FILE",
                        help="a baseline ('backflush baseline'): the gate fails on new findings only, and every format "
                             "counts new, persisting and fixed ones")
     check.add_argument("--waivers", type=Path, metavar="FILE",
                        help="known exceptions accepted until a date (default: waivers in the config)")
     _run(check)
+
+    diff = commands.add_parser("diff", help="check two exports of a site and report what changed",
+                               description="Check OLD and NEW with the same rules: NEW's report, with its findings "
+                                           "new or persisting against OLD's, the resolved ones counted, and the parts "
+                                           "whose verdict changed. The gate fails only on new findings.",
+                               epilog="example:\n  backflush diff exports-2026-11/ exports-2026-12/ --format "
+                                      "markdown:diff.md --fail-on warning",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    diff.add_argument("old", type=Path, metavar="OLD", help="the exports before the change (" + PATH_HELP + ")")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the exports after it")
+    _reports(diff)
+    diff.add_argument("--waivers", type=Path, metavar="FILE",
+                      help="known exceptions accepted until a date (default: waivers in the config)")
+    _run(diff)
 
     baseline = commands.add_parser("baseline", help="record the findings of a site, for a gate on new ones",
                                    description="Run the rules and write the fingerprints of every finding: "
@@ -193,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # each command is a module of validator/commands/ with main(args) -> exit code, imported when it runs
-COMMANDS = {"check": "check", "baseline": "baseline", "recommend": "recommend", "init": "init", "rules": "docs",
+COMMANDS = {"check": "check", "diff": "diff", "baseline": "baseline", "recommend": "recommend", "init": "init", "rules": "docs",
             "explain": "explain"}
 
 

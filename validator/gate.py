@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
-from validator.findings import Findings
+from validator.findings import VERDICTS, Findings, Verdicts
 
 BASELINE_FORMAT = "backflush-baseline/1"
 
@@ -41,6 +41,25 @@ def baseline_document(findings: Findings, site: str) -> dict[str, Any]:
     return {"format": BASELINE_FORMAT, "tool": {"name": "backflush-validator", "version": __version__}, "site": site,
             "findings": [{"rule_id": f.rule_id, "table": f.table, "key": dict(f.key), "fingerprint": f.fingerprint}
                          for f in findings if f.outcome != "if_enabled"]}
+
+
+def baseline_of(findings: Findings, name: str) -> Baseline:
+    """The baseline an earlier run's findings make (`backflush diff OLD NEW`): what-if findings left out."""
+    table = findings.table.filter(pc.not_equal(findings.table.column("outcome"), "if_enabled"))
+    return Baseline(name, frozenset(_name(table.column("rule_id"), table.column("fingerprint")).to_pylist()))
+
+
+def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
+    """The parts whose verdict differs between two runs (None: not judged in that run), worst new verdict first."""
+    def verdicts(items: Verdicts) -> dict[tuple[Any, Any, Any], str]:
+        columns = [items.table.column(c).to_pylist() for c in ("company", "plant", "part_num", "verdict")]
+        return {(c, p, n): v for c, p, n, v in zip(*columns, strict=True)}
+    before, after = verdicts(old), verdicts(new)
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    changed = [{"company": c, "plant": p, "part_num": n, "before": before.get((c, p, n)), "after": after.get((c, p, n))}
+               for c, p, n in before.keys() | after.keys() if before.get((c, p, n)) != after.get((c, p, n))]
+    return sorted(changed, key=lambda d: (rank.get(d["after"], len(rank)), str(d["company"]), str(d["plant"]),
+                                          str(d["part_num"])))
 
 
 def read_baseline(path: Path) -> Baseline:
@@ -73,11 +92,14 @@ class Triage:
     applied: list[tuple[Waiver, int]] = field(default_factory=list)  # active waivers and the findings each waived
     expired: list[tuple[Waiver, int]] = field(default_factory=list)  # and the findings each would waive
     unmatched: list[Waiver] = field(default_factory=list)  # active waivers that waive nothing
+    verdict_changes: list[dict[str, Any]] | None = None  # `diff`: parts whose verdict changed between the runs
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.baseline is not None:
             out["baseline"] = {"file": self.baseline, "new": self.new, "persisting": self.persisting, "fixed": self.fixed}
+        if self.verdict_changes is not None:
+            out["verdict_changes"] = self.verdict_changes
         if self.applied or self.expired or self.unmatched:
             out["waivers"] = {"applied": [{**w.to_dict(), "findings": n} for w, n in self.applied],
                               "expired": [{**w.to_dict(), "findings": n} for w, n in self.expired],

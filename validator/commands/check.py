@@ -15,6 +15,7 @@ from validator.commands.setup import emit, engine_for, readiness_in_force, readi
 from validator.config.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.config.attestations import read_attestations
 from validator.config.profile import Profile
+from validator.config.ruleset import select
 from validator.engines import Engine
 from validator.errors import EXIT_FINDINGS, EXIT_OK, ContractError, DataError
 from validator.findings import (
@@ -28,6 +29,8 @@ from validator.findings import (
     VerdictBasis,
     rule_status,
 )
+from validator.formats import Output, get_format, outputs
+from validator.gate import Baseline
 from validator.report import Report
 from validator.rules.analysis import check_needs
 from validator.rules.model import Check, Rule
@@ -206,22 +209,35 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs)
 
 
-def gated(report: Report, baseline: Path | None, waivers: Path | None) -> Report:
-    """The report with its findings marked against a baseline and waivers (validator/gate.py); as it was without."""
+def gated(report: Report, baseline: Path | Baseline | None, waivers: Path | None) -> Report:
+    """The report with its findings marked against a baseline (a file, or an earlier run's) and waivers
+    (validator/gate.py); as it was without either."""
     if baseline is None and waivers is None:
         return report
     from validator.config.waivers import read_waivers
     from validator.gate import read_baseline, triage
 
-    findings, result = triage(report.findings, read_baseline(baseline) if baseline else None,
-                              read_waivers(waivers) if waivers else [], dt.date.today())
+    known = read_baseline(baseline) if isinstance(baseline, Path) else baseline
+    findings, result = triage(report.findings, known, read_waivers(waivers) if waivers else [], dt.date.today())
     return replace(report, findings=findings, triage=result)
 
 
-def main(args: argparse.Namespace) -> int:
-    from validator.config.ruleset import select
-    from validator.formats import get_format, outputs
+def write_reports(report: Report, chosen: list[Output], color: bool) -> None:
+    """Every report asked for: the files first, then the one for standard output (the last thing printed), and a
+    line saying what was written where."""
+    for output in sorted(chosen, key=lambda o: o.path is None):
+        formatter = get_format(output.name)
+        emit(lambda out, f=formatter, o=output: f.write(report, out, color=color and o.path is None), output.path,
+             binary=formatter.BINARY)
+    files = [str(o.path) for o in chosen if o.path is not None]
+    if files:
+        counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
+        print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
+              f"{counts['info']} info)" + (f" and {what_if} if backflush were switched on" if what_if else "")
+              + f" written to {', '.join(files)}", file=sys.stderr if len(files) < len(chosen) else sys.stdout)
 
+
+def main(args: argparse.Namespace) -> int:
     chosen = outputs(args.formats, args.output)
     registry, config, profile, rules = setup(args)
     with source_of(args.path) as source:
@@ -229,19 +245,6 @@ def main(args: argparse.Namespace) -> int:
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
                            readiness_rules=readiness_in_force(rules), **reading_options(args, config, registry))
         report = gated(report, args.baseline, args.waivers or config.waivers)
-        for output in chosen:  # files first: a report on standard output is the last thing printed
-            if output.path is not None:
-                formatter = get_format(output.name)
-                emit(lambda out, f=formatter: f.write(report, out), output.path, binary=formatter.BINARY)
-        for output in chosen:
-            if output.path is None:
-                formatter = get_format(output.name)
-                emit(lambda out, f=formatter: f.write(report, out, color=args.color), None, binary=formatter.BINARY)
-    files = [str(o.path) for o in chosen if o.path is not None]
-    if files:
-        counts, what_if = report.counts(), sum(report.if_enabled_counts().values())
-        print(f"{sum(counts.values())} finding(s) ({counts['error']} error, {counts['warning']} warning, "
-              f"{counts['info']} info)" + (f" and {what_if} if backflush were switched on" if what_if else "")
-              + f" written to {', '.join(files)}", file=sys.stderr if len(files) < len(chosen) else sys.stdout)
+        write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK

@@ -27,6 +27,7 @@ STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", I
          "error": "red", "warning": "yellow", "info": "cyan"}
 
 
+CHANGES_SHOWN = 25  # verdict changes listed by `diff`
 COLUMN_HEADERS_SHOWN = 8  # columns read from a label or a configured header, named under the title
 
 
@@ -83,6 +84,15 @@ def _triage(console: Console, report: Report) -> None:
     if triage.baseline is not None:
         console.print(f"baseline {triage.baseline}: [bold]{triage.new:,} new[/], {triage.persisting:,} persisting, "
                       f"{triage.fixed:,} fixed; the gate judges the new ones only")
+    if triage.verdict_changes is not None:
+        changes = triage.verdict_changes
+        console.print(f"{len(changes):,} part(s) changed verdict" + (":" if changes else ""))
+        for change in changes[:CHANGES_SHOWN]:
+            where = " ".join(str(v) for v in (change["company"], change["plant"]) if v)
+            console.print(f"  {where} {change['part_num']}: {change['before'] or 'not judged'} -> "
+                          f"{change['after'] or 'not judged'}")
+        if len(changes) > CHANGES_SHOWN:
+            console.print(f"  ... and {len(changes) - CHANGES_SHOWN:,} more (JSON: summary.verdict_changes)")
     waived = report.findings.waived()
     if waived:
         console.print(f"{waived:,} finding(s) WAIVED by {len(triage.applied)} waiver(s) (reason, owner and expiry in "

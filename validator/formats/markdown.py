@@ -53,6 +53,14 @@ def lines(report: Report) -> list[str]:
     triage = report.triage
     if triage.baseline is not None:
         out += [f"Against the baseline: **{triage.new} new**, {triage.persisting} persisting, {triage.fixed} fixed.", ""]
+    if triage.verdict_changes:
+        out += [f"{len(triage.verdict_changes)} part(s) changed verdict:", "", "| Company | Site | Part | Before | After |",
+                "|---|---|---|---|---|"]
+        out += [f"| {cell(c['company'] or '')} | {cell(c['plant'] or '')} | {cell(c['part_num'])} | "
+                f"{c['before'] or 'not judged'} | {c['after'] or 'not judged'} |" for c in triage.verdict_changes[:50]]
+        if len(triage.verdict_changes) > 50:
+            out.append(f"\n... and {len(triage.verdict_changes) - 50} more.")
+        out.append("")
     waived = report.findings.waived()
     if waived or triage.expired or triage.unmatched:
         out.append(f"Waivers: {waived} finding(s) waived; {len(triage.expired)} waiver(s) expired; "

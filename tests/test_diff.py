@@ -1,0 +1,54 @@
+"""`backflush diff OLD NEW`: the CI job on a master-data change, gating on new findings only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, export_rows
+from tests.test_gate import rewrite
+from validator.cli import main
+
+
+def diff(old: Path, new: Path, out: Path, *extra: str) -> tuple[int, dict]:
+    code = main(["diff", str(old), str(new), "--format", f"json:{out}", *extra])
+    return code, json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def lot_tracked(tmp_path_factory) -> Path:
+    """The demo after a steward made SCR-0002 lot-tracked."""
+    import shutil
+
+    site = tmp_path_factory.mktemp("changed") / "site"
+    shutil.copytree(DEMO, site)
+    rewrite(site / "Part.csv", lambda h, rows: [r.__setitem__(h.index("Part_TrackLots"), "True") for r in rows
+                                                 if r[h.index("Part_PartNum")] == "SCR-0002"])
+    return site
+
+
+def test_a_site_against_itself_has_nothing_new_nothing_resolved_and_passes(tmp_path):
+    code, document = diff(DEMO, DEMO, tmp_path / "out.json", "--fail-on", "error")
+    assert document["summary"]["by_severity"]["error"] > 0  # the demo has errors, all of them old
+    assert code == 0 and document["summary"]["baseline"]["new"] == 0 and document["summary"]["baseline"]["fixed"] == 0
+    assert document["summary"]["verdict_changes"] == []
+
+
+def test_a_part_made_lot_tracked_is_new_and_its_verdict_falls_to_not_eligible(lot_tracked, tmp_path):
+    backflushed = {r["Plant"] for r in export_rows(DEMO / "PartPlant.csv")
+                   if r["PartNum"] == "SCR-0002" and r["BackFlush"] == "1"}
+    code, document = diff(DEMO, lot_tracked, tmp_path / "out.json", "--fail-on", "error")
+    new = {(f["rule_id"], f["table"], f["key"].get("Plant")) for f in document["findings"] if f.get("baseline") == "new"
+           and f["key"].get("PartNum") == "SCR-0002"}
+    assert code == 1 and {("BFE001", "PartPlant", plant) for plant in backflushed} <= new
+    changes = {(c["plant"], c["part_num"]): c["after"] for c in document["summary"]["verdict_changes"]}
+    assert all(changes.get((plant, "SCR-0002")) == "not eligible" for plant in backflushed)
+
+
+def test_the_reverse_change_resolves_those_findings_and_passes(lot_tracked, tmp_path):
+    _, forward = diff(DEMO, lot_tracked, tmp_path / "forward.json")
+    code, backward = diff(lot_tracked, DEMO, tmp_path / "backward.json", "--fail-on", "error")
+    assert code == 0 and backward["summary"]["baseline"]["new"] == 0
+    assert backward["summary"]["baseline"]["fixed"] == forward["summary"]["baseline"]["new"] > 0

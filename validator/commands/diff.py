@@ -1,0 +1,32 @@
+"""`backflush diff OLD NEW`: both exports checked with the same rules; the report is NEW's, its findings marked new
+or persisting against OLD's (resolved ones counted), with the parts whose verdict changed. The gate fails only on
+new findings at or above --fail-on: the CI job on a master-data change."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from validator.commands.check import gated, run_check, write_reports
+from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
+from validator.config.ruleset import select
+from validator.errors import EXIT_FINDINGS, EXIT_OK
+from validator.formats import outputs
+from validator.gate import baseline_of, verdict_changes
+
+
+def main(args: argparse.Namespace) -> int:
+    chosen = outputs(args.formats, args.output)
+    registry, config, profile, rules = setup(args)
+    selected = select(rules, args.ids, args.tags)
+    options = {"keep_going": args.keep_going, "profile": profile, "attestations": args.attestations,
+               "readiness_rules": readiness_in_force(rules), **reading_options(args, config, registry)}
+    with source_of(args.old) as source:
+        old = run_check(source, selected, registry, engine_for(args), **options)
+    with source_of(args.new) as source:
+        new = run_check(source, selected, registry, engine_for(args), **options)
+        report = gated(new, baseline_of(old.findings, str(args.old)), args.waivers or config.waivers)
+        report = replace(report, triage=replace(report.triage, verdict_changes=verdict_changes(old.verdicts, new.verdicts)))
+        write_reports(report, chosen, args.color)
+    fail_on = args.fail_on or config.fail_on or "error"
+    return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK
