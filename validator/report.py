@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
 
 from validator import __version__
 from validator.findings import ERROR, STATUSES, Findings, RuleResult, Verdicts, Violation, site_scores
@@ -31,6 +34,18 @@ class Report:
     # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
     inputs: dict[str, str] = field(default_factory=dict)  # table -> the export it was read from, as messages name it
     triage: Triage = field(default_factory=Triage)  # what a baseline and waivers made of the findings (gate.py)
+    descriptions: pa.Table | None = None  # Company, PartNum, PartDescription of the parts read (worklist, HTML)
+
+    def description(self) -> Callable[[Any, Any], str]:
+        """(company, part) -> the part's description ('' when unknown), compared as SQL Server compares keys."""
+        found: dict[tuple[str, str], str] = {}
+        if self.descriptions is not None:
+            rows = zip(*(self.descriptions.column(c).to_pylist() for c in ("Company", "PartNum", "PartDescription")),
+                       strict=True)
+            found = {(str(c or "").upper(), str(p or "").upper()): d or "" for c, p, d in rows}
+        parts = {part: d for (_, part), d in found.items()}  # an export without Company: by part alone
+        return lambda company, part: found.get((str(company or "").upper(), str(part or "").upper()),
+                                               parts.get(str(part or "").upper(), ""))
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from validator.commands.setup import emit, engine_for, readiness_in_force, reading_options, setup, source_of
@@ -42,13 +43,15 @@ from validator.sources.memory import records
 from validator.tables import Registry
 from validator.told import AUTO, COMMA
 
+_NO_TABLE = SimpleNamespace(columns={})  # a table not loaded has no columns
 READINESS, ELIGIBILITY = "readiness", "eligibility"  # the tags that place a rule's findings on the verdict scale
 # what the verdicts read besides the rules (duckdb_verdicts: which parts are components at which site)
 VERDICT_COLUMNS = {"PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
                    "JobMtl": {"Company", "JobNum", "PartNum", "Plant"},
                    "JobHead": {"Company", "JobNum", "JobComplete", "JobClosed", "JobCompletionDate"},
                    "PartMtl": {"Company", "PartNum", "RevisionNum", "AltMethod", "MtlPartNum"},
-                   "PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"}}
+                   "PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"},
+                   "Part": {"Company", "PartNum", "PartDescription"}}  # the parts' descriptions: worklist, HTML
 
 
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
@@ -205,8 +208,11 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                           for column, header in sorted(loaded_table.columns.items())
                           if not own_header(loaded_table.table, column, header)}
         inputs = {name: loaded_table.source.where for name, loaded_table in sorted(site.tables.items())}
+        descriptions = (engine.arrow(site, "Part", ["Company", "PartNum", "PartDescription"])
+                        if "PartDescription" in site.tables.get("Part", _NO_TABLE).columns else None)
         return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
-                      engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs)
+                      engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs,
+                      descriptions=descriptions)
 
 
 def gated(report: Report, baseline: Path | Baseline | None, waivers: Path | None) -> Report:

@@ -13,6 +13,7 @@ from validator.errors import ConfigError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
 
     from validator.findings import Findings, VerdictBasis, Verdicts, Violation
     from validator.rules.compile import CompiledTable
@@ -44,6 +45,9 @@ class Engine(Protocol):
 
     def distinct(self, site: Site, table: str, columns: list[str]) -> list[tuple]:
         """The distinct values of `columns` of a loaded table (typed), sorted, nulls last."""
+
+    def arrow(self, site: Site, table: str, columns: list[str]) -> pa.Table:
+        """The distinct rows of `columns` of a loaded table (typed), as Arrow (a column the export lacks: nulls)."""
 
     def passes(self, site: Site, table: str, items: list[tuple[Rule, Check]], registry: Registry) -> list[CompiledTable]:
         """The checks `items` on `table`, compiled into as few passes as pay, with the engine's SQL."""

@@ -17,6 +17,7 @@ FORMATS = {
     "sarif": "validator.formats.sarif",
     "junit": "validator.formats.junit",
     "markdown": "validator.formats.markdown",
+    "xlsx": "validator.formats.xlsx",
 }
 
 

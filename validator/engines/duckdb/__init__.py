@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import pyarrow as pa
 
 from validator.engines.duckdb import findings as engine_findings
 from validator.engines.duckdb import verdicts as engine_verdicts
@@ -83,6 +84,11 @@ class DuckDBEngine:
         select = ", ".join(quote(c) if c in loaded.columns else f"NULL AS {quote(c)}" for c in columns)
         order = ", ".join(str(i + 1) for i in range(len(columns)))
         return site.con.execute(f"SELECT DISTINCT {select} FROM {quote(table)} ORDER BY {order}").fetchall()
+
+    def arrow(self, site: DuckDBSite, table: str, columns: list[str]) -> pa.Table:
+        loaded = site.tables[table]
+        select = ", ".join(quote(c) if c in loaded.columns else f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in columns)
+        return site.con.execute(f"SELECT DISTINCT {select} FROM {quote(table)}").to_arrow_table()
 
     def catalog(self, site: DuckDBSite) -> Catalog:
         return functools.cache(site.ibis().table)  # each lookup asks DuckDB for the schema; a pass looks up often

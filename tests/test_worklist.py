@@ -1,0 +1,77 @@
+"""The Excel worklist, read back with openpyxl: a summary, a verdict per part, a sheet per failing rule with a row
+per thing to fix; frozen headers, filters, widths; text never a formula."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pytest
+
+from tests.conftest import DEMO, export_rows
+from validator.cli import main
+
+
+@pytest.fixture(scope="module")
+def worklist(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("worklist")
+    code = main(["check", str(DEMO), "--fail-on", "never", "--format", f"xlsx:{folder / 'w.xlsx'}",
+                 "--format", f"json:{folder / 'r.json'}"])
+    assert code == 0
+    return folder / "w.xlsx", json.loads((folder / "r.json").read_text(encoding="utf-8"))
+
+
+def rows(book: openpyxl.Workbook, name: str) -> list[tuple]:
+    return list(book[name].iter_rows(values_only=True))
+
+
+def test_the_verdict_sheet_has_a_row_per_judged_part_with_its_description(worklist):
+    path, document = worklist
+    book = openpyxl.load_workbook(path)
+    header, *data = rows(book, "Verdicts")
+    assert header[:5] == ("Company", "Site", "Part", "Description", "Verdict") and len(data) == len(document["verdicts"])
+    described = {r["PartNum"]: r["PartDescription"] for r in export_rows(DEMO / "Part.csv")}
+    assert all(row[3] == described.get(row[2], "") for row in data)
+
+
+def test_each_failing_rule_has_a_sheet_with_a_row_per_finding_to_fix(worklist):
+    path, document = worklist
+    book = openpyxl.load_workbook(path)
+    expected = Counter(f["rule_id"] for f in document["findings"] if f["outcome"] != "if_enabled")
+    assert {name for name in book.sheetnames if name not in ("Summary", "Verdicts")} == set(expected)
+    for rule_id, n in expected.items():
+        header, *data = rows(book, rule_id)
+        assert len(data) == n and header[-2:] == ("Message", "Remediation")
+
+
+def test_headers_are_frozen_filtered_and_columns_sized(worklist):
+    book = openpyxl.load_workbook(worklist[0])
+    for name in ("Verdicts", "BFE001"):
+        sheet = book[name]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+        assert all(sheet.column_dimensions[c].width for c in ("A", "B", "C"))
+
+
+def test_a_value_that_looks_like_a_formula_is_written_as_text(tmp_path, demo_document):
+    from validator.findings import Findings, Verdicts
+    from validator.formats import xlsx
+    from validator.report import Report
+
+    finding = {**demo_document["findings"][0], "key": {"PartNum": "=HYPERLINK(\"http://x\")"}, "message": "+1-1",
+               "evidence": {"Note": "@SUM(A1)", "Other": "-2+3"}}
+    findings = Findings(pa.table({"rule_id": [finding["rule_id"]], "severity": [finding["severity"]],
+                                  "outcome": ["fail"], "site_plant": pa.array([None], pa.string()),
+                                  "component": ['{"PartNum": "=1+1"}'], "line": [json.dumps(finding)]}))
+    verdicts = Verdicts(pa.table({"company": ["EPIC06"], "plant": ["MfgSys"], "part_num": ["=1+1"],
+                                  "verdict": ["ready"], "rules": [["\tX"]], "backflushed": [False],
+                                  "not_judged": pa.array([[]], pa.list_(pa.string())), "line": ["{}"]}))
+    path = tmp_path / "w.xlsx"
+    with path.open("wb") as out:
+        xlsx.write(Report("site", {}, [], findings, verdicts), out)
+    book = openpyxl.load_workbook(path)
+    cells = [c for name in book.sheetnames for row in book[name].iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert "=HYPERLINK(\"http://x\")" in {c.value for c in cells} and "=1+1" in {c.value for c in cells}
