@@ -34,6 +34,7 @@ class Report:
     # where that is not its own name (a label such as `Part Num`, or a header named in backflush.yaml)
     inputs: dict[str, str] = field(default_factory=dict)  # table -> the export it was read from, as messages name it
     triage: Triage = field(default_factory=Triage)  # what a baseline and waivers made of the findings (gate.py)
+    input_files: dict[str, list[str]] = field(default_factory=dict)  # table -> the files read (the manifest's SHA-256)
     descriptions: pa.Table | None = None  # Company, PartNum, PartDescription of the parts read (worklist, HTML)
 
     def description(self) -> Callable[[Any, Any], str]:

@@ -212,6 +212,8 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                         if "PartDescription" in site.tables.get("Part", _NO_TABLE).columns else None)
         return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs,
+                      input_files={name: [str(p) for p in (t.source.parquet_files() if t.source.format == "parquet"
+                                                           else [t.source.path])] for name, t in site.tables.items()},
                       descriptions=descriptions)
 
 

@@ -18,6 +18,7 @@ FORMATS = {
     "junit": "validator.formats.junit",
     "markdown": "validator.formats.markdown",
     "xlsx": "validator.formats.xlsx",
+    "html": "validator.formats.html",
 }
 
 
