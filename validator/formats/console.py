@@ -14,6 +14,8 @@ from validator.findings import (
     FAIL,
     IF_ENABLED_OUTCOME,
     INSUFFICIENT_HISTORY,
+    MISCONFIGURED,
+    NOT_ELIGIBLE,
     PASS,
     SKIPPED,
     UNKNOWN,
@@ -21,6 +23,7 @@ from validator.findings import (
     Finding,
 )
 from validator.report import Report
+from validator.rules.model import SEVERITY_RANK
 
 FIRST_FINDINGS = 25
 STYLE = {PASS: "green", FAIL: "red", ERROR: "bold magenta", SKIPPED: "yellow", INSUFFICIENT_HISTORY: "yellow",
@@ -64,14 +67,16 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
             console.print(f"  {violation}")
     counts, if_enabled = report.counts(), report.if_enabled_counts()
     found, what_if = sum(counts.values()), sum(if_enabled.values())
+    _blocked(console, report, first)
     if found:
-        _findings(console, f"First {min(first, found)} of {found:,} findings",
-                  (f for f in report.findings if f.outcome != IF_ENABLED_OUTCOME), first)
+        _findings(console, f"First {min(first, found)} of {found:,} findings (a line copied onto several jobs is one row)",
+                  (f for f in report.findings if f.outcome != IF_ENABLED_OUTCOME and not f.waiver), first)
     if what_if:
         _findings(console, f"If backflush were switched on: first {min(first, what_if)} of {what_if:,} findings on "
                   "components not backflushed now (they judge the verdicts, never --fail-on)",
                   (f for f in report.findings if f.outcome == IF_ENABLED_OUTCOME), first)
     _triage(console, report)
+    _next_steps(console, report)
     console.print(f"[bold]{found:,} finding(s):[/] {counts['error']:,} error, {counts['warning']:,} warning, "
                   f"{counts['info']:,} info" + (f"; and {what_if:,} if backflush were switched on ({if_enabled['error']:,} "
                                                 f"error, {if_enabled['warning']:,} warning)" if what_if else ""))
@@ -130,12 +135,69 @@ def _verdicts(console: Console, report: Report) -> None:
                       + ". No part is ready; 'backflush recommend' switches none on.")
 
 
+def _blocked(console: Console, report: Report, first: int) -> None:
+    """The parts that cannot be backflushed as they are, first: not eligible, then misconfigured."""
+    blocked = [v for v in report.verdicts if v.verdict in (NOT_ELIGIBLE, MISCONFIGURED)]
+    if not blocked:
+        return
+    blocked.sort(key=lambda v: VERDICTS.index(v.verdict))
+    shown = Table(title=f"Parts not eligible or misconfigured: first {min(first, len(blocked))} of {len(blocked):,}",
+                  title_justify="left")
+    for column in ("Company", "Site", "Part", "Verdict", "Backflushed now", "Rules"):
+        shown.add_column(column)
+    for verdict in blocked[:first]:
+        shown.add_row(verdict.company or "", verdict.plant or "", verdict.part, f"[red]{verdict.verdict}[/]",
+                      "yes" if verdict.backflushed else "no", " ".join(verdict.rules))
+    console.print(shown)
+
+
+def _grouped(findings: Iterator[Finding]) -> Iterator[tuple[Finding, list[str]]]:
+    """Findings that share a cause as one: a finding on a job line or operation, with the other jobs where the same
+    rule found the same line (the same key but for JobNum, the same values), listed after it. Groups keep the order
+    of their first finding; the findings of a rule arrive together, so a group is made within its rule."""
+    groups: dict[tuple, tuple[Finding, list[str]]] = {}
+    rule = None
+    for finding in findings:
+        if finding.rule_id != rule:
+            yield from groups.values()
+            groups, rule = {}, finding.rule_id
+        key = dict(finding.key)
+        if "JobNum" not in key:
+            groups[(id(finding),)] = (finding, [])
+            continue
+        cause = (finding.table, tuple((c, v) for c, v in finding.key if c != "JobNum"), finding.evidence,
+                 finding.component, finding.outcome)
+        if cause in groups:
+            groups[cause][1].append(str(key["JobNum"]))
+        else:
+            groups[cause] = (finding, [])
+    yield from groups.values()
+
+
+def _next_steps(console: Console, report: Report) -> None:
+    """The commands a consultant runs next."""
+    failing = [r for r in report.results if r.failed]
+    if not failing:
+        return
+    worst = max(failing, key=lambda r: (SEVERITY_RANK[r.severity], r.failed))
+    site = report.site if " " not in report.site else f'"{report.site}"'
+    console.print("[bold]Next:[/]")
+    console.print(f"  backflush explain {worst.rule_id:<10} why {worst.rule_id} ({worst.failed:,} {worst.severity}) fires, "
+                  "what it reads, how to fix it")
+    console.print(f"  backflush check {site} --format xlsx:worklist.xlsx   a worklist for the data stewards")
+    console.print(f"  backflush check {site} --format html:report.html     the pre-go-live report")
+    console.print(f"  backflush recommend {site}   the parts to switch backflush on and off, as a DMT load")
+
+
 def _findings(console: Console, title: str, findings: Iterator[Finding], first: int) -> None:
     shown = Table(title=title, title_justify="left")
     for column in ("Rule", "Severity", "Table", "Key", "Message"):
         shown.add_column(column)
-    for finding in itertools.islice(findings, first):
+    for finding, jobs in itertools.islice(_grouped(findings), first):
         key = ", ".join(f"{c}={v}" for c, v in finding.key)
+        if jobs:
+            listed = ", ".join(jobs[:5]) + (", ..." if len(jobs) > 5 else "")
+            key += f" [bold]and {len(jobs)} job(s)[/] ({listed})"
         marks = " ".join(m for m in ("WAIVED" if finding.waiver else "",
                                      "NEW" if finding.baseline == "new" else "") if m)
         shown.add_row(finding.rule_id, f"[{STYLE[finding.severity]}]{finding.severity}[/]", finding.table, key,
