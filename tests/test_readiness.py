@@ -156,7 +156,8 @@ def test_a_missing_history_column_skips_the_rules_that_read_it(site, tmp_path):
     assert "ready" not in {v["verdict"] for v in document["verdicts"]}
 
 
-def test_init_writes_every_question_for_every_site(cli, tmp_path):
+def test_init_writes_every_question_for_every_site(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # init writes the project's backflush.yaml and waivers.yaml here
     target = tmp_path / "answers.yaml"
     code, out, _ = cli("init", DEMO, "--output", target)
     text = target.read_text(encoding="utf-8")
@@ -164,7 +165,8 @@ def test_init_writes_every_question_for_every_site(cli, tmp_path):
     assert questions() and all(text.count(f"{q.id}:") == 2 for q in questions())
 
 
-def test_init_on_a_workbook_writes_the_questionnaire_beside_it(cli, tmp_path, registry):
+def test_init_on_a_workbook_writes_the_questionnaire_beside_it(cli, tmp_path, monkeypatch, registry):
+    monkeypatch.chdir(tmp_path)  # init writes the project's backflush.yaml and waivers.yaml here
     from tests.site_formats import to_workbook
 
     to_workbook(DEMO, tmp_path / "site" / "exports.xlsx", registry)
@@ -176,7 +178,8 @@ def test_init_on_a_workbook_writes_the_questionnaire_beside_it(cli, tmp_path, re
     assert set(written["companies"]["EPIC06"]["sites"]["MfgSys"]) == {q.id for q in questions()}
 
 
-def test_a_blank_questionnaire_makes_every_question_a_finding(cli, tmp_path):
+def test_a_blank_questionnaire_makes_every_question_a_finding(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # init writes the project's backflush.yaml and waivers.yaml here
     target = tmp_path / "answers.yaml"
     cli("init", DEMO, "--output", target, "--plant", "MfgSys")
     code, document = run_json(DEMO, tmp_path / "a.json", "--rule", "BFR010", "--attestations", str(target))
@@ -286,3 +289,18 @@ def test_the_demo_questionnaire_both_passes_and_fails_questions(demo_document):
     failing = {(f["key"]["Plant"], f["key"]["Question"]) for f in demo_document["findings"] if f["rule_id"] == "BFR010"}
     every = {(plant, q.id) for plant in ("MfgSys", "Plant2") for q in questions()}
     assert failing and every - failing
+
+
+def test_init_starts_the_project_with_a_commented_config_and_an_empty_waivers_file_both_valid(cli, tmp_path,
+                                                                                              monkeypatch):
+    from validator.config.backflush_yaml import load_config
+    from validator.config.waivers import read_waivers
+
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli("init", DEMO, "--output", tmp_path / "answers.yaml")
+    config = load_config(tmp_path / "backflush.yaml")
+    assert code == 0 and config.waivers == tmp_path / "waivers.yaml" and read_waivers(config.waivers) == []
+    assert config.fail_on == "error" and "#" in (tmp_path / "backflush.yaml").read_text(encoding="utf-8")
+    (tmp_path / "backflush.yaml").write_text("jobs: all\n", encoding="utf-8")
+    code, out, _ = cli("init", DEMO, "--output", tmp_path / "answers.yaml", "--force")
+    assert "kept backflush.yaml" in out and (tmp_path / "backflush.yaml").read_text(encoding="utf-8") == "jobs: all\n"

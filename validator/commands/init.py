@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from validator.commands.setup import engine_for, source_of
+from validator.config.backflush_yaml import DEFAULT_NAME as DEFAULT_CONFIG
+from validator.config.starter import CONFIG, WAIVERS
 from validator.errors import EXIT_OK
 
 
@@ -40,6 +43,12 @@ def main(args: argparse.Namespace) -> int:
     write_atomically(target, lambda out: out.write(blank_questionnaire(sites)))
     names = ", ".join(f"{c} {p}" if c else p for c, p in sites)
     print(f"wrote the readiness questionnaire for {names} to {target}")
+    for path, text in ((Path(DEFAULT_CONFIG), CONFIG), (Path("waivers.yaml"), WAIVERS)):
+        if path.exists():  # the project's own settings are never overwritten
+            print(f"kept {path}, which exists")
+        else:
+            write_atomically(path, lambda out, text=text: out.write(text))
+            print(f"wrote {path} (commented; 'backflush check' reads ./{DEFAULT_CONFIG})")
     return EXIT_OK
 
 
