@@ -15,7 +15,7 @@ from tests.conftest import DEMO
 from validator.cli import main
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
-FORMATS = ("json", "sarif", "junit", "markdown")
+FORMATS = ("json", "sarif", "junit", "markdown", "xlsx", "html")  # every format, in one run
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,11 @@ def document(reports) -> dict:
 
 
 def test_one_run_writes_every_format_asked_for_and_the_json_is_the_usual_report(reports, document, demo_document):
+    import openpyxl
+
     assert all(path.is_file() and path.stat().st_size for path in reports.values())
+    assert "Verdicts" in openpyxl.load_workbook(reports["xlsx"], read_only=True).sheetnames
+    assert reports["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert {k: v for k, v in document.items() if k != "tool"} == {k: v for k, v in demo_document.items() if k != "tool"}
 
 
