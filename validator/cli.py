@@ -148,6 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="known exceptions accepted until a date (default: waivers in the config)")
     _run(diff)
 
+    columns = commands.add_parser("columns", help="list the columns the rules read, per table, to export them",
+                                  description="Per Epicor table, the columns the selected rules read: as a BAQ field "
+                                              "list, a SQL SELECT against Epicor's database and a REST $select.",
+                                  epilog="examples:\n  backflush columns\n  backflush columns --tag eligibility "
+                                         "--format json",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    columns.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
+                         help="only the columns this rule reads (repeatable)")
+    columns.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                         help="only the columns of rules with this tag (repeatable)")
+    columns.add_argument("--format", choices=["text", "json"], default="text")
+    columns.add_argument("--schema", default="Erp", help="the database schema of the SQL (default: Erp)")
+    columns.add_argument("--output", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
+    _common(columns)
+
     baseline = commands.add_parser("baseline", help="record the findings of a site, for a gate on new ones",
                                    description="Run the rules and write the fingerprints of every finding: "
                                                "'check --baseline FILE' then fails on new findings only.",
@@ -212,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # each command is a module of validator/commands/ with main(args) -> exit code, imported when it runs
-COMMANDS = {"check": "check", "diff": "diff", "baseline": "baseline", "recommend": "recommend", "init": "init", "rules": "docs",
-            "explain": "explain"}
+COMMANDS = {"check": "check", "diff": "diff", "baseline": "baseline", "columns": "columns", "recommend": "recommend",
+            "init": "init", "rules": "docs", "explain": "explain"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,7 @@ class Table:
     derived: dict[str, Any] = field(default_factory=dict)
     component: dict[str, str] = field(default_factory=dict)
     history_date: str | None = None  # its latest value in the data is the default snapshot date
+    epicor: bool = True  # read from Epicor (an export, the database, the REST API); false: a file of the tool's own
 
     def column(self, name: str) -> Column | None:
         return self.columns.get(name)
@@ -144,6 +145,7 @@ def load_registry(directory: Path) -> Registry:
             derived=dict(spec.get("derived", {})),
             component=dict(spec.get("component", {})),
             history_date=spec.get("history_date"),
+            epicor=spec.get("epicor", True),
         )
     return Registry(tables)
 

@@ -138,18 +138,8 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
     return results, findings
 
 
-def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Engine, *,
-              keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
-              date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
-              named: Mapping[str, Naming] | None = None, jobs: str = "open",
-              readiness_rules: Collection[str] | None = None) -> Report:
-    """Check a source of exports; contract violations stop the run unless keep_going. `date_order`: of dates
-    exported with slashes; `decimal_separator`: of numbers exported as text (validator/told.py); `empty_tables`:
-    tables whose export may hold no rows (a site without jobs yet); `named`: what backflush.yaml's `exports:` says of
-    some tables' files and headers; `jobs`: the jobs the eligibility and integrity rules judge (open or all);
-    `readiness_rules`: the ids of every readiness rule in force, run or not (default: those among `rules`): a part
-    is ready only when each of them ran in full."""
-    per_check = _needs(rules, registry)
+def run_needs(per_check: dict[tuple[str, int], dict[str, set[str]]], registry: Registry) -> dict[str, set[str]]:
+    """Table -> every column a run reads: the checks', the verdicts' and the history dates (the default snapshot)."""
     needs: dict[str, set[str]] = {}
     for table_needs in per_check.values():
         for table, columns in table_needs.items():
@@ -162,6 +152,27 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
         history = registry.tables[table].history_date
         if history:
             columns.add(history)
+    return needs
+
+
+def read_columns(rules: list[Rule], registry: Registry) -> dict[str, set[str]]:
+    """Table -> every column a check of `rules` reads (what to export, what to pull)."""
+    return run_needs(_needs(rules, registry), registry)
+
+
+def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Engine, *,
+              keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
+              date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
+              named: Mapping[str, Naming] | None = None, jobs: str = "open",
+              readiness_rules: Collection[str] | None = None) -> Report:
+    """Check a source of exports; contract violations stop the run unless keep_going. `date_order`: of dates
+    exported with slashes; `decimal_separator`: of numbers exported as text (validator/told.py); `empty_tables`:
+    tables whose export may hold no rows (a site without jobs yet); `named`: what backflush.yaml's `exports:` says of
+    some tables' files and headers; `jobs`: the jobs the eligibility and integrity rules judge (open or all);
+    `readiness_rules`: the ids of every readiness rule in force, run or not (default: those among `rules`): a part
+    is ready only when each of them ran in full."""
+    per_check = _needs(rules, registry)
+    needs = run_needs(per_check, registry)
     documents = {}
     if "Attestation" in needs:
         path = attestations or source.site_file(ATTESTATIONS)
