@@ -163,6 +163,23 @@ def build_parser() -> argparse.ArgumentParser:
     columns.add_argument("--output", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
     _common(columns)
 
+    pull = commands.add_parser("pull", help="pull the tables the rules read from Epicor's REST API into a snapshot",
+                               description="Read the tables the selected rules need from Epicor Kinetic's REST API v2 "
+                                           "(sources: epicor: in backflush.yaml; the API key, user and password from "
+                                           "EPICOR_API_KEY, EPICOR_USER, EPICOR_PASSWORD or a prompt) into OUT_DIR: "
+                                           "a Parquet file per table and a manifest, put in place only when whole.",
+                               epilog="example:\n  EPICOR_API_KEY=... EPICOR_USER=... EPICOR_PASSWORD=... backflush pull "
+                                      "snapshots/2026-12-06\n  backflush check snapshots/2026-12-06",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    pull.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="the snapshot folder to write")
+    pull.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
+                      help="only the tables and columns this rule reads (repeatable)")
+    pull.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                      help="only what rules with this tag read (repeatable)")
+    pull.add_argument("--force", action="store_true", help="replace OUT_DIR when it exists (once the new one is whole)")
+    pull.add_argument("--quiet", action="store_true", help="no progress bars")
+    _common(pull)
+
     baseline = commands.add_parser("baseline", help="record the findings of a site, for a gate on new ones",
                                    description="Run the rules and write the fingerprints of every finding: "
                                                "'check --baseline FILE' then fails on new findings only.",
@@ -227,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # each command is a module of validator/commands/ with main(args) -> exit code, imported when it runs
-COMMANDS = {"check": "check", "diff": "diff", "baseline": "baseline", "columns": "columns", "recommend": "recommend",
+COMMANDS = {"check": "check", "diff": "diff", "baseline": "baseline", "columns": "columns", "pull": "pull",
+            "recommend": "recommend",
             "init": "init", "rules": "docs", "explain": "explain"}
 
 

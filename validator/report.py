@@ -35,6 +35,7 @@ class Report:
     inputs: dict[str, str] = field(default_factory=dict)  # table -> the export it was read from, as messages name it
     triage: Triage = field(default_factory=Triage)  # what a baseline and waivers made of the findings (gate.py)
     input_files: dict[str, list[str]] = field(default_factory=dict)  # table -> the files read (the manifest's SHA-256)
+    snapshot: dict[str, Any] | None = None  # the manifest of a snapshot `backflush pull` wrote, when PATH is one
     descriptions: pa.Table | None = None  # Company, PartNum, PartDescription of the parts read (worklist, HTML)
 
     def description(self) -> Callable[[Any, Any], str]:
@@ -86,4 +87,5 @@ class Report:
     def tool(self) -> dict[str, Any]:
         return {"name": "backflush-validator", "version": __version__, "engine": self.engine, "site": self.site,
                 "profile": self.profile, "jobs": self.jobs, "date_orders": self.date_orders,
-                "decimal_commas": self.decimal_commas, "column_headers": self.column_headers}
+                "decimal_commas": self.decimal_commas, "column_headers": self.column_headers,
+                **({"snapshot": self.snapshot} if self.snapshot is not None else {})}

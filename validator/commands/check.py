@@ -225,7 +225,7 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs,
                       input_files={name: [str(p) for p in (t.source.parquet_files() if t.source.format == "parquet"
                                                            else [t.source.path])] for name, t in site.tables.items()},
-                      descriptions=descriptions)
+                      snapshot=source.snapshot(), descriptions=descriptions)
 
 
 def gated(report: Report, baseline: Path | Baseline | None, waivers: Path | None) -> Report:

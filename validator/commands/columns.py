@@ -13,17 +13,19 @@ from validator.errors import EXIT_OK
 from validator.tables import Registry
 
 
-def needed_columns(rules: list, registry: Registry) -> dict[str, list[str]]:  # noqa: ANN001 - rules in force
+def needed_columns(rules: list, registry: Registry,  # noqa: ANN001 - rules in force
+                   exported: set[str] = frozenset()) -> dict[str, list[str]]:
     """Epicor table -> the database columns a check of `rules` reads, sorted: the rules', the verdicts' and the
     history dates (a column only exports carry is left out, and so is a table the tool reads from a file of its
-    own)."""
+    own). `exported`: tables read from a business object, whose calculated fields an export carries too."""
     needs = read_columns(rules, registry)
     out = {}
     for table in sorted(needs):
         spec = registry.tables[table]
         if not spec.epicor:
             continue
-        out[table] = sorted(c for c in needs[table] if c in spec.columns and not spec.columns[c].export_only)
+        out[table] = sorted(c for c in needs[table] if c in spec.columns
+                            and (not spec.columns[c].export_only or table in exported))
     return out
 
 

@@ -30,6 +30,7 @@ class Config:
     empty_tables: tuple[str, ...] = ()  # tables whose export may hold no rows (a site without jobs before go-live)
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> file, sheet, columns (sources.Naming)
     waivers: Path | None = None  # the waivers file (validator/config/waivers.py), relative to this file
+    sources: dict[str, Any] = field(default_factory=dict)  # where `backflush pull` reads from (sources.epicor)
 
 
 def load_config(path: Path | None) -> Config:
@@ -59,6 +60,7 @@ def load_config(path: Path | None) -> Config:
         empty_tables=tuple(data.get("empty_tables", [])),
         exports=data.get("exports", {}),
         waivers=path.parent / data["waivers"] if data.get("waivers") else None,
+        sources=data.get("sources", {}),
     )
 
 

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from validator.errors import DataError
 
@@ -114,6 +114,9 @@ class Source(Protocol):
 
     def site_file(self, name: str) -> Path | None:
         """A file of the site's own (attestations.yaml) in `home`, or None when there is none."""
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """The manifest of a snapshot `backflush pull` wrote (source, company, time, tables), or None."""
 
     def close(self) -> None:
         """Let go of what the source holds (a ZIP's extracted members)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from validator.errors import DataError
 from validator.sources import FORMATS, Export, Naming, export_kind, parquet_parts, table_key
@@ -56,6 +57,11 @@ class FileSource:
     def site_file(self, name: str) -> Path | None:
         path = self.home / name
         return path if path.is_file() else None
+
+    def snapshot(self) -> dict[str, Any] | None:
+        from validator.sources.epicor_rest import read_manifest
+
+        return read_manifest(self.path) if self.path.is_dir() else None
 
     def _named(self, table: str, naming: Naming) -> Export:
         """The export backflush.yaml names: `file` (relative to the site's folder) and perhaps a `sheet` of it, or a

@@ -37,5 +37,8 @@ class MemorySource:
     def site_file(self, name: str) -> Path | None:
         return None
 
+    def snapshot(self) -> None:
+        return None
+
     def close(self) -> None:
         pass

@@ -64,6 +64,9 @@ class ZipSource:
                             f"{path}; move it there (or give it with --attestations)", location=str(self.path))
         return None
 
+    def snapshot(self) -> None:
+        return None
+
     def expected(self, table: str) -> str:
         return f"a file such as {table}.csv in the ZIP"
 
