@@ -103,7 +103,13 @@ def _run(parser: argparse.ArgumentParser) -> None:
                         help="run only this rule (repeatable)")
     parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
                         help="run only rules with this tag (repeatable)")
-    parser.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
+    parser.add_argument("--engine", default="duckdb",
+                        help="evaluation engine: duckdb (default, in-process, on the exports) or sql (inside the "
+                             "database --url names)")
+    parser.add_argument("--url", metavar="URL", help="--engine sql: the database, postgresql://USER@HOST/DB or "
+                                                     "mssql://...; the password from the URL or the driver's settings")
+    parser.add_argument("--db-schema", default="Erp", metavar="NAME",
+                        help="--engine sql: the schema of Epicor's tables (default: Erp)")
     parser.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")
     parser.add_argument("--attestations", type=Path, metavar="FILE",
                         help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")

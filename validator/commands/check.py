@@ -17,7 +17,7 @@ from validator.config.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.config.attestations import read_attestations
 from validator.config.profile import Profile
 from validator.config.ruleset import select
-from validator.engines import Engine
+from validator.engines import VERDICT_COLUMNS, Engine
 from validator.errors import EXIT_FINDINGS, EXIT_OK, ContractError, DataError
 from validator.findings import (
     ERROR,
@@ -45,15 +45,6 @@ from validator.told import AUTO, COMMA
 
 _NO_TABLE = SimpleNamespace(columns={})  # a table not loaded has no columns
 READINESS, ELIGIBILITY = "readiness", "eligibility"  # the tags that place a rule's findings on the verdict scale
-# what the verdicts read besides the rules (duckdb_verdicts: which parts are components at which site)
-VERDICT_COLUMNS = {"PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
-                   "JobMtl": {"Company", "JobNum", "PartNum", "Plant"},
-                   "JobHead": {"Company", "JobNum", "JobComplete", "JobClosed", "JobCompletionDate"},
-                   "PartMtl": {"Company", "PartNum", "RevisionNum", "AltMethod", "MtlPartNum"},
-                   "PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"},
-                   "Part": {"Company", "PartNum", "PartDescription"}}  # the parts' descriptions: worklist, HTML
-
-
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
     """(rule id, check index) -> the columns per table the check reads; what-if twins included (rules/what_if.py)."""
     return {(r.id, i): dict(check_needs(r, c, registry).columns) for r in rules for i, c in indexed_checks(r)}

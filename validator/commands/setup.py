@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from validator import told
+from validator.errors import ConfigError
 
 if TYPE_CHECKING:
     from validator.config.backflush_yaml import Config
@@ -62,8 +63,15 @@ def engine_for(args: argparse.Namespace) -> Engine:
     from validator.engines import get_engine
 
     memory = getattr(args, "memory_limit", None)
-    return get_engine(getattr(args, "engine", "duckdb"), cache_dir=cache_dir(),
-                      **({"memory_limit": memory} if memory else {}))
+    name = getattr(args, "engine", "duckdb")
+    options: dict[str, Any] = {"memory_limit": memory} if memory else {}
+    if name == "sql":  # the database to run in; the compile cache is the embedded engine's
+        options |= {"url": getattr(args, "url", None), "schema": getattr(args, "db_schema", "Erp")}
+    elif getattr(args, "url", None):
+        raise ConfigError("--url names a database for --engine sql; add --engine sql")
+    else:
+        options["cache_dir"] = cache_dir()
+    return get_engine(name, **options)
 
 
 def source_of(path: Path) -> contextlib.closing[Source]:

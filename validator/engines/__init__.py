@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from validator.sources import Export, Naming, Source
     from validator.tables import Registry
 
-ENGINES = {"duckdb": "validator.engines.duckdb"}
+ENGINES = {"duckdb": "validator.engines.duckdb", "sql": "validator.engines.sql"}
+# what the verdicts read besides the rules (which parts are components at which site)
+VERDICT_COLUMNS = {"PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
+                   "JobMtl": {"Company", "JobNum", "PartNum", "Plant"},
+                   "JobHead": {"Company", "JobNum", "JobComplete", "JobClosed", "JobCompletionDate"},
+                   "PartMtl": {"Company", "PartNum", "RevisionNum", "AltMethod", "MtlPartNum"},
+                   "PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod", "Plant"},
+                   "Part": {"Company", "PartNum", "PartDescription"}}  # the parts' descriptions: worklist, HTML
+
 
 
 class Engine(Protocol):
