@@ -141,3 +141,14 @@ def test_an_existing_snapshot_is_replaced_only_with_force_and_only_once_whole(tm
     with serving(fresh(faults=[("BF_JobMtl", "404")])) as url:
         code, _, err = cli("pull", target, "--config", config(tmp_path, url), "--quiet", "--force")
     assert code == 2 and (target / "manifest.json").is_file() and not leftovers(tmp_path)  # the old one stays
+
+
+def test_a_plant_filter_reads_only_those_sites_rows(tmp_path, cli, secrets):
+    import pyarrow.parquet as pq
+
+    code, _, err, target = pull(tmp_path, fresh(), cli, plants=["Plant2"])
+    plants = set(pq.read_table(target / "PartPlant.parquet").column("Plant").to_pylist())
+    served = {r["Plant"] for r in export_rows(DEMO / "PartPlant.csv")}
+    assert code == 0, err
+    assert plants == {"Plant2"} and len(served) > 1
+    assert json.loads((target / "manifest.json").read_text())["plants"] == ["Plant2"]
