@@ -95,6 +95,8 @@ def _reports(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", choices=["error", "warning", "info", "never"],
                         help="lowest severity that makes the exit code 1 (default: error, or fail_on in the config)")
     parser.add_argument("--color", action="store_true", help="colour the console report")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress display (it shows on a terminal only, once a run takes a few seconds)")
 
 
 def _run(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from validator.commands.setup import emit, engine_for, readiness_in_force, reading_options, setup, source_of
+from validator.commands.setup import (
+    emit,
+    engine_for,
+    progress_for,
+    readiness_in_force,
+    reading_options,
+    setup,
+    source_of,
+)
 from validator.config.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.config.attestations import read_attestations
 from validator.config.profile import Profile
@@ -32,6 +40,7 @@ from validator.findings import (
 )
 from validator.formats import Output, get_format, outputs
 from validator.gate import Baseline
+from validator.progress import SILENT, Progress
 from validator.report import Report
 from validator.rules.analysis import check_needs
 from validator.rules.model import Check, Rule
@@ -75,7 +84,8 @@ def with_run_params(rules: list[Rule], params: dict[str, Any]) -> list[Rule]:
 def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
               broken: dict[str, str] | None = None,
               needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
-              run_params: dict[str, Any] | None = None) -> tuple[list[RuleResult], Findings]:
+              run_params: dict[str, Any] | None = None,
+              progress: Progress = SILENT) -> tuple[list[RuleResult], Findings]:
     """Run every check whose tables are there, all checks on one table in one engine pass. `run_params`
     (snapshot date, window) default to the default profile's on this site's history."""
     broken = broken or {}
@@ -103,10 +113,14 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
                 notes[rule.id].append((SKIPPED, f"{check.table}: history column {', '.join(no_history)} not exported"))
             else:
                 runnable.setdefault(check.table, []).append((rule, check))
-    for table, items in sorted(runnable.items()):
+    for number, (table, items) in enumerate(sorted(runnable.items()), 1):
+        progress.step(f"rules on {table} ({number} of {len(runnable)}): compiling")
         for compiled in engine.passes(site, table, items, registry):
+            progress.step(f"rules on {table} ({number} of {len(runnable)}): running")
             engine.collect(site, compiled)
+    progress.step("findings: sorting and writing")
     findings = engine.findings(site)
+    progress.note(f"{len(findings):,} finding(s)")
     per_rule = findings.per_rule()
     results = []
     for rule in rules:
@@ -155,7 +169,7 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
               date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
               named: Mapping[str, Naming] | None = None, jobs: str = "open",
-              readiness_rules: Collection[str] | None = None) -> Report:
+              readiness_rules: Collection[str] | None = None, progress: Progress = SILENT) -> Report:
     """Check a source of exports; contract violations stop the run unless keep_going. `date_order`: of dates
     exported with slashes; `decimal_separator`: of numbers exported as text (validator/told.py); `empty_tables`:
     tables whose export may hold no rows (a site without jobs yet); `named`: what backflush.yaml's `exports:` says of
@@ -169,8 +183,11 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
         path = attestations or source.site_file(ATTESTATIONS)
         if path is not None:
             documents["Attestation"] = records("Attestation", path, read_attestations(path))
+    progress.step(f"reading {len(needs)} table(s) from {source.location}")
     site = engine.load(source, registry, needs, documents=documents, date_order=date_order,
                        decimal_separator=decimal_separator, named=named)
+    for name, loaded_table in sorted(site.tables.items()):
+        progress.note(f"{name}: {loaded_table.rows:,} rows")
     with contextlib.ExitStack() as loaded:  # the engine's memory (and any spilled temp files) goes when the run ends
         loaded.callback(engine.close, site)
         if "Attestation" in site.absent:
@@ -185,6 +202,7 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
             hints = "".join(source.look_alike_hint(t, list(registry.tables)) for t in required)
             raise DataError(f"no export of required table(s) {', '.join(required)} (needed by {', '.join(users)}); "
                             f"expected {source.expected(required[0])}{hints}", location=source.location)
+        progress.step("table contracts")
         violations = engine.contracts(site, empty_tables)
         flat = [v for vs in violations.values() for v in vs]
         if flat and not keep_going:
@@ -195,12 +213,13 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
         profile = profile or Profile()
         latest = engine.latest_history_date(site, registry)
         params = profile.run_params(latest, jobs)
-        results, findings = run_rules(site, rules, registry, engine, broken, per_check, params)
+        results, findings = run_rules(site, rules, registry, engine, broken, per_check, params, progress)
         missing = readiness_missing(results, readiness_rules if readiness_rules is not None else
                                     [r.id for r in rules if READINESS in r.tags])
         basis = VerdictBasis(frozenset(r.id for r in rules if ELIGIBILITY in r.tags),
                              frozenset(r.id for r in rules if READINESS in r.tags), not missing,
                              params["window_start"], params["snapshot_date"])
+        progress.step("verdicts")
         judged = engine.verdicts(site, basis)
         date_orders = {f"{name}.{column}": order for name, loaded_table in sorted(site.tables.items())
                        for column, order in sorted(loaded_table.date_orders.items())}
@@ -250,11 +269,13 @@ def write_reports(report: Report, chosen: list[Output], color: bool) -> None:
 def main(args: argparse.Namespace) -> int:
     chosen = outputs(args.formats, args.output)
     registry, config, profile, rules = setup(args)
-    with source_of(args.path) as source:
+    with source_of(args.path) as source, progress_for(args) as progress:
         report = run_check(source, select(rules, args.ids, args.tags), registry, engine_for(args),
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
-                           readiness_rules=readiness_in_force(rules), **reading_options(args, config, registry))
+                           readiness_rules=readiness_in_force(rules), progress=progress,
+                           **reading_options(args, config, registry))
         report = gated(report, args.baseline, args.waivers or config.waivers)
+        progress.step("writing the reports")
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK

@@ -14,8 +14,11 @@ from validator import told
 from validator.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from validator.config.backflush_yaml import Config
     from validator.engines import Engine
+    from validator.progress import Progress
     from validator.sources import Source
     from validator.tables import Registry
 
@@ -72,6 +75,23 @@ def engine_for(args: argparse.Namespace) -> Engine:
     else:
         options["cache_dir"] = cache_dir()
     return get_engine(name, **options)
+
+
+@contextlib.contextmanager
+def progress_for(args: argparse.Namespace) -> Iterator[Progress]:
+    """The progress display of a long run: on a terminal (stderr), unless --quiet; else none."""
+    from validator.progress import SILENT
+
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        yield SILENT
+        return
+    from validator.commands.progress_display import TerminalProgress
+
+    shown = TerminalProgress()
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 def source_of(path: Path) -> contextlib.closing[Source]:
