@@ -144,7 +144,7 @@ class _Walker:
         elif kind.kind in ("exists", "not_exists"):
             self.related(table, kind.args[0])
         else:  # the rest read this row: their operands are read here too
-            if kind.kind == "predicate" and kind.op in ("in", "not_in") \
+            if kind.kind == "predicate" and kind.op in ("in", "not_in", "like_any") \
                     and classify(kind.args[1]).kind not in ("literal", "param"):
                 raise RuleFileError(f"'{kind.op}' takes a list of values or a {{param: NAME}}, not {kind.args[1]!r}",
                                     location=self.where)

@@ -6,7 +6,8 @@ from typing import Any, NamedTuple
 
 from validator.errors import RuleFileError
 
-COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in")
+# like_any: the text matches one of a list of SQL LIKE patterns (% any text, _ one character), any case
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "like_any")
 FLAG_TESTS = ("is", "is_not")
 FUNCTIONS = ("coalesce", "add", "sub", "mul", "div", "abs", "days_between")
 CONNECTIVES = ("all", "any", "not", "exists", "not_exists")

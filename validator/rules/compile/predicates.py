@@ -109,6 +109,13 @@ class Predicates:
                     test = is_false(self.build(left_node, prefix, table, allow_let))
             return ~test if kind.op == "is_not" else test
         left = self.build(left_node, prefix, table, allow_let)
+        if kind.op == "like_any":  # any case, as SQL Server's collation compares; blank matches nothing
+            value = self._python_value(classify(right_node))
+            patterns = [value] if isinstance(value, str) else [p for p in (value or []) if p is not None]
+            if not patterns:
+                return ibis.literal(False)
+            text = left.cast("string").upper()
+            return left.notnull() & functools.reduce(operator.or_, [text.like(str(p).upper()) for p in patterns])
         if kind.op in ("in", "not_in"):
             value = self._python_value(classify(right_node))
             options = [value] if isinstance(value, (str, int, float, bool)) or value is None else list(value)
