@@ -13,14 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CASES, DEMO, load_site, run_json
-from tests.postgres_server import postgres_server, server_installed
+from tests.postgres_server import load_into, postgres_server, server_installed
 from validator.commands.explain import sql_for
 from validator.config.attestations import DEFAULT_NAME, read_attestations
 from validator.config.profile import Profile
 from validator.rules.analysis import rules_needs
 from validator.rules.loader import load_rules
-
-PG_TYPES = {"string": "text", "boolean": "boolean", "integer": "bigint", "decimal": "numeric(22, 8)", "date": "date"}
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +50,7 @@ def postgres_with_demo(registry, builtin_rules, database_demo):
     if not server_installed() and not os.environ.get("CI"):
         pytest.skip("no PostgreSQL server here (Debian package postgresql); .ci/run installs it and runs this test")
     with postgres_server() as dsn, psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute('CREATE SCHEMA "Erp"')
-        for name, loaded in site.tables.items():
-            columns = sorted(needs[name])
-            names = ", ".join(f'"{c}"' for c in columns)
-            typed = ", ".join(f'"{c}" {PG_TYPES[loaded.table.columns[c].type]}' for c in columns)
-            conn.execute(f'CREATE TABLE "Erp"."{name}" ({typed})')
-            rows = site.con.execute(f'SELECT {names} FROM "{name}"').fetchall()
-            with conn.cursor() as cursor, cursor.copy(f'COPY "Erp"."{name}" ({names}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
+        load_into(conn, site, needs)
         yield conn
 
 

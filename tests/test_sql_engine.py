@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_site, run_json
-from tests.postgres_server import postgres_server, server_installed
-from tests.test_inside_postgresql import PG_TYPES, database_demo  # noqa: F401 - the fixture: PartMtl without BackFlush
+from tests.postgres_server import load_into, postgres_server, server_installed
+from tests.test_inside_postgresql import database_demo  # noqa: F401 - the fixture: PartMtl without BackFlush
 from validator.cli import main
 from validator.commands.check import read_columns
 from validator.config.attestations import DEFAULT_NAME, read_attestations
@@ -27,18 +27,7 @@ def database(registry, builtin_rules, database_demo):  # noqa: F811
     answers = database_demo / DEFAULT_NAME
     site = load_site(database_demo, registry, wanted, documents={"Attestation": (answers, read_attestations(answers))})
     with postgres_server() as dsn, psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute('CREATE SCHEMA "Erp"')
-        for name, loaded in site.tables.items():
-            if name not in wanted:
-                continue
-            columns = sorted(c for c in wanted[name] if c in loaded.columns)
-            names = ", ".join(f'"{c}"' for c in columns)
-            typed = ", ".join(f'"{c}" {PG_TYPES[loaded.table.columns[c].type]}' for c in columns)
-            conn.execute(f'CREATE TABLE "Erp"."{name}" ({typed})')
-            rows = site.con.execute(f'SELECT {names} FROM "{name}"').fetchall()
-            with conn.cursor() as cursor, cursor.copy(f'COPY "Erp"."{name}" ({names}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
+        load_into(conn, site, wanted)
         host = dict(part.split("=", 1) for part in dsn.split())["host"]
         yield f"postgresql://postgres@/postgres?host={host}", conn
 

@@ -99,12 +99,18 @@ def _reports(parser: argparse.ArgumentParser) -> None:
                         help="no progress display (it shows on a terminal only, once a run takes a few seconds)")
 
 
+def _selection(parser: argparse.ArgumentParser, what: str = "run only") -> None:
+    """--rule and --tag: the rules a command is about."""
+    parser.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
+                        help=f"{what} this rule (repeatable)" if what == "run only" else f"{what} this rule reads (repeatable)")
+    parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
+                        help=f"{what} of rules with this tag (repeatable)" if what != "run only" else
+                        "run only rules with this tag (repeatable)")
+
+
 def _run(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that run the rules on a site."""
-    parser.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
-                        help="run only this rule (repeatable)")
-    parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                        help="run only rules with this tag (repeatable)")
+    _selection(parser)
     parser.add_argument("--engine", default="duckdb",
                         help="evaluation engine: duckdb (default, in-process, on the exports) or sql (inside the "
                              "database --url names)")
@@ -162,10 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   epilog="examples:\n  backflush columns\n  backflush columns --tag eligibility "
                                          "--format json",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    columns.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
-                         help="only the columns this rule reads (repeatable)")
-    columns.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                         help="only the columns of rules with this tag (repeatable)")
+    _selection(columns, "only the columns")
     columns.add_argument("--format", choices=["text", "json"], default="text")
     columns.add_argument("--schema", default="Erp", help="the database schema of the SQL (default: Erp)")
     columns.add_argument("--output", type=Path, metavar="FILE", help="write here (atomically) instead of stdout")
@@ -180,10 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "snapshots/2026-12-06\n  backflush check snapshots/2026-12-06",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     pull.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="the snapshot folder to write")
-    pull.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
-                      help="only the tables and columns this rule reads (repeatable)")
-    pull.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                      help="only what rules with this tag read (repeatable)")
+    _selection(pull, "only the tables and columns")
     pull.add_argument("--force", action="store_true", help="replace OUT_DIR when it exists (once the new one is whole)")
     pull.add_argument("--quiet", action="store_true", help="no progress bars")
     _common(pull)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from validator.errors import DataError
+from validator.sources.xlsx_reader import cell_text
 
 MANIFEST = "manifest.json"
 SNAPSHOT_FORMAT = "backflush-snapshot/1"
@@ -215,17 +216,6 @@ class Client:
             skip += len(rows)
 
 
-def _text(value: Any) -> str | None:
-    """A JSON value as the text an export holds: True/False, whole numbers without '.0', dates as given."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -266,7 +256,7 @@ def pull(settings: RestSettings, credentials: Credentials, wanted: dict[str, lis
                 pages += 1
                 for row in page:
                     for name in names:
-                        data[name].append(_text(row.get(name)))
+                        data[name].append(cell_text(row.get(name)))  # as an export writes it: True, 12, ...
                 rows += len(page)
                 if progress:
                     progress(table, rows, pages)
