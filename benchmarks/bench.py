@@ -12,7 +12,11 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
   check       `backflush check DIR --format json --output FILE` with the eligibility and integrity rules,
               compiling its passes (the compile cache emptied first);
   check-reused the same run right after, reusing the passes the check phase compiled (validator/engines/duckdb/compile_cache.py),
-              as a second run on unchanged rules and tables does.
+              as a second run on unchanged rules and tables does;
+  like-for-like, like-for-like-keys, check-8-rules
+              the baseline of issue 20 for eight rules (BFE001-005, BFE007, BFC001, BFC003): one pass per judged
+              table writing the same findings as one JSON document (or only their keys), against `check --rule`
+              for the same eight.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
   readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped), compiling.
@@ -184,6 +188,114 @@ HANDWRITTEN_RULES = {
 
 
 # The hand-written readiness baseline (default profile: 365 days up to the latest history date, 3 observations).
+# The like-for-like baseline (issue 20): what a DuckDB expert writes to produce the same report for eight rules
+# (BFE001-005, BFE007, BFC001, BFC003): per judged table one pass that scans it once, joins what it needs once,
+# evaluates every rule in the same pass (UNION ALL over the joined rows), formats the messages, computes the
+# fingerprints, sorts, and writes the findings as one JSON document with COPY. `keys` is the same passes fetching
+# only the found keys.
+LIKE_FOR_LIKE_RULES = ("BFE001", "BFE002", "BFE003", "BFE004", "BFE005", "BFE007", "BFC001", "BFC003")
+_FINGERPRINT = "left(sha256(concat(rule_id, chr(29), tbl, chr(29), {parts})), 32)"
+
+
+def _key_text(columns: list[str]) -> str:
+    return ", chr(31), ".join(f"'{c}', chr(30), upper(rtrim(CAST({c} AS VARCHAR)))" for c in columns)
+
+
+_JOBMTL = """
+    WITH j AS (SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, j.PartNum, j.Direct, j.BuyIt, j.QtyPer,
+            j.RelatedOperation, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
+            COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr
+        FROM jm j LEFT JOIN Part p USING (Company, PartNum) LEFT JOIN PartPlant s USING (Company, Plant, PartNum)
+        LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq
+            AND o.OprSeq = j.RelatedOperation)
+    SELECT 3 AS rank, 'BFE001' AS rule_id, 'error' AS severity, 'JobMtl' AS tbl, *,
+        format('Job {} asm {} material {} backflushes lot-tracked component {}', JobNum, AssemblySeq, MtlSeq, PartNum) AS message
+        FROM j WHERE TrackLots
+    UNION ALL SELECT 3, 'BFE002', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {} backflushes serial-tracked component {}', JobNum, AssemblySeq, MtlSeq, PartNum)
+        FROM j WHERE TrackSerialNum
+    UNION ALL SELECT 3, 'BFE003', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {} backflushes non-stock component {}', JobNum, AssemblySeq, MtlSeq, PartNum)
+        FROM j WHERE nonstock OR NOT QtyBearing
+    UNION ALL SELECT 3, 'BFE004', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {} is Make Direct and backflushed', JobNum, AssemblySeq, MtlSeq) FROM j WHERE Direct
+    UNION ALL SELECT 3, 'BFE005', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {} is Purchase Direct and backflushed', JobNum, AssemblySeq, MtlSeq) FROM j WHERE BuyIt
+    UNION ALL SELECT 3, 'BFE007', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {}: component {} is not in the part master', JobNum, AssemblySeq, MtlSeq, PartNum)
+        FROM j WHERE known IS NULL
+    UNION ALL SELECT 3, 'BFC001', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {} is backflushed on operation {}, which is not an operation of that assembly',
+               JobNum, AssemblySeq, MtlSeq, RelatedOperation) FROM j WHERE RelatedOperation <> 0 AND opr IS NULL
+    UNION ALL SELECT 3, 'BFC003', 'error', 'JobMtl', *,
+        format('Job {} asm {} material {} is backflushed with QtyPer {}', JobNum, AssemblySeq, MtlSeq, QtyPer)
+        FROM j WHERE COALESCE(QtyPer, 0) = 0"""
+_PARTPLANT = """
+    WITH j AS (SELECT s.Company, s.Plant, s.PartNum, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
+            COALESCE(s.NonStock, p.NonStock) AS nonstock
+        FROM pp s LEFT JOIN Part p USING (Company, PartNum))
+    SELECT 3 AS rank, 'BFE001' AS rule_id, 'error' AS severity, 'PartPlant' AS tbl, *,
+        format('Part {} at {} is backflushed and lot tracked', PartNum, Plant) AS message FROM j WHERE TrackLots
+    UNION ALL SELECT 3, 'BFE002', 'error', 'PartPlant', *,
+        format('Part {} at {} is backflushed and serial tracked', PartNum, Plant) FROM j WHERE TrackSerialNum
+    UNION ALL SELECT 3, 'BFE003', 'error', 'PartPlant', *,
+        format('Part {} at {} is backflushed and non-stock', PartNum, Plant) FROM j WHERE nonstock OR NOT QtyBearing
+    UNION ALL SELECT 3, 'BFE007', 'error', 'PartPlant', *,
+        format('Part {} at {} is not in the part master', PartNum, Plant) FROM j WHERE known IS NULL"""
+_PARTMTL = """
+    WITH j AS (SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, m.MtlPartNum, m.QtyPer,
+            m.RelatedOperation, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
+            COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr
+        FROM pm m LEFT JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum
+        LEFT JOIN PartPlant s ON s.Company = m.Company AND s.PartNum = m.MtlPartNum AND s.Plant = m.RevPlant
+        LEFT JOIN PartOpr o ON o.Company = m.Company AND o.PartNum = m.PartNum AND o.RevisionNum = m.RevisionNum
+            AND o.AltMethod = m.AltMethod AND o.OprSeq = m.RelatedOperation
+        WHERE m.bf)
+    SELECT 3 AS rank, 'BFE001' AS rule_id, 'error' AS severity, 'PartMtl' AS tbl, *,
+        format('Method {} rev {} line {} backflushes lot-tracked component {}', PartNum, RevisionNum, MtlSeq, MtlPartNum) AS message
+        FROM j WHERE TrackLots
+    UNION ALL SELECT 3, 'BFE002', 'error', 'PartMtl', *,
+        format('Method {} rev {} line {} backflushes serial-tracked component {}', PartNum, RevisionNum, MtlSeq, MtlPartNum)
+        FROM j WHERE TrackSerialNum
+    UNION ALL SELECT 3, 'BFE003', 'error', 'PartMtl', *,
+        format('Method {} rev {} line {} backflushes non-stock component {}', PartNum, RevisionNum, MtlSeq, MtlPartNum)
+        FROM j WHERE nonstock OR NOT QtyBearing
+    UNION ALL SELECT 3, 'BFE007', 'error', 'PartMtl', *,
+        format('Method {} rev {} line {}: component {} is not in the part master', PartNum, RevisionNum, MtlSeq, MtlPartNum)
+        FROM j WHERE known IS NULL
+    UNION ALL SELECT 3, 'BFC001', 'error', 'PartMtl', *,
+        format('Method {} rev {} line {} is backflushed on operation {}, which is not in the method routing',
+               PartNum, RevisionNum, MtlSeq, RelatedOperation) FROM j WHERE RelatedOperation <> 0 AND opr IS NULL
+    UNION ALL SELECT 3, 'BFC003', 'error', 'PartMtl', *,
+        format('Method {} rev {} line {} is backflushed with QtyPer {}', PartNum, RevisionNum, MtlSeq, QtyPer)
+        FROM j WHERE COALESCE(QtyPer, 0) = 0"""
+LIKE_FOR_LIKE_PASSES = {"JobMtl": (["Company", "JobNum", "AssemblySeq", "MtlSeq"], _JOBMTL),
+                        "PartPlant": (["Company", "Plant", "PartNum"], _PARTPLANT),
+                        "PartMtl": (["Company", "PartNum", "RevisionNum", "AltMethod", "MtlSeq"], _PARTMTL)}
+
+
+def phase_like_for_like(folder: Path, keys_only: bool = False) -> dict:
+    """The eight rules' findings as a DuckDB expert writes the same report: one pass per judged table, messages,
+    fingerprints, sorted, one JSON document written with COPY (`keys_only`: only the found keys, as Arrow)."""
+    con = duckdb.connect()
+    _views(con, folder)
+    con.execute(HANDWRITTEN)
+    if keys_only:
+        return {"rows": sum(con.execute(f"SELECT {', '.join(key)} FROM ({sql})").to_arrow_table().num_rows
+                            for key, sql in LIKE_FOR_LIKE_PASSES.values())}
+    documents = []
+    for key, sql in LIKE_FOR_LIKE_PASSES.values():
+        struct = ", ".join(f"'{c}': {c}" for c in key)
+        documents.append(f"""SELECT rank, rule_id, severity, tbl AS "table", {{{struct}}} AS key, message,
+            {_FINGERPRINT.format(parts=_key_text(key))} AS fingerprint, 'fail' AS outcome,
+            [{', '.join(f'CAST({c} AS VARCHAR)' for c in key)}] AS sort_key FROM ({sql})""")
+    out = folder / "like-for-like.json"
+    con.execute(f"""COPY (SELECT rule_id, severity, "table", key, message, fingerprint, outcome
+        FROM ({' UNION ALL '.join(documents)}) ORDER BY rank DESC, rule_id, "table", sort_key)
+        TO '{out}' (FORMAT json, ARRAY true)""")
+    return {"rows": con.execute(f"SELECT count(*) FROM read_json('{out}')").fetchone()[0]}
+
+
 HANDWRITTEN_READINESS = """
 CREATE TEMP TABLE win AS SELECT max(d) AS snap, max(d) - 364 AS start FROM (SELECT max(ClockInDate) AS d FROM LaborDtl
   UNION ALL SELECT max(TranDate) FROM PartTran UNION ALL SELECT max(JobCompletionDate) FROM JobHead);
@@ -352,14 +464,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the phases N times, taking turns, and report the median (default 1); on a "
                              "machine with noisy neighbours 3 or more gives steadier ratios")
-    parser.add_argument("--phase", choices=["read", "handwritten", "readiness-handwritten"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["read", "handwritten", "readiness-handwritten", "like-for-like",
+                                            "like-for-like-keys"], help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
     if args.phase:
         result = {"read": phase_read, "handwritten": phase_handwritten,
-                  "readiness-handwritten": phase_readiness_handwritten}[args.phase](args.dir)
+                  "readiness-handwritten": phase_readiness_handwritten, "like-for-like": phase_like_for_like,
+                  "like-for-like-keys": lambda folder: phase_like_for_like(folder, keys_only=True)}[args.phase](args.dir)
         print(json.dumps(result))
         return 0
     folder = args.dir or Path(tempfile.mkdtemp(prefix="backflush-bench-"))
@@ -377,9 +491,16 @@ def main(argv: list[str] | None = None) -> int:
         phases: dict[str, Phase] = {
             "read": ([*me, "read"], (0,), None, False), "handwritten": ([*me, "handwritten"], (0,), None, False),
             "check": ([*check, *core], (0, 1), cache, True), "check-reused": ([*check, *core], (0, 1), cache, False)}
+        eight = [arg for rule in LIKE_FOR_LIKE_RULES for arg in ("--rule", rule)]
+        eight_json = folder / "findings-8-rules.json"
+        check_eight = [arg if arg != str(out_json) else str(eight_json) for arg in check]
+        phases.update({"like-for-like-keys": ([*me, "like-for-like-keys"], (0,), None, False),
+                       "like-for-like": ([*me, "like-for-like"], (0,), None, False),
+                       "check-8-rules": ([*check_eight, *eight], (0, 1), cache, False)})
         figures = _interleaved(phases, args.repeat)
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
         ratios = {**_ratios(figures, "check", "handwritten"), **_ratios(figures, "check-reused", "handwritten"),
+                  **_ratios(figures, "check-8-rules", "like-for-like"), **_ratios(figures, "check-8-rules", "like-for-like-keys"),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
         if args.labor_dtl:
             figures.update(_interleaved({"readiness-handwritten": ([*me, "readiness-handwritten"], (0,), None, False),
@@ -392,6 +513,9 @@ def main(argv: list[str] | None = None) -> int:
             spread = f"   (runs: {', '.join(f'{t:.2f}' for t in figure['runs'])} s)" if len(figure["runs"]) > 1 else ""
             print(f"{name:22} {figure['seconds']:8.2f} s   CPU {figure['cpu_seconds']:8.2f} s   "
                   f"peak {figure['peak_mib']:8.1f} MiB{spread}")
+        eight_found = sum(f["outcome"] != "if_enabled" for f in json.loads(eight_json.read_text(encoding="utf-8"))["findings"])
+        print(f"eight rules: check wrote {eight_found:,} findings (what-if ones aside), the like-for-like pass "
+              f"{json.loads(figures['like-for-like']['output'])['rows']:,}")
         print(f"eligibility/integrity findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
         if args.json:
             args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))
