@@ -116,6 +116,8 @@ def _run(parser: argparse.ArgumentParser) -> None:
                              "database --url names)")
     parser.add_argument("--url", metavar="URL", help="--engine sql: the database, postgresql://USER@HOST/DB or "
                                                      "mssql://...; the password from the URL or the driver's settings")
+    parser.add_argument("--spark-master", default="local[*]", metavar="URL",
+                        help="--engine spark: the Spark master (default: local[*], on this machine)")
     parser.add_argument("--db-schema", default="Erp", metavar="NAME",
                         help="--engine sql: the schema of Epicor's tables (default: Erp)")
     parser.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")

@@ -70,6 +70,8 @@ def engine_for(args: argparse.Namespace) -> Engine:
     options: dict[str, Any] = {"memory_limit": memory} if memory else {}
     if name == "sql":  # the database to run in; the compile cache is the embedded engine's
         options |= {"url": getattr(args, "url", None), "schema": getattr(args, "db_schema", "Erp")}
+    elif name == "spark":
+        options["spark_master"] = getattr(args, "spark_master", "local[*]")
     elif getattr(args, "url", None):
         raise ConfigError("--url names a database for --engine sql; add --engine sql")
     else:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from validator.sources import Export, Naming, Source
     from validator.tables import Registry
 
-ENGINES = {"duckdb": "validator.engines.duckdb", "sql": "validator.engines.sql"}
+ENGINES = {"duckdb": "validator.engines.duckdb", "sql": "validator.engines.sql", "spark": "validator.engines.spark"}
 # what the verdicts read besides the rules (which parts are components at which site)
 VERDICT_COLUMNS = {"PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
                    "JobMtl": {"Company", "JobNum", "PartNum", "Plant"},
