@@ -100,12 +100,12 @@ def _reports(parser: argparse.ArgumentParser) -> None:
 
 
 def _selection(parser: argparse.ArgumentParser, what: str = "run only") -> None:
-    """--rule and --tag: the rules a command is about."""
+    """--rule and --tag: the rules a command is about (`what`: how its help begins)."""
+    reads = "" if what == "run only" else " reads"
     parser.add_argument("--rule", dest="ids", action="append", default=[], metavar="ID",
-                        help=f"{what} this rule (repeatable)" if what == "run only" else f"{what} this rule reads (repeatable)")
+                        help=f"{what} this rule{reads} (repeatable)")
     parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                        help=f"{what} of rules with this tag (repeatable)" if what != "run only" else
-                        "run only rules with this tag (repeatable)")
+                        help=f"{what} the rules with this tag{reads.removesuffix('s')} (repeatable)")
 
 
 def _run(parser: argparse.ArgumentParser) -> None:
