@@ -120,3 +120,22 @@ def test_the_extracted_members_are_removed_when_the_source_closes(demo_zip):
     assert export.path.is_file() and export.where == f"{demo_zip}/Part.csv"
     source.close()
     assert not export.path.exists()
+
+
+def test_an_export_named_otherwise_in_the_zip_is_read_as_backflush_yaml_names_it(site, tmp_path, monkeypatch,
+                                                                                  demo_document):
+    (site / "JobMtl.csv").rename(site / "BAQ JobMaterials 2026-11.csv")
+    target = zip_of(site, tmp_path / "exports.zip")
+    (tmp_path / "attestations.yaml").write_bytes((DEMO / "attestations.yaml").read_bytes())
+    config = tmp_path / "backflush.yaml"
+    config.write_text("exports:\n  JobMtl:\n    file: BAQ JobMaterials 2026-11.csv\n", encoding="utf-8")
+    code, document = run_json(target, tmp_path / "zip.json", "--config", str(config))
+    assert code == 0 and document["findings"] == demo_document["findings"]
+
+
+def test_a_file_backflush_yaml_names_that_the_zip_lacks_is_named(tmp_path, cli):
+    target = zip_of(DEMO, tmp_path / "exports.zip")
+    config = tmp_path / "backflush.yaml"
+    config.write_text("exports:\n  JobMtl:\n    file: nope.csv\n", encoding="utf-8")
+    code, _, err = cli("check", target, "--config", config)
+    assert code == 2 and "names file 'nope.csv' for JobMtl, which is not in" in err and str(target) in err
