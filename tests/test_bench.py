@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -53,3 +54,24 @@ def test_repeat_must_be_at_least_one(capsys):
         main(["--repeat", "0"])
     assert stopped.value.code == 2
     assert "--repeat must be 1 or more" in capsys.readouterr().err
+
+
+def test_the_like_for_like_baseline_writes_as_many_findings_as_check_does_for_its_eight_rules(tmp_path, capsys):
+    figures = tmp_path / "figures.json"
+    assert main(["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000", "--dir", str(tmp_path / "site"),
+                 "--json", str(figures)]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("eight rules:"))
+    check, baseline = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
+    assert check == baseline > 0
+    ratios = json.loads(figures.read_text(encoding="utf-8"))["ratios"]
+    assert ratios["check-8-rules/like-for-like"] > 0 and ratios["check-8-rules/like-for-like-keys"] > 0
+
+
+def test_the_scaling_curve_writes_a_table_a_sentence_and_a_plot(tmp_path):
+    from benchmarks.curve import main as curve
+
+    assert curve(["--sizes", "10000,20000", "--engines", "duckdb", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "scaling.md").read_text(encoding="utf-8")
+    assert "| 10,000 |" in text and "| 20,000 |" in text and "per million JobMtl rows" in text
+    assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
