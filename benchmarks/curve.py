@@ -44,11 +44,11 @@ def measure(size: int, engines: list[str], memory_limit: str) -> dict[str, dict]
 
 
 def table(results: dict[int, dict[str, dict]]) -> str:
-    phases = list(next(iter(results.values())))
+    phases = list(dict.fromkeys(p for figures in results.values() for p in figures))
     lines = ["| JobMtl rows | " + " | ".join(phases) + " |", "|---|" + "---|" * len(phases)]
     for size, figures in results.items():
         lines.append(f"| {size:,} | " + " | ".join(f"{figures[p]['seconds']:.2f} s, {figures[p]['peak_mib']:,.0f} MiB"
-                                                   for p in phases) + " |")
+                                                   if p in figures else "-" for p in phases) + " |")
     return "\n".join(lines)
 
 
@@ -56,7 +56,7 @@ def growth(results: dict[int, dict[str, dict]]) -> str:
     """How the cost of each check grows: seconds per million rows between the smallest and the largest site."""
     small, large = min(results), max(results)
     parts = []
-    for phase in (p for p in results[large] if p.startswith("check")):
+    for phase in (p for p in results[large] if p.startswith("check") and p in results[small]):
         extra = results[large][phase]["seconds"] - results[small][phase]["seconds"]
         per_million = extra / ((large - small) / 1e6)
         parts.append(f"`{phase}` adds {per_million:.2f} s per million JobMtl rows beyond "
@@ -72,7 +72,7 @@ def plot(results: dict[int, dict[str, dict]], path: Path) -> None:
 
     sizes = sorted(results)
     fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for phase in results[sizes[0]]:
+    for phase in dict.fromkeys(p for s in sizes for p in results[s]):
         present = [s for s in sizes if phase in results[s]]
         time_ax.plot(present, [results[s][phase]["seconds"] for s in present], marker="o", label=phase)
         memory_ax.plot(present, [results[s][phase]["peak_mib"] for s in present], marker="o", label=phase)
@@ -93,22 +93,25 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000,2000000,10000000",
                         help="JobMtl rows of each site, comma-separated")
-    parser.add_argument("--large", action="store_true", help="also 50M JobMtl rows (DuckDB only)")
+    parser.add_argument("--large", action="store_true", help="also 50M JobMtl rows (DuckDB only, unless --spark-max)")
     parser.add_argument("--engines", default="duckdb,spark", help="the engines to time (comma-separated)")
     parser.add_argument("--memory-limit", default="2GB", help="passed to backflush check --memory-limit")
+    parser.add_argument("--spark-max", type=int, default=10_000_000,
+                        help="the largest site Spark is timed on (default 10M JobMtl rows; above it DuckDB only)")
     parser.add_argument("--out", type=Path, default=DOCS, help="where scaling.md and scaling.png go (default docs/)")
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
     results: dict[int, dict[str, dict]] = {}
     for size in [int(s) for s in args.sizes.split(",")] + ([50_000_000] if args.large else []):
-        chosen = [e for e in engines if e == "duckdb" or size < 50_000_000]
+        chosen = [e for e in engines if e != "spark" or size <= args.spark_max]
         results[size] = measure(size, chosen, args.memory_limit)
         print(f"{size:,} JobMtl rows: " + ", ".join(f"{p} {f['seconds']:.2f} s" for p, f in results[size].items()),
               flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     plot(results, args.out / "scaling.png")
     text = (f"# Scaling curve\n\n`python -m benchmarks.curve --sizes {args.sizes}{' --large' if args.large else ''} "
-            f"--engines {args.engines} --memory-limit {args.memory_limit}` on the 2-core machine: wall time and peak "
+            f"--engines {args.engines} --memory-limit {args.memory_limit} --spark-max {args.spark_max}` on the 2-core "
+            "machine: wall time and peak "
             "memory per phase, each phase a process of its own (read: a bare read of the columns the rules need; "
             "like-for-like: the hand-written report pass for eight rules, and its keys-only form; check: every "
             "eligibility and integrity rule).\n\n" + table(results) + "\n\n" + growth(results)
