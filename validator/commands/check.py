@@ -9,7 +9,6 @@ import sys
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from validator.commands.setup import (
@@ -52,7 +51,6 @@ from validator.sources.memory import records
 from validator.tables import Registry
 from validator.told import AUTO, COMMA
 
-_NO_TABLE = SimpleNamespace(columns={})  # a table not loaded has no columns
 READINESS, ELIGIBILITY = "readiness", "eligibility"  # the tags that place a rule's findings on the verdict scale
 def _needs(rules: list[Rule], registry: Registry) -> dict[tuple[str, int], dict[str, set[str]]]:
     """(rule id, check index) -> the columns per table the check reads; what-if twins included (rules/what_if.py)."""
@@ -229,8 +227,9 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                           for column, header in sorted(loaded_table.columns.items())
                           if not own_header(loaded_table.table, column, header)}
         inputs = {name: loaded_table.source.where for name, loaded_table in sorted(site.tables.items())}
+        part = site.tables.get("Part")
         descriptions = (engine.arrow(site, "Part", ["Company", "PartNum", "PartDescription"])
-                        if "PartDescription" in site.tables.get("Part", _NO_TABLE).columns else None)
+                        if part is not None and "PartDescription" in part.columns else None)
         return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs,
                       input_files={name: [str(p) for p in (t.source.parquet_files() if t.source.format == "parquet"
