@@ -4,6 +4,7 @@ query, in every dialect, parses with sqlglot's parser for that dialect."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlglot
@@ -62,3 +63,24 @@ def test_the_job_scope_is_a_parameter_of_the_other_dialects_params_cte(registry)
     sql = printed["JobMtl"]
     assert sql.startswith("WITH params AS (SELECT 'open' AS job_scope)")
     assert "(SELECT job_scope FROM params)" in sql and "job-scope-param" not in sql
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_no_printed_query_names_a_subquery_or_table_by_a_generated_t_number(dialect, registry):
+    """A DBA follows the query by its names: every subquery is a CTE named after what it computes."""
+    for rule in RULES.values():
+        for table, sql in sql_for(rule, registry, dialect):
+            *_, tree = [s for s in sqlglot.parse(sql, read=SQLGLOT[dialect]) if not isinstance(s, sqlglot.exp.Semicolon)]
+            generated = sorted({i.name for i in tree.find_all(sqlglot.exp.Identifier) if re.fullmatch(r"t\d+", i.name)})
+            assert not generated, f"{rule.id} on {table} ({dialect}) still names {generated}"
+            assert not any(isinstance(s.parent, sqlglot.exp.From | sqlglot.exp.Join)
+                           for s in tree.find_all(sqlglot.exp.Subquery)), f"{rule.id} on {table}: a nested subquery"
+
+
+def test_a_readiness_query_names_its_steps_and_measure_after_the_rule(registry):
+    (_, sql), = sql_for(RULES["BFR005"], registry, "tsql")
+    *_, tree = [s for s in sqlglot.parse(sql, read="tsql") if not isinstance(s, sqlglot.exp.Semicolon)]
+    ctes = [cte.alias for cte in tree.find_all(sqlglot.exp.CTE)]
+    assert "Measured_grouped" in ctes and "PartRev_filtered" in ctes, ctes
+    grouped = next(cte.this for cte in tree.find_all(sqlglot.exp.CTE) if cte.alias == "Measured_grouped")
+    assert any(e.alias == "Measured" and e.find(sqlglot.exp.AggFunc) for e in grouped.expressions)

@@ -92,9 +92,14 @@ def test_scrap_discipline_sums_the_scrap_reported_on_operations_that_plan_some(b
 
 def test_engineering_changes_are_the_most_revisions_of_one_parent_in_the_window(builtin_rules, registry):
     rows = CASES["cases"]["BFR005"]
-    parents = {m["PartNum"] for m in rows["PartMtl"]}
-    # a revision is its RevisionNum: FG-0100's D and its FAST alternate are one change
-    per_parent = {p: len({r["RevisionNum"] for r in rows["PartRev"] if r["PartNum"] == p and in_window(r["EffectiveDate"])})
+    site = rows["PartPlant"][0]["Plant"]
+    rev_site = {(r["PartNum"], r["RevisionNum"], r.get("AltMethod", "")): r["Plant"] for r in rows["PartRev"]}
+    parents = {m["PartNum"] for m in rows["PartMtl"]
+               if rev_site.get((m["PartNum"], m["RevisionNum"], m.get("AltMethod", ""))) == site}
+    # a revision is its RevisionNum: FG-0100's D and its FAST alternate are one change; FG-0200's revisions for
+    # the East site are not changes at the component's site
+    per_parent = {p: len({r["RevisionNum"] for r in rows["PartRev"]
+                          if r["PartNum"] == p and r["Plant"] == site and in_window(r["EffectiveDate"])})
                   for p in parents}
     evidence = evidence_of("BFR005", builtin_rules, registry)
     assert evidence["Measured"] == max(per_parent.values()) == 3

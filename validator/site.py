@@ -116,7 +116,8 @@ def join_columns(registry: Registry) -> dict[str, set[str]]:
             for local, remote in (*relation.on, (COMPANY, COMPANY)):
                 if "." not in local:
                     wanted.setdefault(table.name, set()).add(local)
-                wanted.setdefault(relation.target, set()).add(remote)
+                if "." not in remote:
+                    wanted.setdefault(relation.target, set()).add(remote)
     return wanted
 
 

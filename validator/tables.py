@@ -147,7 +147,26 @@ def load_registry(directory: Path) -> Registry:
             history_date=spec.get("history_date"),
             epicor=spec.get("epicor", True),
         )
-    return Registry(tables)
+    registry = Registry(tables)
+    for table in tables.values():
+        for relation in table.relations.values():
+            _check_reached_columns(registry, relation)
+    return registry
+
+
+def _check_reached_columns(registry: Registry, relation: Relation) -> None:
+    """A relation may meet the related rows on a column they reach through their own to-one relation
+    (PartPlant.SiteParentLines: the method lines whose revision, PartMtl.Rev, is at the part's site). Only an
+    aggregate or exists reads such a relation, from the rows it leads to: it cannot be to-one, nor lead on."""
+    reached = [remote for _, remote in relation.on if "." in remote]
+    if not reached:
+        return
+    where = f"{relation.source}.{relation.name}"
+    if relation.to_one:
+        raise RuleFileError(f"relation {relation.name} joins on {reached[0]!r} of {relation.target}, a column its rows "
+                            "reach through a relation: only a relation to many rows may", location=where)
+    for remote in reached:
+        registry.resolve(relation.target, remote, where)
 
 
 @cache

@@ -10,6 +10,7 @@ from ibis.common.exceptions import OperationNotDefinedError, UnsupportedOperatio
 
 from validator.commands.check import with_run_params
 from validator.commands.docs import reads
+from validator.commands.readable_sql import named_ctes
 from validator.commands.setup import setup
 from validator.config.profile import RUN_PARAMS, Profile
 from validator.errors import EXIT_OK, ConfigError
@@ -73,6 +74,7 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
         except (OperationNotDefinedError, UnsupportedOperationError) as exc:
             raise ConfigError(f"{rule.id} on {check.table} uses an operation {dialect} SQL does not have ({exc}); "
                               "print it for another dialect") from None
+        sql = named_ctes(sql, dialect, dict(compiled.labels))
         out.append((check.table, _with_parameters(sql, dialect, run)))
     return out
 

@@ -86,21 +86,26 @@ class _Walker:
         relation = self.registry.relation(table, name, self.where)
         for local, remote in relation.on:
             self.ref(table, local, allow_let=False)
-            self.needs.add(relation.target, remote)
+            self.ref(relation.target, remote, allow_let=False)  # a related column, or one its rows reach
         for side in (table, relation.target):
             if COMPANY in self.registry.tables[side].columns:
                 self.needs.add(side, COMPANY)
 
     def related(self, table: str, spec: dict[str, Any]) -> str:
-        """The table a relation path leads to; the keys of every hop are needed. After the first hop the
-        join columns must be plain columns (the intermediate rows are only a bridge)."""
+        """The table a relation path leads to; the keys of every hop are needed. The first hop's rows may reach a
+        join column of the second through a to-one relation; after that the join columns must be plain columns
+        (the intermediate rows are only a bridge)."""
         hops = self.registry.path(table, spec["relation"], self.where)
-        for hop in hops[1:]:
+        if any("." in remote for hop in hops[1:] for _, remote in hop.on):
+            raise RuleFileError(f"relation path {spec['relation']!r}: a relation that joins on a column its rows "
+                                "reach through a relation (dotted) can only be a path's first hop", location=self.where)
+        for hop in hops[2:]:
             plain = self.registry.tables[hop.source].columns
             for local, _ in hop.on:
                 if local not in plain:
                     raise RuleFileError(f"relation path {spec['relation']!r}: {hop.source}.{hop.name} joins on {local!r}, "
-                                        "which is not a plain column; only the first hop may join on derived values",
+                                        "which is not a plain column; only the first two hops may join on derived "
+                                        "or related values",
                                         location=self.where)
         for hop in hops:
             self.relation_keys(hop.source, hop.name)

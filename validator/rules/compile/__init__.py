@@ -53,6 +53,7 @@ class CompiledTable:
     rows: ir.Table | None  # the query without the flags: the rows any check flags (what `explain` prints)
     decisions: tuple[tuple[ir.Table, str, bool], ...] = ()  # what row counts decided (Frame.decisions)
     sql: str | None = None  # the query in the engine's dialect, once known
+    labels: tuple[tuple[str, str], ...] = ()  # (aggregate column, the let, derived value or relation it computes)
 
 
 
@@ -144,7 +145,26 @@ def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registr
     kept = frame.expr.filter(functools.reduce(operator.or_, hits.values()))
     values = [frame.column(c, kept) for c in columns]
     return CompiledTable(table, kept.select(*values, **hits), key, tuple(checks), tuple(component.items()),
-                         kept.select(*values), tuple(frame.decisions))
+                         kept.select(*values), tuple(frame.decisions), labels=measure_labels(frame, items, registry))
+
+
+def measure_labels(frame: Frame, items: list[tuple[Rule, Check]], registry: Registry) -> tuple[tuple[str, str], ...]:
+    """What each aggregate column of the frame computes, in the rule's words: the let or derived value it is
+    (`Measured`, `CompletedJobs`), else its relation and function (`ParentLines_count_distinct_PartNum`)."""
+    named: dict[int, str] = {}
+    values = [node for rule, _ in items for node in rule.let.items()]
+    values += [node for spec in registry.tables.values() for node in spec.derived.items()]
+    for name, node in values:
+        kind = classify(node)
+        if kind.kind in ("aggregate", "exists", "not_exists"):
+            named.setdefault(id(kind.args[0]), name)
+    labels = []
+    for column, (kind, spec) in frame.measures.items():
+        relation = spec["relation"].replace(".", "_")
+        fallback = (f"{relation}_{spec.get('fn', 'count')}" + (f"_{spec['column']}" if "column" in spec else "")
+                    if kind == "aggregate" else f"{kind}_{relation}")
+        labels.append((column, named.get(id(spec), fallback)))
+    return tuple(labels)
 
 
 def _filter_early(frame: Frame, rule: Rule, check: Check) -> None:

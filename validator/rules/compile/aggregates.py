@@ -66,12 +66,15 @@ class Aggregates:
         for part in ("per", "per_month"):  # the same for every sibling: part of their signature
             if part in spec:
                 refs["__b"] = inner.ensure_ref(spec[part], "", target)
+        # a join column the related rows reach through a relation of their own (the analysis allows it on one hop)
+        reached = {remote: inner.ensure_ref(remote, "", target) for _, remote in hops[0].on
+                   if "." in remote and len(hops) == 1}  # a path's first hop: _bridge
         filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
         values = {name: inner.column(column, filtered) for name, column in refs.items()}
         if "per_month" in spec:
             values["__b"] = values["__b"].truncate("M")
         if len(hops) == 1:
-            pairs = self._join_keys(hops[0].name, prefix, table, filtered)
+            pairs = self._join_keys(hops[0].name, prefix, table, filtered, reached)
             keys = {f"__g{i}": value if plain else as_compared(value) for i, (_, value, plain) in enumerate(pairs)}
             rows = self._reduced(filtered, pairs, prefix, target).select(**keys, **values)
         else:
@@ -87,6 +90,7 @@ class Aggregates:
             if member_kind != "aggregate" or member.get("across", member.get("fn", "count")) in COUNTS:
                 self.zero_when_blank.add(name)  # no related rows: a count of 0, anything else blank
             self.names[f"{prefix}<{member_kind}:{id(member)}>"] = name
+            self.measures[name] = (member_kind, member)
 
     def _windowed(self, group: list[tuple[str, Any]], spec: dict[str, Any], hops: list[Any], prefix: str,
                   table: str) -> bool:
@@ -124,6 +128,7 @@ class Aggregates:
             name = f"__agg{next(self._counter)}"
             values[name] = value
             self.names[f"{prefix}<{kind}:{id(member)}>"] = name
+            self.measures[name] = (kind, member)
         self.expr = self.expr.mutate(**values)
         return True
 
@@ -162,9 +167,17 @@ class Aggregates:
         meets each group once. The distinct runs on the small side (job materials), never on the target
         rows (labour), and a target row needs no key of its own."""
         first = self.catalog(hops[0].target)
-        pairs = self._join_keys(hops[0].name, prefix, table, first)
+        reached: dict[str, str] = {}
+        dotted = [remote for _, remote in hops[0].on if "." in remote]
+        dotted += [local for local, _ in hops[1].on if local not in first.columns]
+        if dotted:  # the first hop's rows reach a join column through a relation (PartMtl.Rev.Plant), or derive it
+            rows = type(self)(self.registry, self.catalog, replace(self.rule, let={}), hops[0].target, self.canonical,
+                              view=False, one_company=self.one_company)
+            reached = {ref: rows.ensure_ref(ref, "", hops[0].target) for ref in dotted}
+            first = rows.expr
+        pairs = self._join_keys(hops[0].name, prefix, table, first, reached)
         group = {f"__g{i}": value if plain else as_compared(value) for i, (_, value, plain) in enumerate(pairs)}
-        ahead = {f"__j{j}": as_compared(first[local]) for j, (local, _) in enumerate(self._on(hops[1]))}
+        ahead = {f"__j{j}": as_compared(first[reached.get(local, local)]) for j, (local, _) in enumerate(self._on(hops[1]))}
         current = first.select(**group, **ahead).distinct()
         for index in range(1, len(hops) - 1):  # tables between the first hop's and the target
             hop, following = hops[index], hops[index + 1]

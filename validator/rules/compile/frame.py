@@ -56,6 +56,7 @@ class Frame(Joins, Aggregates, Predicates):
         self.origin: dict[str, tuple[str, str]] = {c: (table, c) for c in self.expr.columns}
         self.joined: set[str] = set()
         self.zero_when_blank: set[str] = set()  # counts: no related rows count 0
+        self.measures: dict[str, tuple[str, Any]] = {}  # aggregate column -> (kind, spec): names it in printed SQL
         self.constants: dict[str, Any] = {}  # names of let/derived values that are literals (not stored)
         self.siblings = siblings or {}  # aggregates computed together (aggregates.sibling_aggregates)
         # the judged rows some check's join-free guard admits (a guarded pass), before any join: an aggregate

@@ -19,11 +19,12 @@ from validator.tables import COMPANY
 class Joins:
     """The frame's joins along to-one relations (a mixin of Frame, which holds the state)."""
 
-    def _join_keys(self, relation_name: str, prefix: str, table: str,
-                   target: ir.Table) -> list[tuple[str, ir.Value, bool]]:
+    def _join_keys(self, relation_name: str, prefix: str, table: str, target: ir.Table,
+                   reached: dict[str, str] | None = None) -> list[tuple[str, ir.Value, bool]]:
         """(left column, right value, plain) per join column; plain: they compare as they are, without UPPER on
         every row: both sides upper case and the related table's column never blank (then a blank on the left,
-        which an outer join before may also make, matches nothing either way)."""
+        which an outer join before may also make, matches nothing either way). `reached`: the column of `target`
+        that holds each related column reached through a relation of its own (`Rev.Plant`)."""
         relation = self.registry.relation(table, relation_name)
         columns = [(self.ensure_ref(local, prefix, table), remote) for local, remote in relation.on]
         if not self.one_company and self._has(prefix + COMPANY) and COMPANY in target.columns:
@@ -31,9 +32,9 @@ class Joins:
         out = []
         for name, remote in columns:
             origin = self.origin.get(name)
-            plain = (origin is not None and self.canonical(*origin) >= UPPER_CASE
+            plain = (origin is not None and "." not in remote and self.canonical(*origin) >= UPPER_CASE
                      and self.canonical(relation.target, remote) == CANONICAL)
-            out.append((name, target[remote], plain))
+            out.append((name, target[(reached or {}).get(remote, remote)], plain))
         return out
 
     def _on(self, relation: Any) -> list[tuple[str, str]]:
