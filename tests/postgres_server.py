@@ -67,3 +67,20 @@ def load_into(conn, site, columns: dict[str, set[str]]) -> None:  # noqa: ANN001
         with conn.cursor() as cursor, cursor.copy(f'COPY "Erp"."{name}" ({names}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def add_business_object_sources(conn, site) -> None:  # noqa: ANN001 - a psycopg connection, a loaded site
+    """The database tables a business-object field of the exports comes from: each warehouse's site (Erp.Warehse,
+    for PartWhse.Plant) and each operation's primary production detail (Erp.JobOpDtl, JobOper.PrimaryProdOpDtl, for
+    JobOper.PrimaryResourceGrpID), filled with what the exports say."""
+    warehouses = site.con.execute('SELECT DISTINCT "Company", "WarehouseCode", "Plant" FROM "PartWhse"').fetchall()
+    assert len({(c, w) for c, w, _ in warehouses}) == len(warehouses), "a warehouse belongs to one site"
+    conn.execute('CREATE TABLE "Erp"."Warehse" ("Company" text, "WarehouseCode" text, "Plant" text)')
+    details = site.con.execute('SELECT "Company", "JobNum", "AssemblySeq", "OprSeq", 1, "PrimaryResourceGrpID" '
+                               'FROM "JobOper"').fetchall()
+    conn.execute('CREATE TABLE "Erp"."JobOpDtl" ("Company" text, "JobNum" text, "AssemblySeq" bigint, '
+                 '"OprSeq" bigint, "OpDtlSeq" bigint, "ResourceGrpID" text)')
+    conn.execute('ALTER TABLE "Erp"."JobOper" ADD COLUMN "PrimaryProdOpDtl" bigint DEFAULT 1')
+    with conn.cursor() as cursor:
+        cursor.executemany('INSERT INTO "Erp"."Warehse" VALUES (%s, %s, %s)', warehouses)
+        cursor.executemany('INSERT INTO "Erp"."JobOpDtl" VALUES (%s, %s, %s, %s, %s, %s)', details)

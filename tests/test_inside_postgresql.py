@@ -8,22 +8,25 @@ import csv
 import datetime as dt
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, DEMO, load_site, run_json
-from tests.postgres_server import load_into, postgres_server, server_installed
+from tests.conftest import CASES, DEMO, export_rows, load_site, run_json
+from tests.postgres_server import add_business_object_sources, load_into, postgres_server, server_installed
 from validator.commands.explain import sql_for
 from validator.config.attestations import DEFAULT_NAME, read_attestations
 from validator.config.profile import Profile
 from validator.rules.analysis import rules_needs
+from validator.rules.compile.database_fields import base_columns, database_table
 from validator.rules.loader import load_rules
 
 
 @pytest.fixture(scope="module")
 def database_demo(tmp_path_factory) -> Path:
-    """The demo as Epicor's database holds it: PartMtl without the BackFlush column some exports carry."""
+    """The demo as Epicor's database holds it: PartMtl without the BackFlush column some exports carry, and
+    JobOper with the scrap its labour reported (ActScrapQty, the business object's sum of LaborDtl.ScrapQty)."""
     folder = tmp_path_factory.mktemp("database") / "site"
     shutil.copytree(DEMO, folder)
     with (folder / "PartMtl.csv").open(encoding="utf-8", newline="") as handle:
@@ -31,6 +34,18 @@ def database_demo(tmp_path_factory) -> Path:
     drop = rows[0].index("PartMtl.BackFlush")
     with (folder / "PartMtl.csv").open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([row[:drop] + row[drop + 1:] for row in rows])
+    scrap: dict[tuple[str, ...], Decimal] = {}
+    for row in export_rows(folder / "LaborDtl.csv"):
+        op = (row["Company"], row["JobNum"], row["AssemblySeq"], row["OprSeq"])
+        scrap[op] = scrap.get(op, Decimal(0)) + Decimal(row["ScrapQty"] or 0)
+    operations = export_rows(folder / "JobOper.csv")
+    with (folder / "JobOper.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, [*operations[0], "ActScrapQty"])
+        writer.writeheader()
+        for row in operations:
+            op = (row["Company"], row["JobNum"], row["AssemblySeq"], row["OprSeq"])
+            writer.writerow({**row, "ActScrapQty": scrap.get(op, "")})
+    assert any(scrap.values()), "the demo's labour reports some scrap"
     return folder
 
 
@@ -43,14 +58,16 @@ def database_document(database_demo, tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def postgres_with_demo(registry, builtin_rules, database_demo):
     psycopg = pytest.importorskip("psycopg")
-    needs = {name: {c for c in columns if not registry.tables[name].columns[c].export_only}
-             for name, columns in rules_needs(list(builtin_rules.values()), registry).items()}
+    wanted = rules_needs(list(builtin_rules.values()), registry)
+    needs = {name: set(base_columns(registry.tables[name], sorted(columns))) for name, columns in wanted.items()}
+    needs["JobOper"].discard("PrimaryProdOpDtl")  # not in the export: the database's is added below
     answers = DEMO / DEFAULT_NAME  # the attestations are YAML beside the exports; a DBA loads them as a table
-    site = load_site(database_demo, registry, needs, documents={"Attestation": (answers, read_attestations(answers))})
+    site = load_site(database_demo, registry, wanted, documents={"Attestation": (answers, read_attestations(answers))})
     if not server_installed() and not os.environ.get("CI"):
         pytest.skip("no PostgreSQL server here (Debian package postgresql); .ci/run installs it and runs this test")
     with postgres_server() as dsn, psycopg.connect(dsn, autocommit=True) as conn:
         load_into(conn, site, needs)
+        add_business_object_sources(conn, site)
         yield conn
 
 
@@ -81,14 +98,12 @@ def test_an_engine_pass_with_a_window_finds_the_same_rows_inside_postgresql(post
                                                                           builtin_rules, tmp_path):
     import ibis
 
-    from validator.commands.explain import SQL_TYPES
     from validator.rules.compile import compile_batches
 
     needs = rules_needs(list(builtin_rules.values()), registry)
 
     def catalog(name: str) -> ibis.Table:
-        columns = registry.tables[name].columns
-        return ibis.table({c: SQL_TYPES[columns[c].type] for c in sorted(needs[name])}, name=name, database="Erp")
+        return database_table(registry.tables[name], sorted(needs[name]))
 
     pack = CASES / "rules" / "open_demand_per_line"  # the per-line open demand: a window over the rows it keeps
     rule = load_rules([pack], registry)["ACME012"]

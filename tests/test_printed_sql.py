@@ -84,3 +84,25 @@ def test_a_readiness_query_names_its_steps_and_measure_after_the_rule(registry):
     assert "Measured_grouped" in ctes and "PartRev_filtered" in ctes, ctes
     grouped = next(cte.this for cte in tree.find_all(sqlglot.exp.CTE) if cte.alias == "Measured_grouped")
     assert any(e.alias == "Measured" and e.find(sqlglot.exp.AggFunc) for e in grouped.expressions)
+
+
+def test_no_printed_query_reads_a_business_object_field_from_the_database_table(registry):
+    """PartWhse.Plant, JobOper.PrimaryResourceGrpID, JobOper.ActScrapQty and the FinalOpr flags are filled in by
+    Epicor's business objects, not stored (SNO PartWhseRow: "not phiscally in database"): SQL Server would answer
+    "Invalid column name". The printed query derives them (Erp.Warehse, Erp.JobOpDtl, Erp.LaborDtl) or reads blank."""
+    not_stored = {(name, c) for name, spec in registry.tables.items() for c, col in spec.columns.items()
+                  if col.database or col.export_only}
+    assert {("PartWhse", "Plant"), ("JobOper", "PrimaryResourceGrpID"), ("JobOper", "FinalOpr")} <= not_stored
+    read_from = set()
+    for rule in RULES.values():
+        for _, sql in sql_for(rule, registry, "tsql"):
+            *_, tree = [s for s in sqlglot.parse(sql, read="tsql") if not isinstance(s, sqlglot.exp.Semicolon)]
+            for table in tree.find_all(sqlglot.exp.Table):
+                if table.db != "Erp":
+                    continue
+                select = table.find_ancestor(sqlglot.exp.Select)
+                for column in select.find_all(sqlglot.exp.Column):
+                    if column.table == table.alias_or_name and column.find_ancestor(sqlglot.exp.Select) is select:
+                        read_from.add((table.name, column.name))
+    assert not read_from & not_stored, sorted(read_from & not_stored)
+    assert {("Warehse", "Plant"), ("JobOpDtl", "ResourceGrpID"), ("LaborDtl", "ScrapQty")} <= read_from

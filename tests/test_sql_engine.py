@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_site, run_json
-from tests.postgres_server import load_into, postgres_server, server_installed
+from tests.postgres_server import add_business_object_sources, load_into, postgres_server, server_installed
 from tests.test_inside_postgresql import database_demo  # noqa: F401 - the fixture: PartMtl without BackFlush
 from validator.cli import main
 from validator.commands.check import read_columns
 from validator.config.attestations import DEFAULT_NAME, read_attestations
+from validator.rules.compile.database_fields import base_columns
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +23,13 @@ def database(registry, builtin_rules, database_demo):  # noqa: F811
     psycopg = pytest.importorskip("psycopg")
     if not server_installed() and not os.environ.get("CI"):
         pytest.skip("no PostgreSQL server here (Debian package postgresql); .ci/run installs it and runs this test")
-    wanted = {t: {c for c in cs if not registry.tables[t].columns[c].export_only}
-              for t, cs in read_columns(list(builtin_rules.values()), registry).items() if registry.tables[t].epicor}
+    read = {t: cs for t, cs in read_columns(list(builtin_rules.values()), registry).items() if registry.tables[t].epicor}
+    stored = {t: set(base_columns(registry.tables[t], sorted(cs))) - {"PrimaryProdOpDtl"} for t, cs in read.items()}
     answers = database_demo / DEFAULT_NAME
-    site = load_site(database_demo, registry, wanted, documents={"Attestation": (answers, read_attestations(answers))})
+    site = load_site(database_demo, registry, read, documents={"Attestation": (answers, read_attestations(answers))})
     with postgres_server() as dsn, psycopg.connect(dsn, autocommit=True) as conn:
-        load_into(conn, site, wanted)
+        load_into(conn, site, stored)  # as Epicor's database holds it: no business-object field
+        add_business_object_sources(conn, site)
         host = dict(part.split("=", 1) for part in dsn.split())["host"]
         yield f"postgresql://postgres@/postgres?host={host}", conn
 

@@ -23,6 +23,8 @@ class Column:
     blank_key: bool = False
     history: bool = False  # absent from an export: the checks reading it are SKIPPED, the run goes on
     export_only: bool = False  # not a column of Epicor's database: printed SQL reads it as blank
+    # a business-object field: how SQL against the database derives it (`database:` in table.schema.json)
+    database: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def load_registry(directory: Path) -> Registry:
             name=name,
             key=tuple(spec["key"]),
             columns={c: Column(c, s["type"], s.get("optional", False), tuple(s.get("codes", ())), s.get("blank_key", False),
-                            s.get("history", False), s.get("export_only", False))
+                            s.get("history", False), s.get("export_only", False), s.get("database"))
                      for c, s in spec["columns"].items()},
             optional=spec.get("optional", False),
             relations={r: _relation(name, r, s, raw) for r, s in spec.get("relations", {}).items()},

@@ -16,6 +16,7 @@ from validator.config.profile import RUN_PARAMS, Profile
 from validator.errors import EXIT_OK, ConfigError
 from validator.rules.analysis import rule_needs
 from validator.rules.compile import CANONICAL, compile_check, never_canonical
+from validator.rules.compile.database_fields import database_table
 from validator.rules.model import Rule
 from validator.rules.what_if import twin
 from validator.tables import Registry
@@ -35,7 +36,6 @@ def _tsql_median() -> None:
         return self.visit_ApproxQuantile(op, arg=arg, quantile=exp.Literal.number(0.5), where=where)
 
     MSSQLCompiler.visit_Median = visit_median
-SQL_TYPES = {"string": "string", "boolean": "boolean", "integer": "int64", "decimal": "decimal(22, 8)", "date": "date"}
 
 
 def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | None = None,
@@ -47,14 +47,7 @@ def sql_for(rule: Rule, registry: Registry, dialect: str, profile: Profile | Non
     needed = reads(rule, registry)
 
     def catalog(name: str) -> ibis.Table:
-        """The table of Epicor's database; a column only exports carry (PartMtl.BackFlush) reads as blank, as the
-        database has no such column to select."""
-        table = registry.tables[name]
-        columns = needed.get(name) or list(table.key)
-        stored = [c for c in columns if not table.columns[c].export_only]
-        expr = ibis.table({c: SQL_TYPES[table.columns[c].type] for c in stored}, name=name, database="Erp")
-        blank = {c: ibis.null(SQL_TYPES[table.columns[c].type]) for c in columns if c not in stored}
-        return expr.mutate(**blank) if blank else expr
+        return database_table(registry.tables[name], needed.get(name) or list(registry.tables[name].key))
 
     run = (profile or Profile()).run_params(latest)
     (rule,) = with_run_params([rule], {**run, **SENTINELS})

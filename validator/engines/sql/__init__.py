@@ -30,6 +30,7 @@ from validator.engines.duckdb.load import DuckDBSite
 from validator.errors import ConfigError, DataError
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
 from validator.rules.compile import Catalog, CompiledTable, compile_batches, never_canonical
+from validator.rules.compile.database_fields import SQL_TYPES, base_columns, derived_columns, with_derived
 from validator.rules.model import Check, Rule
 from validator.site import LoadedTable, Site
 from validator.sources import Export, Naming, Source
@@ -53,6 +54,17 @@ class DatabaseSite(Site):
     local: DuckDBSite
     names: dict[str, str] = field(default_factory=dict)  # Epicor table -> its name in the database
     documents: set[str] = field(default_factory=set)  # tables read from files, judged locally
+    # per table, the business-object fields derived from other tables, and the columns that derivation reads
+    derived_columns: dict[str, list[str]] = field(default_factory=dict)
+    derived: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _join_type(spec: Any, column: str) -> str:
+    """The type of a join column a derivation reads that the table's schema does not declare (PrimaryProdOpDtl)."""
+    for declared in spec.columns.values():
+        if declared.database and column in declared.database.get("types", {}):
+            return SQL_TYPES[declared.database["types"][column]]
+    return "string"
 
 
 class SQLEngine:
@@ -104,13 +116,30 @@ class SQLEngine:
             spec = registry.tables[table]
             found = {c.lower(): c for c in backend.get_schema(name, database=self.schema).names}
             mapping = {c: found[c.lower()] for c in columns if c.lower() in found}
-            missing = tuple(sorted(c for c in columns if c not in mapping and not spec.columns[c].optional
-                                   and not spec.columns[c].history))
+            # a business-object field the database has not: derived from the columns it has, when it has them
+            # (PartWhse.Plant from Warehse); one only exports carry (FinalOpr, PartMtl.BackFlush) reads as blank
+            derivable = [c for c in derived_columns(spec, [c for c in columns if c not in mapping])
+                         if self._derivable(backend, present, found, spec, c)]
+            site.derived[table] = {c: found[c.lower()] for c in base_columns(spec, derivable) if c.lower() in found}
+            site.derived_columns[table] = derivable
+            missing = tuple(sorted(c for c in columns if c not in mapping and c not in derivable
+                                   and not spec.columns[c].optional and not spec.columns[c].history
+                                   and not spec.columns[c].export_only))
             absent = tuple(sorted(c for c in columns if c not in mapping and c not in missing))
             rows = int(backend.table(name, database=self.schema).count().execute())
             export = Export(table, Path(f"{self.schema}.{name}"), "database", label=f"{public(self.url)} {self.schema}.{name}")
             site.tables[table] = LoadedTable(spec, export, mapping, absent, rows, missing=missing)
         return site
+
+    def _derivable(self, backend: Any, present: dict[str, str], found: dict[str, str], spec: Any, column: str) -> bool:
+        """Whether the database has what a business-object field is derived from: the other table, its columns,
+        and this table's join columns."""
+        way = spec.columns[column].database
+        other = present.get(way["table"].lower())
+        if other is None or not all(local.lower() in found for local in way["join"]):
+            return False
+        theirs = {c.lower() for c in backend.get_schema(other, database=self.schema).names}
+        return all(c.lower() in theirs for c in (*way["join"].values(), way["column"]))
 
     def contracts(self, site: DatabaseSite, empty_tables: frozenset[str] = frozenset()) -> dict[str, list[Violation]]:
         out = self.local.contracts(site.local, empty_tables)
@@ -132,10 +161,25 @@ class SQLEngine:
         expr = site.backend.table(site.names[table], database=self.schema)
         types = {"string": "string", "boolean": "boolean", "integer": "int64", "decimal": "float64", "date": "date"}
         # typed as the registry declares them, as the embedded engine types an export (numeric(22, 8) as a double)
-        columns = {c: expr[db].cast(types[loaded.table.columns[c].type]) for c, db in loaded.columns.items()}
+        spec = loaded.table
+        kept = {**site.derived.get(table, {}), **loaded.columns}
+        base = expr.select(**{c: expr[db].cast(types[spec.columns[c].type] if c in spec.columns else
+                                              _join_type(spec, c)) for c, db in kept.items()})
+        derived = site.derived_columns.get(table, [])
+        if derived:
+            base = with_derived(base, spec, derived, lambda other, wanted: self._other(site, other, wanted))
+        columns = {c: base[c].cast(types[spec.columns[c].type]) for c in (*loaded.columns, *derived)}
         for c in (*loaded.absent_optional, *loaded.missing):
-            columns[c] = ibis.null(types[loaded.table.columns[c].type])
-        return expr.select(**columns)
+            if c not in columns:
+                columns[c] = ibis.null(types[spec.columns[c].type])
+        return base.select(**columns)
+
+    def _other(self, site: DatabaseSite, name: str, wanted: dict[str, str]) -> Any:
+        """A table a business-object field is derived from, its columns under the names and types asked for."""
+        present = {n.lower(): n for n in site.backend.list_tables(database=self.schema)}
+        expr = site.backend.table(present[name.lower()], database=self.schema)
+        found = {c.lower(): c for c in expr.columns}
+        return expr.select(**{c: expr[found[c.lower()]].cast(t) for c, t in wanted.items()})
 
     def latest_history_date(self, site: DatabaseSite, registry: Registry) -> dt.date | None:
         latest = self.local.latest_history_date(site.local, registry)

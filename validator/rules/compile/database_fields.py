@@ -1,0 +1,65 @@
+"""Business-object fields read from Epicor's database: an export (or the REST API) carries a field the business
+object fills in (PartWhse.Plant, JobOper.PrimaryResourceGrpID), which the database table has not; SQL against the
+database derives it from the columns it has, as the table's schema says (`database:` of a column)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ibis
+import ibis.expr.types as ir
+
+from validator.tables import COMPANY, Table
+
+SQL_TYPES = {"string": "string", "boolean": "boolean", "integer": "int64", "decimal": "decimal(22, 8)", "date": "date"}
+
+# (database table, {column: type}) -> that table as the query reads it
+Lookup = Callable[[str, dict[str, str]], ir.Table]
+
+
+def derived_columns(spec: Table, wanted: list[str]) -> list[str]:
+    """The wanted columns the database derives rather than holds."""
+    return [c for c in wanted if spec.columns[c].database]
+
+
+def base_columns(spec: Table, wanted: list[str]) -> dict[str, str]:
+    """The database columns of the table itself a query reads for `wanted`: the stored ones, and the join columns
+    of the derived ones (PrimaryProdOpDtl), with their types."""
+    out = {c: spec.columns[c].type for c in wanted if not spec.columns[c].database and not spec.columns[c].export_only}
+    for column in derived_columns(spec, wanted):
+        way = spec.columns[column].database
+        for local in way["join"]:
+            out.setdefault(local, way.get("types", {}).get(local) or spec.columns[local].type)
+        if COMPANY in spec.columns:
+            out.setdefault(COMPANY, "string")
+    return out
+
+
+def with_derived(expr: ir.Table, spec: Table, wanted: list[str], lookup: Lookup) -> ir.Table:
+    """`expr` (the database table) with each derived column of `wanted` added: the value of the one row of the
+    other table that meets the join (a lookup on its key), or the sum over those rows (fn: sum)."""
+    for column in derived_columns(spec, wanted):
+        way = spec.columns[column].database
+        pairs = list(way["join"].items())
+        if COMPANY in spec.columns:
+            pairs.append((COMPANY, COMPANY))
+        types = {remote: way.get("types", {}).get(local) or spec.columns[local].type for local, remote in pairs}
+        types[way["column"]] = spec.columns[column].type
+        other = lookup(way["table"], {c: SQL_TYPES[t] for c, t in types.items()})
+        keys = [remote for _, remote in pairs]
+        value, alias = other[way["column"]], f"{way['table']}_{way['column']}"
+        other = (other.group_by(keys).aggregate(**{alias: value.sum()}) if way.get("fn") == "sum"
+                 else other.select(*keys, **{alias: value}))
+        joined = expr.left_join(other, [expr[local] == other[remote] for local, remote in pairs])
+        expr = joined.select(*expr.columns, **{column: joined[alias]})
+    return expr
+
+
+def database_table(spec: Table, columns: list[str], schema: str = "Erp") -> ir.Table:
+    """The table of Epicor's database as a query reads `columns` of it: a business-object field derived from the
+    columns the database has (PartWhse.Plant from Erp.Warehse), one only exports carry (PartMtl.BackFlush) blank."""
+    stored = base_columns(spec, columns)
+    expr = ibis.table({c: SQL_TYPES[t] for c, t in stored.items()}, name=spec.name, database=schema)
+    expr = with_derived(expr, spec, columns, lambda other, types: ibis.table(types, name=other, database=schema))
+    blank = {c: ibis.null(SQL_TYPES[spec.columns[c].type]) for c in columns if spec.columns[c].export_only}
+    return (expr.mutate(**blank) if blank else expr).select(*columns)
