@@ -42,5 +42,14 @@ def test_the_baq_sql_and_rest_forms_name_the_same_columns(cli):
         title, baq, sql, rest = block.splitlines()
         table = title.split()[0]
         names = [field.split(".", 1)[1] for field in baq.split("BAQ fields:")[1].strip().split(", ")]
-        assert sql.split("SQL:")[1].strip() == f"SELECT {', '.join(names)} FROM Erp.{table};"
+        assert sql.split("SQL:")[1].strip() == f"SELECT {', '.join(f't.{n}' for n in names)} FROM Erp.{table} t;"
         assert rest.strip() == f"REST $select={','.join(names)}"
+
+
+def test_the_sql_form_derives_a_business_object_field_from_the_database(cli):
+    """PartWhse.Plant is filled in by Epicor's business object; the database knows a warehouse's site in Warehse."""
+    _, out, _ = cli("columns", "--rule", "BFC011")
+    block = next(b for b in out.split("\n\n") if b.startswith("PartWhse "))
+    sql = block.splitlines()[2].split("SQL:")[1].strip()
+    assert "(SELECT x.Plant FROM Erp.Warehse x WHERE x.WarehouseCode = t.WarehouseCode AND x.Company = t.Company) AS Plant" in sql
+    assert "PartWhse.Plant" in block.splitlines()[1]  # exports (REST, a BAQ) name the field as before

@@ -115,3 +115,33 @@ def test_an_engine_pass_with_a_window_finds_the_same_rows_inside_postgresql(post
     _, document = run_json(database_demo, tmp_path / "per-line.json", "--rules", str(pack), "--rule", "ACME012")
     expected = {_key(f["key"].values()) for f in document["findings"]}
     assert found == expected and expected
+
+
+def test_the_select_backflush_columns_prints_runs_inside_the_database(postgres_with_demo, registry, builtin_rules):
+    """`backflush columns` prints one SELECT per table for a DBA; a business-object field in it is derived (PartWhse.Plant
+    from Erp.Warehse), so each runs against a database without those fields and reads every row of its table."""
+    import sqlglot
+
+    from validator.commands.columns import needed_columns
+    from validator.rules.compile.database_fields import select_text
+
+    def quoted(sql: str) -> str:  # this server's tables have Epicor's mixed-case names, which SQL Server matches as they are
+        return sqlglot.transpile(sql, read="tsql", write="postgres", identify=True)[0]
+
+    columns = needed_columns(list(builtin_rules.values()), registry)
+    assert "Plant" in columns["PartWhse"] and "PrimaryResourceGrpID" in columns["JobOper"]
+    for table, names in columns.items():
+        if not registry.tables[table].epicor or table == "Attestation":
+            continue
+        spec = registry.tables[table]
+        stored = {r[0] for r in postgres_with_demo.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'Erp' AND table_name = %s",
+            (table,)).fetchall()}
+        names = [c for c in names if c in stored or spec.columns[c].database]  # this copy holds what rules read
+        sql = quoted(select_text(spec, names))
+        rows = postgres_with_demo.execute(sql).fetchall()
+        (count,), = postgres_with_demo.execute(f'SELECT COUNT(*) FROM "Erp"."{table}"').fetchall()
+        assert len(rows) == count, table
+    plants = dict(postgres_with_demo.execute(quoted(select_text(registry.tables["PartWhse"], ["WarehouseCode", "Plant"])))
+                  .fetchall())
+    assert plants and None not in plants.values()

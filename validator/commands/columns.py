@@ -10,6 +10,7 @@ from validator.commands.check import read_columns
 from validator.commands.setup import emit, setup
 from validator.config.ruleset import select
 from validator.errors import EXIT_OK
+from validator.rules.compile.database_fields import select_text
 from validator.tables import Registry
 
 
@@ -29,12 +30,12 @@ def needed_columns(rules: list, registry: Registry,  # noqa: ANN001 - rules in f
     return out
 
 
-def text(columns: dict[str, list[str]], schema: str = "Erp") -> str:
+def text(columns: dict[str, list[str]], registry: Registry, schema: str = "Erp") -> str:
     lines = []
     for table, names in columns.items():
         lines += [f"{table} ({len(names)} columns)",
                   f"  BAQ fields:  {', '.join(f'{table}.{c}' for c in names)}",
-                  f"  SQL:         SELECT {', '.join(names)} FROM {schema}.{table};",
+                  f"  SQL:         {select_text(registry.tables[table], names, schema)}",
                   f"  REST $select={','.join(names)}", ""]
     return "\n".join(lines)
 
@@ -45,5 +46,5 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit(lambda out: out.write(json.dumps(columns, indent=2) + "\n"), args.output)
     else:
-        emit(lambda out: out.write(text(columns, args.schema)), args.output)
+        emit(lambda out: out.write(text(columns, registry, args.schema)), args.output)
     return EXIT_OK

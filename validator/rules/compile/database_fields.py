@@ -63,3 +63,21 @@ def database_table(spec: Table, columns: list[str], schema: str = "Erp") -> ir.T
     expr = with_derived(expr, spec, columns, lambda other, types: ibis.table(types, name=other, database=schema))
     blank = {c: ibis.null(SQL_TYPES[spec.columns[c].type]) for c in columns if spec.columns[c].export_only}
     return (expr.mutate(**blank) if blank else expr).select(*columns)
+
+
+def select_text(spec: Table, columns: list[str], schema: str = "Erp") -> str:
+    """One SELECT of `columns` a DBA runs against the database (SQL Server or PostgreSQL): a business-object field
+    is a correlated subquery over the table it is derived from, one only exports carry is left out."""
+    parts = []
+    for column in columns:
+        way = spec.columns[column].database
+        if spec.columns[column].export_only:
+            continue
+        if not way:
+            parts.append(f"t.{column}")
+            continue
+        pairs = [*way["join"].items(), *([(COMPANY, COMPANY)] if COMPANY in spec.columns else [])]
+        value = f"SUM(x.{way['column']})" if way.get("fn") == "sum" else f"x.{way['column']}"
+        where = " AND ".join(f"x.{remote} = t.{local}" for local, remote in pairs)
+        parts.append(f"(SELECT {value} FROM {schema}.{way['table']} x WHERE {where}) AS {column}")
+    return f"SELECT {', '.join(parts)} FROM {schema}.{spec.name} t;"
