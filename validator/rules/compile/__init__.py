@@ -27,6 +27,7 @@ from validator.rules.compile.expressions import (
 from validator.rules.compile.frame import Frame
 from validator.rules.grammar import classify
 from validator.rules.model import Check, Rule
+from validator.rules.what_if import twin
 from validator.tables import Registry
 
 __all__ = ["CANONICAL", "CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "Rows", "compile_batches",
@@ -71,13 +72,31 @@ def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Regis
     related table in common in separate passes (joined_apart). `rows` counts rows in the engine: with it, an
     aggregate of a guarded pass groups only the related rows of its few candidates (Frame._reduced)."""
     guarded, unguarded = [], []
-    for rule, check in items:
-        (unguarded if local_guard(rule, check, registry) is None else guarded).append((rule, check))
+    paired = what_if_pairs(items)
+    for index, (rule, check) in enumerate(items):
+        alone = index in paired or local_guard(rule, check, registry) is None
+        (unguarded if alone else guarded).append((rule, check))
     batches = [compile_table(table, group, registry, catalog, canonical, prefilter=True, one_company=one_company,
                              rows=rows) for group in joined_apart(table, guarded, registry)]
     batches += [compile_table(table, group, registry, catalog, canonical, one_company=one_company)
                 for group in joined_apart(table, unguarded, registry)]
     return batches
+
+
+def what_if_pairs(items: list[tuple[Rule, Check]]) -> set[int]:
+    """The indexes of the checks whose what-if twin runs on the same table, and of those twins. A twin reads
+    nearly every row (the lines that would be backflushed), so a pair goes in one pass without a guard, each with
+    its own flag, instead of a guarded pass for the check and a second scan and join chain for its twin
+    (docs/performance.md)."""
+    out = set()
+    for index, (rule, check) in enumerate(items):
+        pair = twin(rule, check)
+        if pair is None:
+            continue
+        partner = next((i for i, (r, c) in enumerate(items) if r is rule and c == pair), None)
+        if partner is not None:
+            out |= {index, partner}
+    return out
 
 
 def joined_apart(table: str, items: list[tuple[Rule, Check]], registry: Registry) -> list[list[tuple[Rule, Check]]]:
