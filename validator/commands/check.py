@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,22 @@ def with_run_params(rules: list[Rule], params: dict[str, Any]) -> list[Rule]:
     return [replace(r, params={**params, **r.params}) for r in rules]
 
 
-def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
-              broken: dict[str, str] | None = None,
-              needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
-              run_params: dict[str, Any] | None = None,
-              progress: Progress = SILENT) -> tuple[list[RuleResult], Findings]:
+@dataclass
+class Collected:
+    """The rules' findings collected in the engine, not yet fetched: the rules as run (with the run's parameters),
+    the checks run per table, and per rule why a check did not run (ERROR or SKIPPED) or ran without its twin."""
+
+    rules: list[Rule]
+    runnable: dict[str, list[tuple[Rule, Check]]]
+    notes: dict[str, list[tuple[str, str]]]
+    what_if_notes: dict[str, list[str]]
+
+
+def collect_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
+                  broken: dict[str, str] | None = None,
+                  needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
+                  run_params: dict[str, Any] | None = None,
+                  progress: Progress = SILENT) -> Collected:
     """Run every check whose tables are there, all checks on one table in one engine pass. `run_params`
     (snapshot date, window) default to the default profile's on this site's history."""
     broken = broken or {}
@@ -116,29 +127,51 @@ def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
         for compiled in engine.passes(site, table, items, registry):
             progress.step(f"rules on {table} ({number} of {len(runnable)}): running")
             engine.collect(site, compiled)
+    return Collected(rules, runnable, notes, what_if_notes)
+
+
+def fetch_findings(site: Site, engine: Engine, progress: Progress = SILENT) -> Findings:
     progress.step("findings: sorting and writing")
     findings = engine.findings(site)
     progress.note(f"{len(findings):,} finding(s)")
-    per_rule = findings.per_rule()
+    return findings
+
+
+def rule_results(collected: Collected, site: Site, engine: Engine,
+                 per_rule: Mapping[str, Mapping[str, int]]) -> list[RuleResult]:
+    """Each rule's result: its status and counts from `per_rule` (rule id -> outcome -> findings); without them
+    (empty), the statuses a check that did not run gives (ERROR, SKIPPED) and the reasons are already whole."""
     results = []
-    for rule in rules:
+    for rule in collected.rules:
+        runnable = collected.runnable
         checked = sum(engine.count(site, check.table) for check in rule.checks if (rule, check) in runnable.get(check.table, []))
         outcomes = per_rule.get(rule.id, {})
         insufficient, if_enabled = outcomes.get(INSUFFICIENT_HISTORY_OUTCOME, 0), outcomes.get(IF_ENABLED_OUTCOME, 0)
         not_measurable = outcomes.get(NOT_MEASURABLE_OUTCOME, 0)
         failed = sum(outcomes.values()) - if_enabled
-        errors = [reason for kind, reason in notes[rule.id] if kind == ERROR]
-        skipped = [reason for kind, reason in notes[rule.id] if kind == SKIPPED]
+        errors = [reason for kind, reason in collected.notes[rule.id] if kind == ERROR]
+        skipped = [reason for kind, reason in collected.notes[rule.id] if kind == SKIPPED]
         if errors:
             status = ERROR
         elif len(skipped) == len(rule.checks):
             status = SKIPPED
         else:
             status = rule_status(failed, insufficient + not_measurable)
-        reason = "; ".join(dict.fromkeys(errors + skipped + what_if_notes[rule.id]))
+        reason = "; ".join(dict.fromkeys(errors + skipped + collected.what_if_notes[rule.id]))
         results.append(RuleResult(rule.id, rule.severity, rule.title, status, checked,
                                   failed - insufficient - not_measurable, reason, insufficient, if_enabled, not_measurable))
-    return results, findings
+    return results
+
+
+def run_rules(site: Site, rules: list[Rule], registry: Registry, engine: Engine,
+              broken: dict[str, str] | None = None,
+              needs: dict[tuple[str, int], dict[str, set[str]]] | None = None,
+              run_params: dict[str, Any] | None = None,
+              progress: Progress = SILENT) -> tuple[list[RuleResult], Findings]:
+    """The rules run, their findings fetched, and each rule's result."""
+    collected = collect_rules(site, rules, registry, engine, broken, needs, run_params, progress)
+    findings = fetch_findings(site, engine, progress)
+    return rule_results(collected, site, engine, findings.per_rule()), findings
 
 
 def run_needs(per_check: dict[tuple[str, int], dict[str, set[str]]], registry: Registry) -> dict[str, set[str]]:
@@ -211,14 +244,18 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
         profile = profile or Profile()
         latest = engine.latest_history_date(site, registry)
         params = profile.run_params(latest, jobs)
-        results, findings = run_rules(site, rules, registry, engine, broken, per_check, params, progress)
-        missing = readiness_missing(results, readiness_rules if readiness_rules is not None else
-                                    [r.id for r in rules if READINESS in r.tags])
+        collected = collect_rules(site, rules, registry, engine, broken, per_check, params, progress)
+        # whether readiness was assessed rests on which checks ran, not on what they found: the verdicts are made
+        # before the findings are fetched, so the engine's memory for them is not held beside the report's rows
+        missing = readiness_missing(rule_results(collected, site, engine, {}), readiness_rules
+                                    if readiness_rules is not None else [r.id for r in rules if READINESS in r.tags])
         basis = VerdictBasis(frozenset(r.id for r in rules if ELIGIBILITY in r.tags),
                              frozenset(r.id for r in rules if READINESS in r.tags), not missing,
                              params["window_start"], params["snapshot_date"])
         progress.step("verdicts")
         judged = engine.verdicts(site, basis)
+        findings = fetch_findings(site, engine, progress)
+        results = rule_results(collected, site, engine, findings.per_rule())
         date_orders = {f"{name}.{column}": order for name, loaded_table in sorted(site.tables.items())
                        for column, order in sorted(loaded_table.date_orders.items())}
         decimal_commas = [f"{name}.{column}" for name, loaded_table in sorted(site.tables.items())
