@@ -135,9 +135,9 @@ class Aggregates:
     def _reduced(self, related: ir.Table, pairs: list[tuple[str, ir.Value, bool]], prefix: str,
                  target: str) -> ir.Table:
         """The related rows that meet a candidate row of a guarded pass (a semi-join), when the candidates are
-        few against the related table's rows: the JobOper pass then counts the backflushed materials of a few
-        hundred operations, not of millions. Where the candidates are many (the backflushed PartPlant rows against
-        PartWhse) the semi-join would only add a probe, and a self-relation always has as many (docs/performance.md)."""
+        few against the related table's rows: a guarded JobOper pass (fixtures/cases/rules/guarded_aggregate) then
+        counts the materials of a few hundred operations, not of millions. Where the candidates are many the
+        semi-join would only add a probe, and a self-relation always has as many (docs/performance.md)."""
         candidates = self.candidates
         if (candidates is None or self.rows is None or prefix or target == self.root
                 or not all(name in candidates.columns for name, _, _ in pairs)):
