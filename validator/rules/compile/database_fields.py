@@ -60,8 +60,10 @@ def database_table(spec: Table, columns: list[str], schema: str = "Erp") -> ir.T
     columns the database has (PartWhse.Plant from Erp.Warehse), one only exports carry (PartMtl.BackFlush) blank."""
     stored = base_columns(spec, columns)
     expr = ibis.table({c: SQL_TYPES[t] for c, t in stored.items()}, name=spec.name, database=schema)
-    expr = with_derived(expr, spec, columns, lambda other, types: ibis.table(types, name=other, database=schema))
     blank = {c: ibis.null(SQL_TYPES[spec.columns[c].type]) for c in columns if spec.columns[c].export_only}
+    if not blank and not derived_columns(spec, columns):
+        return expr  # the table as it is: the query names the columns it reads
+    expr = with_derived(expr, spec, columns, lambda other, types: ibis.table(types, name=other, database=schema))
     return (expr.mutate(**blank) if blank else expr).select(*columns)
 
 
