@@ -32,7 +32,7 @@ def compiled(monkeypatch) -> list[str]:
 
 def test_a_second_run_reuses_every_compiled_pass_and_finds_the_same(cache, compiled, demo_document, tmp_path):
     _, first = run_json(DEMO, tmp_path / "first.json")
-    assert compiled and sorted(p.suffix for p in cache.iterdir()) == [".json"] * len(compiled)
+    assert compiled and sorted(p.suffix for p in cache.glob("*.json")) == [".json"] * len(compiled)
     compiled.clear()
     _, second = run_json(DEMO, tmp_path / "second.json")
     assert compiled == []
@@ -61,7 +61,7 @@ def test_a_pass_whose_counts_now_decide_otherwise_is_compiled_again(cache, compi
     guarded = ("--rules", str(CASES / "rules" / "guarded_aggregate"), "--rule", "ACME020")  # a guarded pass's aggregate
     run_json(DEMO, tmp_path / "first.json", *guarded)
     decided = []
-    for path in cache.iterdir():
+    for path in cache.glob("*.json"):
         entries = json.loads(path.read_text(encoding="utf-8"))
         for entry in entries:
             for decision in entry["decisions"]:
@@ -76,7 +76,7 @@ def test_a_pass_whose_counts_now_decide_otherwise_is_compiled_again(cache, compi
 
 def test_an_unreadable_entry_is_compiled_again(cache, compiled, tmp_path):
     _, first = run_json(DEMO, tmp_path / "first.json", "--tag", "eligibility")
-    for path in cache.iterdir():
+    for path in cache.glob("*.json"):
         path.write_text('[{"table": "JobMtl", "sql": ', encoding="utf-8")
     compiled.clear()
     _, second = run_json(DEMO, tmp_path / "second.json", "--tag", "eligibility")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
+from pathlib import Path
 
 import jsonschema
 from referencing import Registry, Resource
@@ -46,9 +48,56 @@ def _explain(error: jsonschema.ValidationError) -> tuple[str, list]:
     return error.message, path
 
 
+KEPT_DIGESTS = 1024  # the newest kept: a few sites' rule packs, profiles and configs, and every built-in file
+
+
+class ValidDocuments:
+    """The digests of documents found valid, kept as empty files in a folder across runs: a run checks only the
+    documents it has not seen valid under the same schemas (the built-in rules and tables, a site's unchanged packs:
+    docs/performance.md). No folder: every document is checked."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+
+    def seen(self, digest: str) -> bool:
+        return self.folder is not None and (self.folder / digest).is_file()
+
+    def remember(self, digest: str) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / digest).touch()
+            kept = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime)
+            for old in kept[:-KEPT_DIGESTS]:
+                old.unlink(missing_ok=True)
+        except OSError:  # a cache that cannot be written is only slower
+            self.folder = None
+
+
+_valid = ValidDocuments()
+
+
+def remember_valid_documents(folder: Path | None) -> None:
+    """Where the command line keeps the digests of valid documents (its cache folder); None: nowhere."""
+    _valid.folder = folder
+
+
+@cache
+def _schemas_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def check_document(doc: YamlDocument, schema_name: str, error: type[BackflushError]) -> None:
     """Raise `error` naming file, line and JSON pointer of the first schema violation."""
+    digest = hashlib.sha256(f"{_schemas_digest()}\0{schema_name}\0{doc.text}".encode()).hexdigest()
+    if _valid.seen(digest):
+        return
     errors = sorted(validator_for(schema_name).iter_errors(doc.data), key=lambda e: list(e.absolute_path))
     if errors:
         message, path = _explain(jsonschema.exceptions.best_match(errors))
         raise error(message, location=doc.where(path))
+    _valid.remember(digest)

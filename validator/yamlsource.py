@@ -35,6 +35,7 @@ class YamlDocument:
 
     def __init__(self, path: Path, text: str, error: type[BackflushError]) -> None:
         self.path = path
+        self.text = text  # as read: what a schema check's digest is of (schemas.py)
         try:
             loader = _UniqueKeyLoader(text)  # parsed once: the nodes keep their lines, the data is built from them
             try:

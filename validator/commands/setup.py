@@ -41,8 +41,12 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     from validator.config.backflush_yaml import load_config
     from validator.config.profile import load_profile
     from validator.config.ruleset import rules_in_force
+    from validator.config.settings import cache_dir
+    from validator.schemas import remember_valid_documents
     from validator.tables import builtin_registry
 
+    cache = cache_dir()
+    remember_valid_documents(cache / "valid-documents" if cache is not None else None)
     registry = builtin_registry()
     config = load_config(args.config)
     profile = load_profile(args.profile, config.profile, config.document)
