@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, ROOT, export_rows, run_json
+from tests.conftest import CASES, DEMO, ROOT, export_rows, run_json
 
 TWO_COMPANIES = ROOT / "fixtures" / "two_companies"
 TRUE = {"true", "1", "y", "yes"}
@@ -233,3 +233,20 @@ def test_the_site_summary_of_two_companies_is_counted_per_company_and_site(tmp_p
                       ("EPIC06", "Plant2"): (0, 0, 0, 1, 0, 1, 0, None, 0),
                       ("EPIC07", "MfgSys"): (1, 0, 0, 2, 0, 3, 1, None, 1),
                       ("EPIC07", "Plant2"): (0, 0, 0, 1, 0, 1, 0, None, 0)}
+
+
+def test_a_part_judged_where_one_table_writes_its_keys_in_upper_case_and_another_does_not(tmp_path):
+    """The job lines name SCR-200 at MfgSys in upper case throughout (compared as they are); the site row writes
+    'scr-200' at 'mfgsys': SQL Server compares them equal, so the part is judged there, as in the base site."""
+    base = CASES / "sites" / "_base"
+    _, expected = run_json(base, tmp_path / "base.json")
+    site = tmp_path / "site"
+    shutil.copytree(base, site)
+    plant = site / "PartPlant.csv"
+    plant.write_text(plant.read_text(encoding="utf-8").replace("EPIC06,MfgSys,SCR-200,", "EPIC06,mfgsys,scr-200,"),
+                     encoding="utf-8")
+    _, document = run_json(site, tmp_path / "site.json")
+    (before,) = [v for v in expected["verdicts"] if v["part_num"] == "SCR-200"]
+    (after,) = [v for v in document["verdicts"] if v["part_num"].upper() == "SCR-200"]
+    assert (after["plant"], after["part_num"]) == ("mfgsys", "scr-200")
+    assert after["verdict"] == before["verdict"] and after["rules"] == before["rules"]

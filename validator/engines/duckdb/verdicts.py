@@ -32,6 +32,9 @@ EMPTY = ("SELECT ''::VARCHAR AS c, ''::VARCHAR AS p, ''::VARCHAR AS k, NULL::VAR
          "NULL::VARCHAR AS part, FALSE AS backflushed WHERE FALSE")
 
 
+ALIASES = {"j": "JobMtl", "h": "JobHead", "m": "PartMtl", "r": "PartRev", "s": "PartPlant"}  # as the queries name them
+
+
 def _key(alias: str, column: str) -> str:
     return f"upper(coalesce({alias}.{column}, ''))"
 
@@ -47,13 +50,21 @@ class _Tables:
         loaded = self.site.tables.get(table)
         return loaded is not None and all(c in loaded.columns for c in columns)
 
+    def key(self, alias: str, column: str) -> str:
+        """A key as SQL Server compares it; a column whose every value the table's text scan found upper case is
+        not upper-cased again on every row."""
+        loaded = self.site.tables.get(ALIASES[alias])
+        if loaded is not None and column in loaded.facts.upper:
+            return f"coalesce({alias}.{column}, '')"
+        return _key(alias, column)
+
     def company(self, alias: str, table: str) -> str:
-        return _key(alias, COMPANY) if self.has(table, COMPANY) else "''"
+        return self.key(alias, COMPANY) if self.has(table, COMPANY) else "''"
 
     def same_company(self, left: tuple[str, str], right: tuple[str, str]) -> str:
         """The rows are of one company, where both tables say which."""
         (a, ta), (b, tb) = left, right
-        return f"{_key(a, COMPANY)} = {_key(b, COMPANY)}" if self.has(ta, COMPANY) and self.has(tb, COMPANY) else "TRUE"
+        return f"{self.key(a, COMPANY)} = {self.key(b, COMPANY)}" if self.has(ta, COMPANY) and self.has(tb, COMPANY) else "TRUE"
 
 
 def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
@@ -64,21 +75,21 @@ def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
             done = "(coalesce(h.JobComplete, FALSE) OR coalesce(h.JobClosed, FALSE))"
             window = f"{literal(str(basis.window_start))}::DATE AND {literal(str(basis.snapshot_date))}::DATE"
             recent = f"h.JobCompletionDate BETWEEN {window}" if t.has("JobHead", "JobCompletionDate") else "FALSE"
-            job = (f"LEFT JOIN \"JobHead\" h ON {_key('j', 'JobNum')} = {_key('h', 'JobNum')} "
+            job = (f"LEFT JOIN \"JobHead\" h ON {t.key('j', 'JobNum')} = {t.key('h', 'JobNum')} "
                    f"AND {t.same_company(('j', 'JobMtl'), ('h', 'JobHead'))} WHERE NOT {done} OR ({recent})")
         else:  # no job status read: every job of the site counts
             job = "WHERE TRUE"
-        uses.append(f"SELECT {t.company('j', 'JobMtl')} AS c, {_key('j', 'Plant')} AS p, {_key('j', 'PartNum')} AS k "
+        uses.append(f"SELECT {t.company('j', 'JobMtl')} AS c, {t.key('j', 'Plant')} AS p, {t.key('j', 'PartNum')} AS k "
                     f"FROM \"JobMtl\" j {job}")
     if t.has("PartMtl", "PartNum", "MtlPartNum", "AltMethod"):
         if t.has("PartMtl", "RevisionNum") and t.has("PartRev", "PartNum", "RevisionNum", "AltMethod", "Plant"):
-            uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {_key('r', 'Plant')} AS p, {_key('m', 'MtlPartNum')} AS k "
+            uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {t.key('r', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
                         f"FROM \"PartMtl\" m JOIN \"PartRev\" r ON {t.same_company(('m', 'PartMtl'), ('r', 'PartRev'))} "
-                        + "".join(f"AND {_key('m', c)} = {_key('r', c)} " for c in ("PartNum", "RevisionNum", "AltMethod"))
-                        + f"WHERE {_key('m', 'AltMethod')} <> ''")
-        uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {_key('s', 'Plant')} AS p, {_key('m', 'MtlPartNum')} AS k "
+                        + "".join(f"AND {t.key('m', c)} = {t.key('r', c)} " for c in ("PartNum", "RevisionNum", "AltMethod"))
+                        + f"WHERE {t.key('m', 'AltMethod')} <> ''")
+        uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {t.key('s', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
                     f"FROM \"PartMtl\" m JOIN \"PartPlant\" s ON {t.same_company(('m', 'PartMtl'), ('s', 'PartPlant'))} "
-                    f"AND {_key('m', 'PartNum')} = {_key('s', 'PartNum')} WHERE {_key('m', 'AltMethod')} = ''")
+                    f"AND {t.key('m', 'PartNum')} = {t.key('s', 'PartNum')} WHERE {t.key('m', 'AltMethod')} = ''")
     return uses
 
 
@@ -93,7 +104,7 @@ def judged_sql(site: Site, basis: VerdictBasis) -> str:
     # a use names its company where its table has one; where either side has none (an export lacking Company),
     # it meets every company
     return f"""WITH uses AS ({uses}),
-            rows AS (SELECT {t.company('s', 'PartPlant')} AS c, {_key('s', 'Plant')} AS p, {_key('s', 'PartNum')} AS k,
+            rows AS (SELECT {t.company('s', 'PartPlant')} AS c, {t.key('s', 'Plant')} AS p, {t.key('s', 'PartNum')} AS k,
                 {company} AS company, s.Plant AS plant, s.PartNum AS part, coalesce(s.BackFlush, FALSE) AS backflushed
                 FROM "PartPlant" s WHERE s.PartNum IS NOT NULL),
             used AS (SELECT DISTINCT r.c, r.p, r.k FROM rows r JOIN uses u ON u.p = r.p AND u.k = r.k
