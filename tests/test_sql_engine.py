@@ -89,3 +89,17 @@ def test_files_a_rest_pull_and_the_database_give_the_same_findings(database, dat
     _, inside = run_json(database_demo, tmp_path / "db.json", "--engine", "sql", "--url", url)
     assert files["findings"] == pulled["findings"] == inside["findings"] != []
     assert files["verdicts"] == pulled["verdicts"] == inside["verdicts"]
+
+
+def test_a_business_object_field_the_database_cannot_derive_names_where_it_comes_from(
+        database, cli, database_demo):  # noqa: F811
+    """PartWhse.Plant comes from Erp.Warehse; a database without that table cannot give it, and the run says so."""
+    url, conn = database
+    conn.execute('ALTER TABLE "Erp"."Warehse" RENAME TO "WarehseElsewhere"')
+    try:
+        code, out, err = cli("check", database_demo, "--engine", "sql", "--url", url, "--rule", "BFC011")
+    finally:
+        conn.execute('ALTER TABLE "Erp"."WarehseElsewhere" RENAME TO "Warehse"')
+    assert code == 2 and "Traceback" not in err, err
+    assert "PartWhse.Plant is filled in by Epicor's business object" in err
+    assert "Erp.Warehse.Plant (on WarehouseCode = WarehouseCode)" in err

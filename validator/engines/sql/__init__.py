@@ -146,8 +146,19 @@ class SQLEngine:
         for table, loaded in site.tables.items():
             if table not in site.documents and loaded.missing:
                 out.setdefault(table, []).append(Violation(table, loaded.source.where, loaded.missing[0],
-                                                           loaded.missing_message() or "missing column"))
+                                                           self._missing(loaded)))
         return out
+
+    def _missing(self, loaded: LoadedTable) -> str:
+        """What the database lacks; for a business-object field, the table and columns it is derived from."""
+        derived = [c for c in loaded.missing if loaded.table.columns[c].database]
+        if not derived:
+            return loaded.missing_message() or "missing column"
+        way = loaded.table.columns[derived[0]].database
+        on = ", ".join(f"{mine} = {theirs}" for mine, theirs in way["join"].items())
+        return (f"missing column(s) {', '.join(loaded.missing)}: {loaded.table.name}.{derived[0]} is filled in by Epicor's "
+                f"business object, not stored; the database gives it as {self.schema}.{way['table']}.{way['column']} "
+                f"({'summed ' if way.get('fn') == 'sum' else ''}on {on}), which this database does not have")
 
     def typed(self, site: DatabaseSite) -> None:
         self.local.typed(site.local)
