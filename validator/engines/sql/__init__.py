@@ -30,7 +30,7 @@ from validator.engines.duckdb.load import DuckDBSite
 from validator.errors import ConfigError, DataError
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
 from validator.rules.compile import Catalog, CompiledTable, compile_batches, never_canonical
-from validator.rules.compile.database_fields import SQL_TYPES, base_columns, derived_columns, with_derived
+from validator.rules.compile.database_fields import base_columns, derived_columns, with_derived
 from validator.rules.model import Check, Rule
 from validator.site import LoadedTable, Site
 from validator.sources import Export, Naming, Source
@@ -54,17 +54,8 @@ class DatabaseSite(Site):
     local: DuckDBSite
     names: dict[str, str] = field(default_factory=dict)  # Epicor table -> its name in the database
     documents: set[str] = field(default_factory=set)  # tables read from files, judged locally
-    # per table, the business-object fields derived from other tables, and the columns that derivation reads
-    derived_columns: dict[str, list[str]] = field(default_factory=dict)
-    derived: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-def _join_type(spec: Any, column: str) -> str:
-    """The type of a join column a derivation reads that the table's schema does not declare (PrimaryProdOpDtl)."""
-    for declared in spec.columns.values():
-        if declared.database and column in declared.database.get("types", {}):
-            return SQL_TYPES[declared.database["types"][column]]
-    return "string"
+    present: dict[str, str] = field(default_factory=dict)  # the schema's tables: lower-case name -> its name
+    derived_columns: dict[str, list[str]] = field(default_factory=dict)  # per table, its fields derived from others
 
 
 class SQLEngine:
@@ -101,7 +92,7 @@ class SQLEngine:
         site = DatabaseSite(source, backend=backend, local=local, documents=set(local_needs))
         site.tables.update(local.tables)
         try:
-            present = {name.lower(): name for name in backend.list_tables(database=self.schema)}
+            present = site.present = {name.lower(): name for name in backend.list_tables(database=self.schema)}
         except Exception as exc:  # noqa: BLE001
             raise DataError(f"cannot list the tables of schema {self.schema}: {str(exc).splitlines()[0]}",
                             location=public(self.url)) from None
@@ -120,7 +111,6 @@ class SQLEngine:
             # (PartWhse.Plant from Warehse); one only exports carry (FinalOpr, PartMtl.BackFlush) reads as blank
             derivable = [c for c in derived_columns(spec, [c for c in columns if c not in mapping])
                          if self._derivable(backend, present, found, spec, c)]
-            site.derived[table] = {c: found[c.lower()] for c in base_columns(spec, derivable) if c.lower() in found}
             site.derived_columns[table] = derivable
             missing = tuple(sorted(c for c in columns if c not in mapping and c not in derivable
                                    and not spec.columns[c].optional and not spec.columns[c].history
@@ -172,11 +162,12 @@ class SQLEngine:
         expr = site.backend.table(site.names[table], database=self.schema)
         types = {"string": "string", "boolean": "boolean", "integer": "int64", "decimal": "float64", "date": "date"}
         # typed as the registry declares them, as the embedded engine types an export (numeric(22, 8) as a double)
-        spec = loaded.table
-        kept = {**site.derived.get(table, {}), **loaded.columns}
-        base = expr.select(**{c: expr[db].cast(types[spec.columns[c].type] if c in spec.columns else
-                                              _join_type(spec, c)) for c, db in kept.items()})
-        derived = site.derived_columns.get(table, [])
+        spec, derived = loaded.table, site.derived_columns.get(table, [])
+        found = {c.lower(): c for c in expr.columns}
+        # the columns read, and the join columns a derived field needs (PrimaryProdOpDtl), typed as declared
+        stored = {**base_columns(spec, derived), **{c: spec.columns[c].type for c in loaded.columns}}
+        base = expr.select(**{c: expr[loaded.columns.get(c) or found[c.lower()]].cast(types[kind])
+                              for c, kind in stored.items() if c in loaded.columns or c.lower() in found})
         if derived:
             base = with_derived(base, spec, derived, lambda other, wanted: self._other(site, other, wanted))
         columns = {c: base[c].cast(types[spec.columns[c].type]) for c in (*loaded.columns, *derived)}
@@ -187,8 +178,7 @@ class SQLEngine:
 
     def _other(self, site: DatabaseSite, name: str, wanted: dict[str, str]) -> Any:
         """A table a business-object field is derived from, its columns under the names and types asked for."""
-        present = {n.lower(): n for n in site.backend.list_tables(database=self.schema)}
-        expr = site.backend.table(present[name.lower()], database=self.schema)
+        expr = site.backend.table(site.present[name.lower()], database=self.schema)
         found = {c.lower(): c for c in expr.columns}
         return expr.select(**{c: expr[found[c.lower()]].cast(t) for c, t in wanted.items()})
 

@@ -22,16 +22,24 @@ def derived_columns(spec: Table, wanted: list[str]) -> list[str]:
     return [c for c in wanted if spec.columns[c].database]
 
 
+def _pairs(spec: Table, way: dict) -> list[tuple[str, str]]:
+    """A derivation's join: (this table's column, the other's), Company as well where this table has one."""
+    return [*way["join"].items(), *([(COMPANY, COMPANY)] if COMPANY in spec.columns else [])]
+
+
+def _join_type(spec: Table, way: dict, local: str) -> str:
+    """The type of a join column, as the table declares it or the derivation says (PrimaryProdOpDtl)."""
+    return way.get("types", {}).get(local) or spec.columns[local].type
+
+
 def base_columns(spec: Table, wanted: list[str]) -> dict[str, str]:
     """The database columns of the table itself a query reads for `wanted`: the stored ones, and the join columns
     of the derived ones (PrimaryProdOpDtl), with their types."""
     out = {c: spec.columns[c].type for c in wanted if not spec.columns[c].database and not spec.columns[c].export_only}
     for column in derived_columns(spec, wanted):
         way = spec.columns[column].database
-        for local in way["join"]:
-            out.setdefault(local, way.get("types", {}).get(local) or spec.columns[local].type)
-        if COMPANY in spec.columns:
-            out.setdefault(COMPANY, "string")
+        for local, _ in _pairs(spec, way):
+            out.setdefault(local, _join_type(spec, way, local))
     return out
 
 
@@ -40,10 +48,8 @@ def with_derived(expr: ir.Table, spec: Table, wanted: list[str], lookup: Lookup)
     other table that meets the join (a lookup on its key), or the sum over those rows (fn: sum)."""
     for column in derived_columns(spec, wanted):
         way = spec.columns[column].database
-        pairs = list(way["join"].items())
-        if COMPANY in spec.columns:
-            pairs.append((COMPANY, COMPANY))
-        types = {remote: way.get("types", {}).get(local) or spec.columns[local].type for local, remote in pairs}
+        pairs = _pairs(spec, way)
+        types = {remote: _join_type(spec, way, local) for local, remote in pairs}
         types[way["column"]] = spec.columns[column].type
         other = lookup(way["table"], {c: SQL_TYPES[t] for c, t in types.items()})
         keys = [remote for _, remote in pairs]
@@ -78,7 +84,7 @@ def select_text(spec: Table, columns: list[str], schema: str = "Erp") -> str:
         if not way:
             parts.append(f"t.{column}")
             continue
-        pairs = [*way["join"].items(), *([(COMPANY, COMPANY)] if COMPANY in spec.columns else [])]
+        pairs = _pairs(spec, way)
         value = f"SUM(x.{way['column']})" if way.get("fn") == "sum" else f"x.{way['column']}"
         where = " AND ".join(f"x.{remote} = t.{local}" for local, remote in pairs)
         parts.append(f"(SELECT {value} FROM {schema}.{way['table']} x WHERE {where}) AS {column}")
