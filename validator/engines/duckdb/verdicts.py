@@ -35,10 +35,6 @@ EMPTY = ("SELECT ''::VARCHAR AS c, ''::VARCHAR AS p, ''::VARCHAR AS k, NULL::VAR
 ALIASES = {"j": "JobMtl", "h": "JobHead", "m": "PartMtl", "r": "PartRev", "s": "PartPlant"}  # as the queries name them
 
 
-def _key(alias: str, column: str) -> str:
-    return f"upper(coalesce({alias}.{column}, ''))"
-
-
 class _Tables:
     """What the tables read hold. A table that broke its contract (--keep-going) is read as it is: its rows are
     grouped by key, so a part listed twice is judged once."""
@@ -54,17 +50,16 @@ class _Tables:
         """A key as SQL Server compares it; a column whose every value the table's text scan found upper case is
         not upper-cased again on every row."""
         loaded = self.site.tables.get(ALIASES[alias])
-        if loaded is not None and column in loaded.facts.upper:
-            return f"coalesce({alias}.{column}, '')"
-        return _key(alias, column)
+        value = f"coalesce({alias}.{column}, '')"
+        return value if loaded is not None and column in loaded.facts.upper else f"upper({value})"
 
-    def company(self, alias: str, table: str) -> str:
-        return self.key(alias, COMPANY) if self.has(table, COMPANY) else "''"
+    def company(self, alias: str) -> str:
+        return self.key(alias, COMPANY) if self.has(ALIASES[alias], COMPANY) else "''"
 
-    def same_company(self, left: tuple[str, str], right: tuple[str, str]) -> str:
+    def same_company(self, a: str, b: str) -> str:
         """The rows are of one company, where both tables say which."""
-        (a, ta), (b, tb) = left, right
-        return f"{self.key(a, COMPANY)} = {self.key(b, COMPANY)}" if self.has(ta, COMPANY) and self.has(tb, COMPANY) else "TRUE"
+        return (f"{self.key(a, COMPANY)} = {self.key(b, COMPANY)}"
+                if self.has(ALIASES[a], COMPANY) and self.has(ALIASES[b], COMPANY) else "TRUE")
 
 
 def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
@@ -76,19 +71,19 @@ def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
             window = f"{literal(str(basis.window_start))}::DATE AND {literal(str(basis.snapshot_date))}::DATE"
             recent = f"h.JobCompletionDate BETWEEN {window}" if t.has("JobHead", "JobCompletionDate") else "FALSE"
             job = (f"LEFT JOIN \"JobHead\" h ON {t.key('j', 'JobNum')} = {t.key('h', 'JobNum')} "
-                   f"AND {t.same_company(('j', 'JobMtl'), ('h', 'JobHead'))} WHERE NOT {done} OR ({recent})")
+                   f"AND {t.same_company('j', 'h')} WHERE NOT {done} OR ({recent})")
         else:  # no job status read: every job of the site counts
             job = "WHERE TRUE"
-        uses.append(f"SELECT {t.company('j', 'JobMtl')} AS c, {t.key('j', 'Plant')} AS p, {t.key('j', 'PartNum')} AS k "
+        uses.append(f"SELECT {t.company('j')} AS c, {t.key('j', 'Plant')} AS p, {t.key('j', 'PartNum')} AS k "
                     f"FROM \"JobMtl\" j {job}")
     if t.has("PartMtl", "PartNum", "MtlPartNum", "AltMethod"):
         if t.has("PartMtl", "RevisionNum") and t.has("PartRev", "PartNum", "RevisionNum", "AltMethod", "Plant"):
-            uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {t.key('r', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
-                        f"FROM \"PartMtl\" m JOIN \"PartRev\" r ON {t.same_company(('m', 'PartMtl'), ('r', 'PartRev'))} "
+            uses.append(f"SELECT {t.company('m')} AS c, {t.key('r', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
+                        f"FROM \"PartMtl\" m JOIN \"PartRev\" r ON {t.same_company('m', 'r')} "
                         + "".join(f"AND {t.key('m', c)} = {t.key('r', c)} " for c in ("PartNum", "RevisionNum", "AltMethod"))
                         + f"WHERE {t.key('m', 'AltMethod')} <> ''")
-        uses.append(f"SELECT {t.company('m', 'PartMtl')} AS c, {t.key('s', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
-                    f"FROM \"PartMtl\" m JOIN \"PartPlant\" s ON {t.same_company(('m', 'PartMtl'), ('s', 'PartPlant'))} "
+        uses.append(f"SELECT {t.company('m')} AS c, {t.key('s', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
+                    f"FROM \"PartMtl\" m JOIN \"PartPlant\" s ON {t.same_company('m', 's')} "
                     f"AND {t.key('m', 'PartNum')} = {t.key('s', 'PartNum')} WHERE {t.key('m', 'AltMethod')} = ''")
     return uses
 
@@ -104,7 +99,7 @@ def judged_sql(site: Site, basis: VerdictBasis) -> str:
     # a use names its company where its table has one; where either side has none (an export lacking Company),
     # it meets every company
     return f"""WITH uses AS ({uses}),
-            rows AS (SELECT {t.company('s', 'PartPlant')} AS c, {t.key('s', 'Plant')} AS p, {t.key('s', 'PartNum')} AS k,
+            rows AS (SELECT {t.company('s')} AS c, {t.key('s', 'Plant')} AS p, {t.key('s', 'PartNum')} AS k,
                 {company} AS company, s.Plant AS plant, s.PartNum AS part, coalesce(s.BackFlush, FALSE) AS backflushed
                 FROM "PartPlant" s WHERE s.PartNum IS NOT NULL),
             used AS (SELECT DISTINCT r.c, r.p, r.k FROM rows r JOIN uses u ON u.p = r.p AND u.k = r.k
