@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from validator.rules.compile.database_fields import base_columns
+
 
 def _initdb() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb") or ""]
@@ -84,3 +86,10 @@ def add_business_object_sources(conn, site) -> None:  # noqa: ANN001 - a psycopg
     with conn.cursor() as cursor:
         cursor.executemany('INSERT INTO "Erp"."Warehse" VALUES (%s, %s, %s)', warehouses)
         cursor.executemany('INSERT INTO "Erp"."JobOpDtl" VALUES (%s, %s, %s, %s, %s, %s)', details)
+
+
+def stored_columns(registry, read: dict[str, set[str]]) -> dict[str, set[str]]:  # noqa: ANN001 - the table registry
+    """Per table, the columns read that Epicor's database stores and the exports carry: a business-object field is
+    left out (add_business_object_sources adds what it is derived from, and the join columns no export carries)."""
+    return {table: {c for c in base_columns(registry.tables[table], sorted(columns)) if c in registry.tables[table].columns}
+            for table, columns in read.items()}

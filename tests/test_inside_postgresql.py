@@ -14,12 +14,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CASES, DEMO, export_rows, load_site, run_json
-from tests.postgres_server import add_business_object_sources, load_into, postgres_server, server_installed
+from tests.postgres_server import (
+    add_business_object_sources,
+    load_into,
+    postgres_server,
+    server_installed,
+    stored_columns,
+)
 from validator.commands.explain import sql_for
 from validator.config.attestations import DEFAULT_NAME, read_attestations
 from validator.config.profile import Profile
 from validator.rules.analysis import rules_needs
-from validator.rules.compile.database_fields import base_columns, database_table
+from validator.rules.compile.database_fields import database_table
 from validator.rules.loader import load_rules
 
 
@@ -59,8 +65,7 @@ def database_document(database_demo, tmp_path_factory) -> dict:
 def postgres_with_demo(registry, builtin_rules, database_demo):
     psycopg = pytest.importorskip("psycopg")
     wanted = rules_needs(list(builtin_rules.values()), registry)
-    needs = {name: set(base_columns(registry.tables[name], sorted(columns))) for name, columns in wanted.items()}
-    needs["JobOper"].discard("PrimaryProdOpDtl")  # not in the export: the database's is added below
+    needs = stored_columns(registry, wanted)
     answers = DEMO / DEFAULT_NAME  # the attestations are YAML beside the exports; a DBA loads them as a table
     site = load_site(database_demo, registry, wanted, documents={"Attestation": (answers, read_attestations(answers))})
     if not server_installed() and not os.environ.get("CI"):

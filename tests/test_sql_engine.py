@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_site, run_json
-from tests.postgres_server import add_business_object_sources, load_into, postgres_server, server_installed
+from tests.postgres_server import (
+    add_business_object_sources,
+    load_into,
+    postgres_server,
+    server_installed,
+    stored_columns,
+)
 from tests.test_inside_postgresql import database_demo  # noqa: F401 - the fixture: PartMtl without BackFlush
 from validator.cli import main
 from validator.commands.check import read_columns
 from validator.config.attestations import DEFAULT_NAME, read_attestations
-from validator.rules.compile.database_fields import base_columns
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +29,7 @@ def database(registry, builtin_rules, database_demo):  # noqa: F811
     if not server_installed() and not os.environ.get("CI"):
         pytest.skip("no PostgreSQL server here (Debian package postgresql); .ci/run installs it and runs this test")
     read = {t: cs for t, cs in read_columns(list(builtin_rules.values()), registry).items() if registry.tables[t].epicor}
-    stored = {t: set(base_columns(registry.tables[t], sorted(cs))) - {"PrimaryProdOpDtl"} for t, cs in read.items()}
+    stored = stored_columns(registry, read)
     answers = database_demo / DEFAULT_NAME
     site = load_site(database_demo, registry, read, documents={"Attestation": (answers, read_attestations(answers))})
     with postgres_server() as dsn, psycopg.connect(dsn, autocommit=True) as conn:
