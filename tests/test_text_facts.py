@@ -119,24 +119,57 @@ def test_a_duplicate_key_in_trimmed_text_with_blanks_is_found(tmp_path):
     assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
 
 
-def test_a_table_larger_than_one_sort_is_checked_in_parts_and_its_duplicate_found(tmp_path, monkeypatch):
-    monkeypatch.setattr("validator.engines.duckdb.contracts.HASHES_AT_ONCE", 2)  # 5 rows: sorted in 3 parts by hash
-    site, loaded = job_mtl_parquet(tmp_path, *[("005001", "SCR-1", seq, "MAIN") for seq in (10, 20, 30, 40)],
-                                   ("005001", "SCR-1", 30, "MAIN"))
-    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
+def test_a_duplicate_key_in_clean_upper_case_text_is_counted_by_the_scan_and_found(tmp_path):
+    site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, "MAIN"), ("005001", "SCR-2", 10, "MAIN"))
+    assert "JobNum" in loaded.facts.clean & loaded.facts.upper and not loaded.facts.unique_key
+    (violation,) = check_table(site, loaded)
+    assert (violation.problem, violation.rows) == ("duplicate key (Company, JobNum, AssemblySeq, MtlSeq)", (1, 2))
 
 
-def test_a_table_checked_in_parts_without_a_duplicate_keeps_its_contract(tmp_path, monkeypatch):
-    monkeypatch.setattr("validator.engines.duckdb.contracts.HASHES_AT_ONCE", 2)
-    site, loaded = job_mtl_parquet(tmp_path, *[("005001", "SCR-1", seq, "MAIN") for seq in (10, 20, 30, 40, 50)])
+def test_a_typed_export_whose_scan_answers_every_check_keeps_its_contract_without_pandera(tmp_path, monkeypatch):
+    site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, "MAIN"), ("005001", "SCR-2", 20, ""))
+    assert loaded.facts.unique_key
+    monkeypatch.setattr("validator.engines.duckdb.contracts._pandera", lambda: pytest.fail("pandera asked"))
     assert check_table(site, loaded) == []
 
 
-def test_the_unique_key_check_of_a_table_fetched_in_one_piece_answers_itself(tmp_path):
-    """A small table's key hashes come as one Arrow chunk, which numpy can only view: the check sorts a copy instead of
-    failing, and leaving the exact (slower) duplicate search to check_table."""
-    from validator.engines.duckdb.contracts import _no_duplicates
+def test_a_key_unique_as_exported_but_not_as_compared_is_checked_again(tmp_path):
+    """J-5001 and j-5001 differ as exported (the scan counts two keys); SQL Server's comparison makes them one."""
+    site, loaded = job_mtl_parquet(tmp_path, ("J-5001", "SCR-1", 10, "MAIN"), ("j-5001", "SCR-1", 10, "MAIN"))
+    assert loaded.facts.unique_key and "JobNum" not in loaded.facts.upper
+    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
 
-    site, loaded = job_mtl_parquet(tmp_path, ("005001", "SCR-1", 10, "MAIN"), ("005001", "SCR-1", 20, "MAIN"))
-    raw = site.ibis().table("raw_JobMtl")
-    assert _no_duplicates(raw, list(loaded.table.key), loaded.rows).execute() is True
+
+def test_an_export_without_a_key_column_counts_no_key(tmp_path):
+    duckdb.sql("SELECT 'EPIC06' AS Company, '005001' AS JobNum, 10 AS MtlSeq, 'SCR-1' AS PartNum "
+               "UNION ALL SELECT 'EPIC06', '005001', 10, 'SCR-2'").write_parquet(str(tmp_path / "JobMtl.parquet"))
+    site = load_site(tmp_path, REGISTRY, {"JobMtl": {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum"}})
+    loaded = site.tables["JobMtl"]
+    assert not loaded.facts.unique_key  # AssemblySeq is missing: the rows may belong to two assemblies
+    (violation,) = check_table(site, loaded)  # no duplicate key: only the missing column
+    assert violation.problem.startswith("missing column(s) AssemblySeq")
+
+
+@pytest.mark.parametrize(("mtl_seq", "stored"), [("NULL", "INTEGER"), ("'NaN'", "DOUBLE")])
+def test_a_typed_key_number_left_null_or_nan_is_a_blank_key(tmp_path, mtl_seq, stored):
+    """pandas writes a missing sequence number as NaN in a float column; SQL Server's export as null."""
+    duckdb.sql(f"SELECT 'EPIC06' AS Company, '005001' AS JobNum, 0 AS AssemblySeq, CAST(10 AS {stored}) AS MtlSeq, "
+               f"'SCR-1' AS PartNum UNION ALL SELECT 'EPIC06', '005001', 0, CAST({mtl_seq} AS {stored}), 'SCR-2'"
+               ).write_parquet(str(tmp_path / "JobMtl.parquet"))
+    site = load_site(tmp_path, REGISTRY, {"JobMtl": {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum"}})
+    loaded = site.tables["JobMtl"]
+    assert "MtlSeq" not in loaded.facts.complete and "AssemblySeq" in loaded.facts.complete
+    (violation,) = check_table(site, loaded)
+    assert (violation.column, violation.problem, violation.rows) == ("MtlSeq", "key column is blank", (2,))
+
+
+def test_a_blank_alternate_method_written_as_null_and_as_empty_text_is_one_key(tmp_path):
+    """PartRev's AltMethod is blank for the standard method; SQL Server exports it as '', a hand-made file as null:
+    two rows that differ only so are one method revision twice."""
+    duckdb.sql("SELECT 'EPIC06' AS Company, 'FG-100' AS PartNum, 'A' AS RevisionNum, '' AS AltMethod "
+               "UNION ALL SELECT 'EPIC06', 'FG-100', 'A', NULL").write_parquet(str(tmp_path / "PartRev.parquet"))
+    site = load_site(tmp_path, REGISTRY, {"PartRev": {"Company", "PartNum", "RevisionNum", "AltMethod"}})
+    loaded = site.tables["PartRev"]
+    assert loaded.facts.unique_key  # as exported, '' and null differ
+    (violation,) = check_table(site, loaded)
+    assert (violation.problem, violation.rows) == ("duplicate key (Company, PartNum, RevisionNum, AltMethod)", (1, 2))

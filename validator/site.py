@@ -23,13 +23,15 @@ class TextFacts:
     and those that only hold '' for a blank (the view then turns '' into null without trimming every value).
     Of the columns asked about: `upper`, every value present is upper case; `complete`, never null and never
     blank. `company`: the one Company of every row (upper case, trailing spaces cut), when there is exactly
-    one and no row lacks it."""
+    one and no row lacks it. `unique_key`: every column of the table's key exported and no two rows with the
+    same key as exported (by a 64-bit hash of it: a collision only makes it false)."""
 
     clean: frozenset[str] = frozenset()
     trimmed: frozenset[str] = frozenset()
     upper: frozenset[str] = frozenset()
     complete: frozenset[str] = frozenset()
     company: str | None = None
+    unique_key: bool = False
 
 
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 from validator.engines.duckdb import findings as engine_findings
 from validator.engines.duckdb import verdicts as engine_verdicts
 from validator.engines.duckdb.compile_cache import CompileCache, site_inputs
-from validator.engines.duckdb.contracts import check_site, preload
+from validator.engines.duckdb.contracts import check_site
 from validator.engines.duckdb.load import DuckDBSite, load_site, materialize_text_tables
 from validator.engines.duckdb.sql_text import quote
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
@@ -55,7 +55,6 @@ class DuckDBEngine:
     def load(self, source: Source, registry: Registry, needs: dict[str, set[str]], *,
              documents: Mapping[str, Export] | None = None, date_order: str = AUTO, decimal_separator: str = AUTO,
              named: Mapping[str, Naming] | None = None) -> DuckDBSite:
-        preload()  # the contracts' modules are imported while DuckDB reads the exports
         con = self.connect()
         try:
             return load_site(source, registry, needs, con, documents, date_order, decimal_separator, named)

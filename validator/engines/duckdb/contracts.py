@@ -1,22 +1,20 @@
-"""Table contracts, checked with pandera (ibis backend) on the raw exports before any rule runs.
+"""Table contracts, checked on the raw exports before any rule runs.
 
 A contract is built from schemas/tables for the columns the selected rules read: values that parse
-as their Epicor type, allowed codes, key columns present and the table's key unique (compared as
-SQL Server compares keys: case-insensitive, trailing spaces ignored), and at least one data row.
+as their Epicor type, allowed codes, key columns present and never blank, the table's key unique (compared as
+SQL Server compares keys: case-insensitive, trailing spaces ignored), and at least one data row. What the export's
+types guarantee is not checked again; the keys' blanks and uniqueness come from the scan each export gets when it is
+loaded (text_facts.py), and only a key that scan leaves open is queried here. pandera (ibis backend) checks what text
+leaves open: values that parse as their type, whole numbers stored as decimals.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import math
 import operator
-import threading
 from types import ModuleType
 from typing import TYPE_CHECKING
-
-import ibis
-import ibis.expr.datatypes as dt
 
 from validator.engines.duckdb.date_order import SHOWN, date_text
 from validator.engines.duckdb.decimals import number_text
@@ -28,6 +26,7 @@ from validator.site import NULL_WORDS, LoadedTable
 from validator.told import COMMA, DAY_FIRST, MIXED, MONTH_FIRST
 
 if TYPE_CHECKING:
+    import ibis
     import pandera.ibis as pa
 
 BOOLEAN_TEXT = r"^\s*(?i:true|false|t|f|yes|no|y|n|1|0|-1)\s*$"
@@ -36,23 +35,6 @@ STORED = {"boolean": "a boolean, a number or text", "integer": "an integer, a de
           "decimal": "a number or text", "date": "a date, a timestamp or text (such as 2025-12-31)"}
 BLANK_TEXT = rf"^\s*((?i:{'|'.join(NULL_WORDS)})\s*)?$"  # a typed value that reads as blank
 EXAMPLES = 3
-HASHES_AT_ONCE = 16_000_000  # key hashes sorted at a time: 8 bytes each, ~128 MiB
-# what the contracts import besides the rules' own modules (pandera brings pandas along), imported in the background
-CONTRACT_MODULES = ("pandera.ibis", "ibis.backends.duckdb")
-
-
-def preload() -> None:
-    """Import the contracts' modules in the background while the exports are read: reading is DuckDB's work,
-    which releases the GIL, so the imports cost the run little wall time. A failed import is left to the
-    contract's own import, which reports it."""
-    def load() -> None:
-        try:
-            for name in CONTRACT_MODULES:
-                importlib.import_module(name)
-        except ImportError:
-            pass
-
-    threading.Thread(target=load, name="preload-contract-modules").start()
 
 
 def _pandera() -> ModuleType:
@@ -111,28 +93,6 @@ def _whole(table: ibis.Table, columns: list[str]) -> ibis.BooleanValue:
     return functools.reduce(operator.and_, tests).all()
 
 
-def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]], raw: ibis.Table) -> pa.DataFrameSchema:
-    """Key columns may not be blank (per column); every text value parses as its type, every whole number
-    stored as a decimal is whole, and the key is unique (one query each for the whole table: one pandera check
-    per column costs a query and an ibis compile per column, ~100 on a CSV site)."""
-    key = [c for c in loaded.table.key if c in loaded.columns]
-    whole_key = len(key) == len(loaded.table.key)  # a key column missing: its duplicates would be false ones
-    # the key columns pandera looks for blanks in: a column the text scan found never null nor blank needs no query
-    looked_at = {c for c in key if not loaded.table.columns[c].blank_key and c not in loaded.facts.complete}
-    pa = _pandera()
-    columns = {c: pa.Column(None, nullable=c not in looked_at, coerce=False) for c in loaded.columns}
-    checks = []
-    if patterns:
-        # the text as exported: a key's normalising (NULL words, case, trailing spaces) changes no value's match
-        checks.append(pa.Check(lambda data: _values_parse(raw, patterns), name="values_parse"))
-    fractional = _fractional(loaded)
-    if fractional:
-        checks.append(pa.Check(lambda data: _whole(data.table, fractional), name="whole_numbers"))
-    if key and whole_key:
-        checks.append(pa.Check(lambda data: _no_duplicates(data.table, key, loaded.rows), name="unique_key"))
-    return pa.DataFrameSchema(columns, checks=checks)
-
-
 def _values_parse(table: ibis.Table, patterns: dict[str, tuple[str, str]]) -> ibis.BooleanValue:
     """Every distinct value of each column matches its pattern: an export repeats few values (flags, quantities,
     sequence numbers), and a regular expression costs more than grouping (docs/performance.md)."""
@@ -143,44 +103,18 @@ def _values_parse(table: ibis.Table, patterns: dict[str, tuple[str, str]]) -> ib
     return functools.reduce(operator.and_, tests)
 
 
-@ibis.udf.scalar.builtin(name="hash")
-def _hash(value) -> dt.uint64:  # noqa: ANN001 - DuckDB's own hash of any value, as it is (no cast)
-    """DuckDB's 64-bit hash; ibis's own `hash()` converts it to a signed integer through a bit string, which
-    costs more (docs/performance.md)."""
-
-
-def _no_duplicates(table: ibis.Table, key: list[str], rows: int) -> ibis.BooleanValue:
-    """No key hash shared by two rows: one 64-bit hash per row of the key columns (not of their text) keeps memory
-    small on 10M-row tables. Sorted, equal hashes are neighbours. numpy sorts them, faster than DuckDB's sort
-    through a window (docs/performance.md); a table of more than HASHES_AT_ONCE rows is sorted in parts by hash
-    value (equal hashes fall in one part), so memory stays bounded.
-    A hash collision can only report a duplicate that is not there; check_table confirms it exactly."""
-    hashes = table.select(__key=_hash(ibis.struct({c: table[c] for c in key})))
-    parts = max(1, math.ceil(rows / HASHES_AT_ONCE))
-    for part in range(parts):
-        chunk = hashes if parts == 1 else hashes.filter(hashes["__key"] % parts == part)
-        values = chunk.to_pyarrow()["__key"].to_numpy()
-        if not values.flags.writeable:  # the hashes came as one Arrow chunk, which numpy views instead of copying
-            values = values.copy()
-        values.sort()
-        if bool((values[1:] == values[:-1]).any()):
-            return ibis.literal(False)
-    return ibis.literal(True)
-
-
-def _key_value(value: ibis.StringValue, blank_key: bool, clean: bool, upper: bool, typed: bool,
-               trimmed: bool = False) -> ibis.StringValue:
-    """A key as SQL Server compares it (trailing spaces cut, any case), a blank as null, or as '' where a blank
-    key is allowed; of a `typed` key (a number written as text, which the text scan did not find complete), a NULL
-    word is blank too. What the table's text scan found already true (`clean`, `trimmed`, `upper`: see
-    TextFacts) is not done again per row."""
-    if typed:
-        value = value.strip().upper().isin(NULL_WORDS).ifelse(ibis.null("string"), value)
-    value = value if trimmed else value.rstrip()  # a clean key is trimmed too
-    value = value if upper else value.upper()
-    if blank_key:
-        return value.fill_null("")
-    return value if clean else value.nullif("")
+def _schema(loaded: LoadedTable, patterns: dict[str, tuple[str, str]], fractional: list[str],
+            raw: ibis.Table) -> pa.DataFrameSchema:
+    """Every text value parses as its type and every whole number stored as a decimal is whole: one query each for
+    the whole table (one pandera check per column costs a query and an ibis compile per column, ~100 on a CSV
+    site)."""
+    pa = _pandera()
+    checks = []
+    if patterns:
+        checks.append(pa.Check(lambda data: _values_parse(raw, patterns), name="values_parse"))
+    if fractional:
+        checks.append(pa.Check(lambda data: _whole(raw, fractional), name="whole_numbers"))
+    return pa.DataFrameSchema({c: pa.Column(None, nullable=True, coerce=False) for c in loaded.columns}, checks=checks)
 
 
 def _example_rows(site: Site, loaded: LoadedTable, where: str) -> tuple[int, ...]:
@@ -189,61 +123,101 @@ def _example_rows(site: Site, loaded: LoadedTable, where: str) -> tuple[int, ...
     return tuple(r[0] for r in rows)
 
 
+def _blank_keys(site: Site, loaded: LoadedTable) -> list[Violation]:
+    """Key columns with a blank value (null, '', only spaces; of a number or date, a NULL word or a float's NaN),
+    each with its first rows. Only the columns the text scan did not find complete are looked at."""
+    out = []
+    for column in loaded.columns:
+        spec = loaded.table.columns[column]
+        if column not in loaded.table.key or spec.blank_key or column in loaded.facts.complete:
+            continue
+        blank = f"{quote(column)} IS NULL OR TRIM(CAST({quote(column)} AS VARCHAR)) = ''"
+        if spec.type != "string":
+            blank += f" OR {null_text(quote(column))}"
+        if stored_as(loaded.raw_types[column]) == "decimal":  # a float's NaN is a blank too
+            blank += f" OR isnan(CAST({quote(column)} AS DOUBLE))"
+        rows = _example_rows(site, loaded, blank)
+        if rows:
+            out.append(Violation(loaded.table.name, loaded.source.where, column, "key column is blank", rows))
+    return out
+
+
+def _compared(loaded: LoadedTable, column: str) -> str:
+    """SQL: a key column as SQL Server compares it (trailing spaces cut, any case), a blank as null, or as '' where
+    a blank key is allowed (AltMethod); of a number written as text, a NULL word is blank too. What the text scan
+    found already true of the column is not done again per row."""
+    value, facts = quote(column), loaded.facts
+    if not is_text(loaded.raw_types[column]):
+        return value
+    if loaded.table.columns[column].type != "string" and column not in facts.complete:
+        value = f"CASE WHEN {null_text(value)} THEN NULL ELSE {value} END"
+    value = value if column in facts.trimmed else f"rtrim({value})"
+    value = value if column in facts.upper else f"upper({value})"
+    if loaded.table.columns[column].blank_key:
+        return f"coalesce({value}, '')"
+    return value if column in facts.clean else f"nullif({value}, '')"
+
+
+def _duplicate_key(site: Site, loaded: LoadedTable) -> list[Violation]:
+    """Two rows with one key, with the first rows of such keys. The text scan counted the key as exported
+    (TextFacts.unique_key), which answers for the key as compared when the comparison changes no value of it;
+    otherwise the key as compared is counted here the same way, by DuckDB's distinct count of a 64-bit hash per row
+    (it spills past the memory limit). A hash collision can only count a duplicate that is not there: the rows
+    are then looked for exactly. A key column missing from the export: nothing to check (its duplicates would be
+    false ones)."""
+    key = loaded.table.key
+    if not key or not all(c in loaded.columns for c in key):
+        return []
+    compared = [_compared(loaded, c) for c in key]
+    if loaded.facts.unique_key and compared == [quote(c) for c in key]:
+        return []
+    raw = quote(f"raw_{loaded.table.name}")
+    (unique,) = site.con.execute(f"SELECT count(DISTINCT hash({', '.join(compared)})) = count(*) FROM {raw}").fetchone()
+    if unique:
+        return []
+    rows = site.con.execute(
+        f"SELECT __row FROM (SELECT __row, COUNT(*) OVER (PARTITION BY {', '.join(compared)}) AS n FROM {raw}) "
+        f"WHERE n > 1 ORDER BY __row LIMIT {EXAMPLES}").fetchall()
+    if not rows:
+        return []
+    return [Violation(loaded.table.name, loaded.source.where, None, f"duplicate key ({', '.join(key)})",
+                      tuple(r[0] for r in rows))]
+
+
 NO_ROWS = ("the export has a header but no data rows; if the site has none (no jobs yet before go-live), list the "
            "table under empty_tables in backflush.yaml")
 
 
 def check_table(site: Site, loaded: LoadedTable, may_be_empty: bool = False) -> list[Violation]:
-    """The table's violations; `may_be_empty`: the site says it has no rows (empty_tables in backflush.yaml)."""
+    """The table's violations; `may_be_empty`: the site says it has no rows (empty_tables in backflush.yaml). The
+    export's column types and the text scan answer for typed keys; pandera checks what text (or a float) leaves
+    open: values that parse, whole numbers."""
     name, file = loaded.table.name, loaded.source.where
     missing = [Violation(name, file, None, message)] if (message := loaded.missing_message()) else []
     if loaded.rows == 0:
         return missing if may_be_empty else [*missing, Violation(name, file, None, NO_ROWS)]
     columns = loaded.table.columns
-    stored = missing + [Violation(name, file, c, f"stored as {loaded.raw_types[c]}, which does not read as "
-                                       f"{columns[c].type}: expected {STORED[columns[c].type]}")
-              for c in loaded.columns if not readable(columns[c].type, loaded.raw_types[c])]
-    raw = site.ibis().table(f"raw_{name}")
-    key = [c for c in loaded.table.key if c in loaded.columns]
-    normalised = raw.mutate(**{c: _key_value(raw[c], columns[c].blank_key, c in loaded.facts.clean,
-                                             c in loaded.facts.upper,
-                                             columns[c].type != "string" and c not in loaded.facts.complete,
-                                             c in loaded.facts.trimmed)
-                               for c in key if raw[c].type().is_string()})
+    violations = missing + [Violation(name, file, c, f"stored as {loaded.raw_types[c]}, which does not read as "
+                                           f"{columns[c].type}: expected {STORED[columns[c].type]}")
+                            for c in loaded.columns if not readable(columns[c].type, loaded.raw_types[c])]
+    violations += _blank_keys(site, loaded)
     patterns = _patterns(loaded, site.date_order, site.decimal_separator)
-    try:
-        _schema(loaded, patterns, raw).validate(normalised, lazy=True)
-        return stored
-    except _pandera().errors.SchemaErrors as errors:
-        failures = errors.schema_errors
-    violations = []
-    for failure in failures:
-        column = failure.schema.name if failure.schema is not None and failure.schema.name in loaded.columns else None
-        check = str(failure.check)
-        if "unique_key" in check:
-            cols = ", ".join(quote(c) for c in key)
-            norm = ", ".join(f"UPPER(RTRIM(CAST({quote(c)} AS VARCHAR)))" for c in key)
-            rows = site.con.execute(
-                f"SELECT __row FROM (SELECT __row, COUNT(*) OVER (PARTITION BY {norm}) AS n FROM \"raw_{name}\") "
-                f"WHERE n > 1 ORDER BY __row LIMIT {EXAMPLES}").fetchall()
-            if rows:  # none: a hash collision, not a duplicate
-                violations.append(Violation(name, file, None, f"duplicate key ({cols.replace(chr(34), '')})",
-                                            tuple(r[0] for r in rows)))
-        elif "values_parse" in check:
-            violations += _unparsed(site, loaded, patterns)
-        elif "whole_numbers" in check:
-            violations += _fractions(site, loaded)
-        elif "nullable" in check:
-            blank = f"{quote(column)} IS NULL OR TRIM(CAST({quote(column)} AS VARCHAR)) = ''"
-            if columns[column].type != "string":
-                blank += f" OR {null_text(quote(column))}"
-            if stored_as(loaded.raw_types[column]) == "decimal":  # a float's NaN is a blank too
-                blank += f" OR isnan(CAST({quote(column)} AS DOUBLE))"
-            rows = _example_rows(site, loaded, blank)
-            violations.append(Violation(name, file, column, "key column is blank", rows))
-        else:
-            violations.append(Violation(name, file, column, str(failure)))
-    return stored + violations
+    fractional = _fractional(loaded)
+    if patterns or fractional:
+        raw = site.ibis().table(f"raw_{name}")
+        try:
+            _schema(loaded, patterns, fractional, raw).validate(raw, lazy=True)
+        except _pandera().errors.SchemaErrors as errors:
+            for failure in errors.schema_errors:
+                check = str(failure.check)
+                if "values_parse" in check:
+                    violations += _unparsed(site, loaded, patterns)
+                elif "whole_numbers" in check:
+                    violations += _fractions(site, loaded)
+                else:
+                    column = failure.schema.name if failure.schema is not None and failure.schema.name in loaded.columns else None
+                    violations.append(Violation(name, file, column, str(failure)))
+    return violations + _duplicate_key(site, loaded)
 
 
 def _unparsed(site: Site, loaded: LoadedTable, patterns: dict[str, tuple[str, str]]) -> list[Violation]:

@@ -9,6 +9,8 @@ trailing spaces cut from text, as SQL Server ignores them when comparing.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +146,24 @@ class DuckDBSite(Site):
         return self._backend
 
 
+# what the contracts import to check exported text (pandera brings pandas along): imported in the background
+CONTRACT_MODULES = ("pandera.ibis", "ibis.backends.duckdb")
+
+
+def preload_contract_modules() -> None:
+    """Import the contracts' modules in the background while the exports are read: reading is DuckDB's and
+    pyarrow's work, which releases the GIL, so the imports cost the run little wall time. A failed import is left to
+    the contract's own import, which reports it."""
+    def load() -> None:
+        try:
+            for name in CONTRACT_MODULES:
+                importlib.import_module(name)
+        except ImportError:
+            pass
+
+    threading.Thread(target=load, name="preload-contract-modules").start()
+
+
 def _file_list(parts: list[Path]) -> str:
     return f"[{', '.join(literal(str(p)) for p in parts)}]"
 
@@ -214,7 +234,10 @@ def _typed_view(site: DuckDBSite, table: Table, source: Export, columns: set[str
     text = {c: is_text(raw_types[c]) for c in sorted(mapping) if table.columns[c].type == "string"}
     # a key's number written as text (MtlSeq in a CSV): the scan tells whether the contract must look for blanks
     typed = frozenset(c for c in table.key if c in mapping and c not in text and is_text(raw_types[c]))
-    facts = scan_text(site.con, f"raw_{name}", {**text, **dict.fromkeys(typed, True)}, asked, typed)
+    key = table.key if all(c in mapping for c in table.key) else ()
+    stored = {c: raw_types[c].upper().startswith(_FLOAT_TYPES) for c in table.key
+              if c in mapping and c not in text and not is_text(raw_types[c])}
+    facts = scan_text(site.con, f"raw_{name}", {**text, **dict.fromkeys(typed, True)}, asked, typed, key, stored)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
                               date_orders.get(c, site.date_order), separators.get(c, site.decimal_separator),
                               c in facts.trimmed)
@@ -251,6 +274,8 @@ def load_site(source: Source, registry: Registry, needs: dict[str, set[str]], co
     site.con.execute("SET TimeZone = 'UTC'")
     exports = source.exports([n for n in needs if n not in (documents or {})], named)
     exports.update(documents or {})
+    if any(export.format != "parquet" for export in exports.values()):
+        preload_contract_modules()  # text exports: pandera checks their values parse (Parquet's types need no check)
     registered = {}
     for name, columns in sorted(needs.items()):
         table = registry.tables[name]

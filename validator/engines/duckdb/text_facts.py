@@ -9,6 +9,8 @@ costs (docs/performance.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 
 from validator.engines.duckdb.sql_text import literal, quote
@@ -17,13 +19,18 @@ from validator.tables import COMPANY
 
 
 def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str],
-              typed: frozenset[str] = frozenset()) -> TextFacts:
+              typed: frozenset[str] = frozenset(), key: tuple[str, ...] = (),
+              stored: Mapping[str, bool] | None = None) -> TextFacts:
     """One scan of `relation` (a second, of the few columns concerned, only when a key column has trailing
     spaces but no null and no empty value: whether some value is nothing but spaces). `text`: column ->
     whether the export holds it as text (VARCHAR); a column held as a number or date has neither trailing
     spaces nor blanks. `asked`: the key and join columns whose case and completeness matter (Company always:
     the one company needs it complete). `typed`: columns of `text` that hold numbers or dates written as text (a
-    key's sequence number in a CSV): one that holds a NULL word (NULL, NaN: a blank there) is not complete."""
+    key's sequence number in a CSV): one that holds a NULL word (NULL, NaN: a blank there) is not complete.
+    `key`: the table's key columns, when the export has them all: whether no two rows share a key is counted in
+    the same scan, as DuckDB's distinct count of one 64-bit hash per row (it spills past the memory limit).
+    `stored`: key columns the export holds as numbers, dates or booleans (a typed Parquet column) -> whether it may
+    hold NaN (a float): such a column is complete when no value is null (nor NaN)."""
     asked = asked | {COMPANY}
     values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
@@ -38,26 +45,33 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
             if column in typed:
                 words = ", ".join(literal(w) for w in NULL_WORDS)
                 tests.append(("null_word", column, f"coalesce(bool_or(upper(trim({value})) IN ({words})), FALSE)"))
+    for column, floating in (stored or {}).items():
+        tests.append(("present", column, f"count(*) = count({quote(column)})"))
+        if floating:
+            tests.append(("nan", column, f"coalesce(bool_or(isnan(CAST({quote(column)} AS DOUBLE))), FALSE)"))
     if COMPANY in values:
         company = f"upper(rtrim({values[COMPANY]}))"
         tests += [("company_min", COMPANY, f"min({company})"), ("company_max", COMPANY, f"max({company})")]
+    if key:
+        tests.append(("unique_key", "", f"count(DISTINCT hash({', '.join(quote(c) for c in key)})) = count(*)"))
     if not tests:
         return TextFacts()
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
-    found: dict[str, set[str]] = {"trimmed": set(), "upper": set(), "present": set(), "empty": set(), "null_word": set()}
-    for (fact, column, _), value in zip(tests, row, strict=True):
+    answers = {(fact, column): value for (fact, column, _), value in zip(tests, row, strict=True)}
+    found: dict[str, set[str]] = {"trimmed": set(), "upper": set(), "present": set(), "empty": set(), "null_word": set(),
+                                  "nan": set()}
+    for (fact, column), value in answers.items():
         if fact in found and value:
             found[fact].add(column)
-    trimmed = found["trimmed"] | {c for c in values if not text[c]}
+    trimmed = found["trimmed"] | {c for c in values if not text[c]} | set(stored or {})  # numbers have no spaces
     clean = trimmed - found["empty"]
-    complete = (found["present"] & clean) - found["null_word"]
+    complete = (found["present"] & clean) - found["null_word"] - found["nan"]
     untrimmed = sorted(found["present"] - trimmed - found["empty"] - found["null_word"])  # trailing spaces: only spaces?
     if untrimmed:
         spaces_only = [f"bool_or(rtrim({values[c]}) = {literal('')})" for c in untrimmed]
         blanks = con.execute(f"SELECT {', '.join(spaces_only)} FROM {quote(relation)}").fetchone()
         complete |= {c for c, blank in zip(untrimmed, blanks, strict=True) if not blank}
-    one = None
-    if COMPANY in values:
-        low, high = row[-2:]
-        one = low if low and low == high and COMPANY in complete else None
-    return TextFacts(frozenset(clean), frozenset(trimmed), frozenset(found["upper"]), frozenset(complete), one)
+    low, high = answers.get(("company_min", COMPANY)), answers.get(("company_max", COMPANY))
+    one = low if low and low == high and COMPANY in complete else None
+    return TextFacts(frozenset(clean), frozenset(trimmed), frozenset(found["upper"]), frozenset(complete), one,
+                     bool(answers.get(("unique_key", ""))))
