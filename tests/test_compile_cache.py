@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import validator.engines.duckdb
+import validator.rules.compile
 from tests.conftest import CASES, DEMO, run_json
 
 
@@ -21,12 +21,12 @@ def cache(tmp_path, monkeypatch):
 def compiled(monkeypatch) -> list[str]:
     """The tables whose passes were compiled (not reused) during the test."""
     tables: list[str] = []
-    compile_batches = validator.engines.duckdb.compile_batches
+    compile_batches = validator.rules.compile.compile_batches
 
     def counting(table, *args, **kwargs):
         tables.append(table)
         return compile_batches(table, *args, **kwargs)
-    monkeypatch.setattr(validator.engines.duckdb, "compile_batches", counting)
+    monkeypatch.setattr(validator.rules.compile, "compile_batches", counting)
     return tables
 
 
@@ -96,3 +96,23 @@ def test_a_cache_folder_that_cannot_be_written_changes_nothing(monkeypatch, comp
     monkeypatch.setenv("BACKFLUSH_CACHE_DIR", str(blocked / "cache"))
     code, document = run_json(CASES.parent / "demo", tmp_path / "out.json", "--rule", "BFE004")
     assert code == 0 and document["findings"]
+
+
+def test_a_run_on_typed_exports_reusing_its_passes_imports_neither_ibis_nor_pandera(cache, tmp_path):
+    """ibis compiles passes and pandera checks exported text; a second run on typed Parquet exports (the benchmark's
+    generated site, whose values keep their contracts) needs neither, and their imports (~0.3 s) would be most of
+    such a run's own cost (docs/performance.md)."""
+    import subprocess
+    import sys
+
+    from benchmarks.bench import generate
+
+    generate(tmp_path / "site", 2_000, 20_000, 6_000)
+    run = ("import sys; from validator.cli import main; "
+           f"code = main(['check', {str(tmp_path / 'site')!r}, '--tag', 'eligibility', '--tag', 'integrity', '--format', "
+           f"'json', '--output', {str(tmp_path / 'o.json')!r}, '--fail-on', 'never', '--quiet']); "
+           "print(code, sorted(m for m in ('ibis', 'pandera') if m in sys.modules))")
+    first, second = (subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, check=True)
+                     .stdout.splitlines()[-1] for _ in range(2))
+    assert first.startswith("0 ['ibis'")  # compiled
+    assert second == "0 []"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 
 import duckdb
+import pyarrow as pa
 import pytest
 
+from validator.cli import main
 from validator.engines.duckdb.findings import json_of, text_of
+from validator.findings import Findings
 
 
 @pytest.fixture
@@ -47,3 +51,24 @@ def test_the_fingerprint_is_sha256_of_rule_table_and_the_key_as_sql_server_compa
     canonical = "\x1f".join(f"{c}\x1e{str(v).rstrip().upper()}" for c, v in finding["key"].items())
     text = f"BFE001\x1dJobMtl\x1d{canonical}"
     assert finding["fingerprint"] == hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+
+def test_findings_are_counted_per_value_across_batches_and_blank_values(tmp_path):
+    """Counted from an Arrow table in several batches, whose site columns are blank for findings about parts, and
+    straight from the report document's findings: the same numbers."""
+    out = tmp_path / "demo.json"
+    assert main(["check", "fixtures/demo", "--format", "json", "--output", str(out), "--fail-on", "never", "--quiet"]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))["findings"]
+    on_site = [f["table"] == "Attestation" for f in document]
+    rows = [{"rule_id": f["rule_id"], "severity": f["severity"], "outcome": f["outcome"],
+             "site_plant": f["key"]["Plant"] if site else None, "line": json.dumps(f)}
+            for f, site in zip(document, on_site, strict=True)]
+    schema = pa.schema([(name, pa.string()) for name in rows[0]])
+    findings = Findings(pa.Table.from_batches([pa.RecordBatch.from_pylist(rows[i:i + 100], schema)
+                                               for i in range(0, len(rows), 100)]))
+    assert findings.per_rule() == {rule: dict(Counter(f["outcome"] for f in document if f["rule_id"] == rule))
+                                   for rule in {f["rule_id"] for f in document}}
+    assert findings.count_by("severity", "outcome") == Counter((f["severity"], f["outcome"]) for f in document)
+    assert findings.count_by("site_plant") == Counter(r["site_plant"] for r in rows)
+    assert None in findings.count_by("site_plant") and sum(on_site) > 0

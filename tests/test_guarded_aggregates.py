@@ -6,7 +6,7 @@ from __future__ import annotations
 import ibis
 import pytest
 
-import validator.rules.compile.expressions
+import validator.rules.passes
 from tests.conftest import DEMO, load_site, run_json
 from validator.commands.check import with_run_params
 from validator.config.profile import Profile
@@ -47,9 +47,9 @@ def test_sql_compiled_without_row_counts_leaves_no_related_row_out(registry, bfc
 
 
 def test_the_findings_are_the_same_whether_related_rows_are_left_out_or_not(monkeypatch, tmp_path):
-    monkeypatch.setattr(validator.rules.compile.expressions, "FEW", 0)  # every guarded aggregate over another table is reduced
+    monkeypatch.setattr(validator.rules.passes, "FEW", 0)  # every guarded aggregate over another table is reduced
     _, reduced = run_json(DEMO, tmp_path / "reduced.json")
-    monkeypatch.setattr(validator.rules.compile.expressions, "FEW", 10**12)  # none is
+    monkeypatch.setattr(validator.rules.passes, "FEW", 10**12)  # none is
     _, whole = run_json(DEMO, tmp_path / "whole.json")
     assert reduced["findings"] == whole["findings"] and reduced["rules"] == whole["rules"]
     assert reduced["verdicts"] == whole["verdicts"]

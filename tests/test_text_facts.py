@@ -173,3 +173,27 @@ def test_a_blank_alternate_method_written_as_null_and_as_empty_text_is_one_key(t
     assert loaded.facts.unique_key  # as exported, '' and null differ
     (violation,) = check_table(site, loaded)
     assert (violation.problem, violation.rows) == ("duplicate key (Company, PartNum, RevisionNum, AltMethod)", (1, 2))
+
+
+def job_oper(folder: Path, *methods: str):
+    """A Parquet JobOper export (typed numbers) of one job's operations with these labour entry methods."""
+    values = " UNION ALL ".join(f"SELECT 'EPIC06' AS Company, '005001' AS JobNum, 0 AS AssemblySeq, {10 * (i + 1)} AS OprSeq, "
+                                f"'{method}' AS LaborEntryMethod" for i, method in enumerate(methods))
+    duckdb.sql(values).write_parquet(str(folder / "JobOper.parquet"))
+    site = load_site(folder, REGISTRY, {"JobOper": {"Company", "JobNum", "AssemblySeq", "OprSeq", "LaborEntryMethod"}})
+    return site, site.tables["JobOper"]
+
+
+def test_codes_in_any_case_with_spaces_or_blank_are_known_from_the_scan(tmp_path, monkeypatch):
+    site, loaded = job_oper(tmp_path, "T", " b ", "q", "", "X")
+    assert "LaborEntryMethod" in loaded.facts.coded
+    monkeypatch.setattr("validator.engines.duckdb.contracts._pandera", lambda: pytest.fail("pandera asked"))
+    assert check_table(site, loaded) == []
+
+
+def test_a_value_outside_the_codes_is_named_with_its_row(tmp_path):
+    site, loaded = job_oper(tmp_path, "T", "B", "Backflush", "Z")
+    assert "LaborEntryMethod" not in loaded.facts.coded
+    (violation,) = check_table(site, loaded)
+    assert (violation.column, violation.rows, violation.values) == ("LaborEntryMethod", (3, 4), ("Backflush", "Z"))
+    assert violation.problem.startswith("not one of the codes T, Q, B, X")

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar, overload
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -132,11 +133,24 @@ class EngineRows(Sequence[T]):
             yield pc.binary_join(rows, separator)[0].as_buffer()
 
     def count_by(self, *columns: str) -> dict[Any, int]:
+        """The rows per distinct value of the columns (a tuple of values for more than one column). Arrow's group_by
+        runs on Acero, whose import (with pyarrow.dataset and pandas) costs a run ~0.15 s: the columns' dictionary
+        codes make one integer per row instead, whose distinct values numpy counts."""
         if not len(self):
             return {}
-        counted = self.table.group_by(list(columns)).aggregate([([], "count_all")]).to_pylist()
-        return {row[columns[0]] if len(columns) == 1 else tuple(row[c] for c in columns): row["count_all"]
-                for row in counted}
+        dictionaries, codes = [], np.zeros(len(self), np.int64)
+        for column in columns:
+            encoded = self.table.column(column).combine_chunks().dictionary_encode(null_encoding="encode")
+            dictionaries.append(encoded.dictionary.to_pylist())
+            codes = codes * len(dictionaries[-1]) + encoded.indices.to_numpy()
+        out: dict[Any, int] = {}
+        for code, n in zip(*np.unique(codes, return_counts=True), strict=True):
+            values, rest = [], int(code)
+            for dictionary in reversed(dictionaries):
+                rest, index = divmod(rest, len(dictionary))
+                values.append(dictionary[index])
+            out[values[0] if len(columns) == 1 else tuple(reversed(values))] = int(n)
+        return out
 
 
 class Findings(EngineRows[Finding]):

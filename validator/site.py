@@ -24,7 +24,8 @@ class TextFacts:
     Of the columns asked about: `upper`, every value present is upper case; `complete`, never null and never
     blank. `company`: the one Company of every row (upper case, trailing spaces cut), when there is exactly
     one and no row lacks it. `unique_key`: every column of the table's key exported and no two rows with the
-    same key as exported (by a 64-bit hash of it: a collision only makes it false)."""
+    same key as exported (by a 64-bit hash of it: a collision only makes it false). `coded`: columns with codes
+    (LaborEntryMethod T/Q/B/X) whose every value is one of them or blank (any case, spaces around)."""
 
     clean: frozenset[str] = frozenset()
     trimmed: frozenset[str] = frozenset()
@@ -32,6 +33,7 @@ class TextFacts:
     complete: frozenset[str] = frozenset()
     company: str | None = None
     unique_key: bool = False
+    coded: frozenset[str] = frozenset()
 
 
 

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from validator.findings import Findings, VerdictBasis, Verdicts, Violation
-    from validator.rules.compile import CompiledTable
     from validator.rules.model import Check, Rule
+    from validator.rules.passes import CompiledTable
     from validator.site import Site
     from validator.sources import Export, Naming, Source
     from validator.tables import Registry

@@ -8,9 +8,9 @@ import functools
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import ibis
 import pyarrow as pa
 
 from validator.engines.duckdb import findings as engine_findings
@@ -20,12 +20,17 @@ from validator.engines.duckdb.contracts import check_site
 from validator.engines.duckdb.load import DuckDBSite, load_site, materialize_text_tables
 from validator.engines.duckdb.sql_text import quote
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
-from validator.rules.compile import Catalog, CompiledTable, Rows, compile_batches
 from validator.rules.model import Check, Rule
+from validator.rules.passes import CompiledTable
 from validator.site import join_keys
 from validator.sources import Export, Naming, Source
 from validator.tables import COMPANY, Registry
 from validator.told import AUTO
+
+if TYPE_CHECKING:
+    import ibis
+
+    from validator.rules.compile import Catalog, Rows
 
 
 class DuckDBEngine:
@@ -105,6 +110,8 @@ class DuckDBEngine:
         keys = join_keys(site)
 
         def compile_passes() -> list[CompiledTable]:
+            from validator.rules.compile import compile_batches  # ibis: only when there is something to compile
+
             return compile_batches(table, items, registry, self.catalog(site), keys.level, keys.one_company,
                                    self.rows(site))
         if self.cache is None:
@@ -117,6 +124,8 @@ class DuckDBEngine:
         """The SQL DuckDB runs: ibis leaves the selects of a pass nested, which DuckDB's optimizer flattens, instead
         of fusing them, which costs more Python than DuckDB's planning saves. `explain --sql` prints the fused
         query, the one to read."""
+        import ibis
+
         fused = ibis.options.sql.fuse_selects
         ibis.options.sql.fuse_selects = False
         try:

@@ -23,19 +23,17 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import ibis
-import sqlglot
 
 from validator import __version__
 from validator.engines.duckdb.load import DuckDBSite as Site
 from validator.engines.duckdb.sql_text import quote
-from validator.rules.compile import CompiledCheck, CompiledTable
-from validator.rules.compile.expressions import semi_join_pays
 from validator.rules.model import Check, Rule
+from validator.rules.passes import CompiledCheck, CompiledTable, semi_join_pays
 from validator.rules.what_if import check_index, indexed_checks
 from validator.site import JoinKeys
 from validator.tables import Registry
@@ -49,7 +47,8 @@ COMPILER_CODE = ("rules", "engines", "tables.py")  # what writes a pass's SQL (t
 
 
 def _code_version() -> str:
-    digest = hashlib.sha256(f"{__version__} ibis {ibis.__version__} sqlglot {sqlglot.__version__} "
+    # the versions as installed, read without importing ibis and sqlglot: a run reusing its passes needs neither
+    digest = hashlib.sha256(f"{__version__} ibis {version('ibis-framework')} sqlglot {version('sqlglot')} "
                             f"duckdb {duckdb.__version__}".encode())
     for name in COMPILER_CODE:
         path = PACKAGE / name

@@ -50,6 +50,8 @@ def _patterns(loaded: LoadedTable, date_order: str, decimal_separator: str) -> d
         if not is_text(loaded.raw_types[column]):
             continue
         if spec.codes:
+            if column in loaded.facts.coded:  # the text scan found every value one of the codes
+                continue
             out[column] = (rf"^\s*(?i:{'|'.join(spec.codes)})?\s*$", f"not one of the codes {', '.join(spec.codes)}")
         elif spec.type == "boolean":
             out[column] = (rf"{BLANK_TEXT}|{BOOLEAN_TEXT}", f"not {WHAT[spec.type]}")

@@ -17,8 +17,8 @@ from validator.engines.duckdb.sql_text import literal, quote
 from validator.findings import FINDING_FIELDS, Findings
 from validator.rules import what_if
 from validator.rules.analysis import FORMATTED, message_format
-from validator.rules.compile import CompiledCheck, CompiledTable
 from validator.rules.model import SEVERITY_RANK
+from validator.rules.passes import CompiledCheck, CompiledTable
 from validator.tables import COMPANY
 
 FOUND = "__found"  # every finding row of the run, as the passes insert them

@@ -237,7 +237,8 @@ def _typed_view(site: DuckDBSite, table: Table, source: Export, columns: set[str
     key = table.key if all(c in mapping for c in table.key) else ()
     stored = {c: raw_types[c].upper().startswith(_FLOAT_TYPES) for c in table.key
               if c in mapping and c not in text and not is_text(raw_types[c])}
-    facts = scan_text(site.con, f"raw_{name}", {**text, **dict.fromkeys(typed, True)}, asked, typed, key, stored)
+    codes = {c: table.columns[c].codes for c in sorted(mapping) if table.columns[c].codes and is_text(raw_types[c])}
+    facts = scan_text(site.con, f"raw_{name}", {**text, **dict.fromkeys(typed, True)}, asked, typed, key, stored, codes)
     select = ", ".join(_typed(c, table.columns[c].type, raw_types.get(c), c in facts.clean,
                               date_orders.get(c, site.date_order), separators.get(c, site.decimal_separator),
                               c in facts.trimmed)

@@ -20,7 +20,7 @@ from validator.tables import COMPANY
 
 def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str],
               typed: frozenset[str] = frozenset(), key: tuple[str, ...] = (),
-              stored: Mapping[str, bool] | None = None) -> TextFacts:
+              stored: Mapping[str, bool] | None = None, codes: Mapping[str, tuple[str, ...]] | None = None) -> TextFacts:
     """One scan of `relation` (a second, of the few columns concerned, only when a key column has trailing
     spaces but no null and no empty value: whether some value is nothing but spaces). `text`: column ->
     whether the export holds it as text (VARCHAR); a column held as a number or date has neither trailing
@@ -30,7 +30,8 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     `key`: the table's key columns, when the export has them all: whether no two rows share a key is counted in
     the same scan, as DuckDB's distinct count of one 64-bit hash per row (it spills past the memory limit).
     `stored`: key columns the export holds as numbers, dates or booleans (a typed Parquet column) -> whether it may
-    hold NaN (a float): such a column is complete when no value is null (nor NaN)."""
+    hold NaN (a float): such a column is complete when no value is null (nor NaN). `codes`: text columns -> the
+    codes they allow: whether every value is one (or blank)."""
     asked = asked | {COMPANY}
     values = {c: quote(c) if is_text else f"CAST({quote(c)} AS VARCHAR)" for c, is_text in text.items()}
     tests: list[tuple[str, str, str]] = []  # (fact, column, SQL aggregate)
@@ -49,6 +50,9 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
         tests.append(("present", column, f"count(*) = count({quote(column)})"))
         if floating:
             tests.append(("nan", column, f"coalesce(bool_or(isnan(CAST({quote(column)} AS DOUBLE))), FALSE)"))
+    for column, allowed in (codes or {}).items():
+        listed = ", ".join(literal(code.upper()) for code in ("", *allowed))
+        tests.append(("coded", column, f"coalesce(bool_and(upper(trim({quote(column)})) IN ({listed})), TRUE)"))
     if COMPANY in values:
         company = f"upper(rtrim({values[COMPANY]}))"
         tests += [("company_min", COMPANY, f"min({company})"), ("company_max", COMPANY, f"max({company})")]
@@ -59,7 +63,7 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
     answers = {(fact, column): value for (fact, column, _), value in zip(tests, row, strict=True)}
     found: dict[str, set[str]] = {"trimmed": set(), "upper": set(), "present": set(), "empty": set(), "null_word": set(),
-                                  "nan": set()}
+                                  "nan": set(), "coded": set()}
     for (fact, column), value in answers.items():
         if fact in found and value:
             found[fact].add(column)
@@ -74,4 +78,4 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
     low, high = answers.get(("company_min", COMPANY)), answers.get(("company_max", COMPANY))
     one = low if low and low == high and COMPANY in complete else None
     return TextFacts(frozenset(clean), frozenset(trimmed), frozenset(found["upper"]), frozenset(complete), one,
-                     bool(answers.get(("unique_key", ""))))
+                     bool(answers.get(("unique_key", ""))), frozenset(found["coded"]))

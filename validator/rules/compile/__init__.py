@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from dataclasses import dataclass
 from typing import Any
-
-import ibis.expr.types as ir
 
 from validator.rules.analysis import PLACEHOLDER, check_needs
 from validator.rules.compile.aggregates import sibling_aggregates
@@ -27,36 +24,12 @@ from validator.rules.compile.expressions import (
 from validator.rules.compile.frame import Frame
 from validator.rules.grammar import classify
 from validator.rules.model import Check, Rule
+from validator.rules.passes import CompiledCheck, CompiledTable
 from validator.rules.what_if import twin
 from validator.tables import Registry
 
 __all__ = ["CANONICAL", "CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "Rows", "compile_batches",
            "compile_check", "compile_table", "local_guard", "never_canonical"]
-
-
-@dataclass(frozen=True)
-class CompiledCheck:
-    rule: Rule
-    check: Check
-    hit: str  # the boolean column that says the row is a finding of this check
-    evidence: tuple[tuple[str, str], ...]  # (ref, column name in the query)
-
-
-@dataclass(frozen=True)
-class CompiledTable:
-    """Every check on one table, evaluated in one pass: one result row per row with any finding."""
-
-    table: str
-    query: ir.Table | None  # None: a pass reused from the compile cache, known by its `sql` only
-    key: tuple[str, ...]  # key columns, named as in the query and in Epicor
-    checks: tuple[CompiledCheck, ...]
-    component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
-    rows: ir.Table | None  # the query without the flags: the rows any check flags (what `explain` prints)
-    decisions: tuple[tuple[ir.Table, str, bool], ...] = ()  # what row counts decided (Frame.decisions)
-    sql: str | None = None  # the query in the engine's dialect, once known
-    labels: tuple[tuple[str, str], ...] = ()  # (aggregate column, the let, derived value or relation it computes)
-
-
 
 
 def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:

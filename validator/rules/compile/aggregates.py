@@ -19,10 +19,10 @@ from validator.rules.compile.expressions import (
     blank_test,
     canonical_text,
     local_conjuncts,
-    semi_join_pays,
 )
 from validator.rules.grammar import COUNTS, RUN_PARAMS, Node, children, classify
 from validator.rules.model import Rule
+from validator.rules.passes import semi_join_pays
 from validator.tables import Registry
 
 

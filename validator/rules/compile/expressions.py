@@ -18,7 +18,6 @@ from validator.tables import Registry
 
 Catalog = Callable[[str], ir.Table]
 Rows = Callable[[ir.Table], int]  # the engine counts the rows of an expression (what a semi-join would save)
-FEW = 10  # candidates under a tenth of the related rows: a semi-join before grouping pays
 # (table, column) -> how far its text is already as SQL Server compares it: 0 not known, UPPER_CASE every value
 # present is upper case (blanks may be null), CANONICAL upper case and never blank
 Canonical = Callable[[str, str], int]
@@ -27,11 +26,6 @@ UPPER_CASE, CANONICAL = 1, 2
 
 def never_canonical(table: str, column: str) -> int:
     return 0
-
-
-def semi_join_pays(candidates: int, related: int) -> bool:
-    """Whether an aggregate of a guarded pass should group only the related rows of its candidates."""
-    return candidates * FEW <= related
 
 
 MATCHED = "__matched"  # the column a to-one join adds: 1 where the related row was found

@@ -1,0 +1,43 @@
+"""What the compiler makes of the checks on one table: passes, plain values that an engine runs and the compile cache
+keeps. This module imports no ibis, so that a run reusing kept passes (validator/engines/duckdb/compile_cache.py)
+imports none (docs/performance.md); the ibis expressions a fresh compile leaves here are typed only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from validator.rules.model import Check, Rule
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+FEW = 10  # candidates under a tenth of the related rows: a semi-join before grouping pays
+
+
+def semi_join_pays(candidates: int, related: int) -> bool:
+    """Whether an aggregate of a guarded pass should group only the related rows of its candidates."""
+    return candidates * FEW <= related
+
+
+@dataclass(frozen=True)
+class CompiledCheck:
+    rule: Rule
+    check: Check
+    hit: str  # the boolean column that says the row is a finding of this check
+    evidence: tuple[tuple[str, str], ...]  # (ref, column name in the query)
+
+
+@dataclass(frozen=True)
+class CompiledTable:
+    """Every check on one table, evaluated in one pass: one result row per row with any finding."""
+
+    table: str
+    query: ir.Table | None  # None: a pass reused from the compile cache, known by its `sql` only
+    key: tuple[str, ...]  # key columns, named as in the query and in Epicor
+    checks: tuple[CompiledCheck, ...]
+    component: tuple[tuple[str, str], ...]  # (Plant/PartNum, column name in the query)
+    rows: ir.Table | None  # the query without the flags: the rows any check flags (what `explain` prints)
+    decisions: tuple[tuple[ir.Table, str, bool], ...] = ()  # what row counts decided (Frame.decisions)
+    sql: str | None = None  # the query in the engine's dialect, once known
+    labels: tuple[tuple[str, str], ...] = ()  # (aggregate column, the let, derived value or relation it computes)
