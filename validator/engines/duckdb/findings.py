@@ -111,8 +111,8 @@ def _key_text(column: str, sql_type: str) -> str:
     return f"coalesce({text}, '')"
 
 
-def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> str:
-    """One INSERT: the rows of FLAGGED flagged by check `index` become finding rows of FOUND."""
+def finding_rows_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> str:
+    """A SELECT of FOUND's columns: the rows of FLAGGED flagged by check `index` as finding rows."""
     check = compiled.checks[index]
     rule = check.rule
     check_index = what_if.check_index(rule, check.check)
@@ -137,8 +137,7 @@ def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> st
               "evidence": "evidence", "outcome": f"to_json({literal(check.check.outcome)})",
               "fingerprint": "to_json(fingerprint)"}
     line = json_object((name, fields[name]) for name in FINDING_FIELDS)  # the document's shape: findings.py
-    return f"""INSERT INTO {FOUND}
-        SELECT {-SEVERITY_RANK[rule.severity]}, {literal(rule.id)}, {check_index}, {literal(table)},
+    return f"""SELECT {-SEVERITY_RANK[rule.severity]}, {literal(rule.id)}, {check_index}, {literal(table)},
             {literal(rule.severity)}, {literal(check.check.outcome)}, sort_key, fingerprint, company, plant, part,
             site_company, site_plant, component, {line}
         FROM (SELECT {key_json} AS key_json, {_message(check, compiled, types)} AS message, {evidence} AS evidence,
@@ -148,13 +147,15 @@ def insert_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> st
 
 
 def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: str) -> None:
-    """Run one compiled pass and keep its findings in FOUND."""
+    """Run one compiled pass and keep its findings in FOUND: one INSERT for all its checks (a statement per check
+    cost more in DuckDB's planning than making the rows: docs/performance.md)."""
     con.execute(CREATE_FOUND)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FLAGGED} AS {query_sql}")
     try:
         types = {name: str(kind) for name, kind, *_ in con.execute(f"DESCRIBE {FLAGGED}").fetchall()}
-        for index in range(len(compiled.checks)):
-            con.execute(insert_sql(compiled, index, types))
+        selects = [finding_rows_sql(compiled, index, types) for index in range(len(compiled.checks))]
+        if selects:
+            con.execute(f"INSERT INTO {FOUND} " + " UNION ALL ".join(f"({select})" for select in selects))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {FLAGGED}")
 
