@@ -13,10 +13,10 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
               compiling its passes (the compile cache emptied first);
   check-reused the same run right after, reusing the passes the check phase compiled (validator/engines/duckdb/compile_cache.py),
               as a second run on unchanged rules and tables does;
-  like-for-like, like-for-like-keys, check-8-rules
+  like-for-like, like-for-like-keys, check-8-rules-compiling, check-8-rules
               the baseline of issue 20 for eight rules (BFE001-005, BFE007, BFC001, BFC003): one pass per judged
               table writing the same findings as one JSON document (or only their keys), against `check --rule`
-              for the same eight.
+              for the same eight, compiling its passes (the cache emptied first) and right after reusing them.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
   readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped), compiling.
@@ -496,11 +496,13 @@ def main(argv: list[str] | None = None) -> int:
         check_eight = [arg if arg != str(out_json) else str(eight_json) for arg in check]
         phases.update({"like-for-like-keys": ([*me, "like-for-like-keys"], (0,), None, False),
                        "like-for-like": ([*me, "like-for-like"], (0,), None, False),
+                       "check-8-rules-compiling": ([*check_eight, *eight], (0, 1), cache, True),
                        "check-8-rules": ([*check_eight, *eight], (0, 1), cache, False)})
         figures = _interleaved(phases, args.repeat)
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
         ratios = {**_ratios(figures, "check", "handwritten"), **_ratios(figures, "check-reused", "handwritten"),
                   **_ratios(figures, "check-8-rules", "like-for-like"), **_ratios(figures, "check-8-rules", "like-for-like-keys"),
+                  **_ratios(figures, "check-8-rules-compiling", "like-for-like"),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
         if args.labor_dtl:
             figures.update(_interleaved({"readiness-handwritten": ([*me, "readiness-handwritten"], (0,), None, False),

@@ -66,6 +66,7 @@ def test_the_like_for_like_baseline_writes_as_many_findings_as_check_does_for_it
     assert check == baseline > 0
     ratios = json.loads(figures.read_text(encoding="utf-8"))["ratios"]
     assert ratios["check-8-rules/like-for-like"] > 0 and ratios["check-8-rules/like-for-like-keys"] > 0
+    assert ratios["check-8-rules-compiling/like-for-like"] > 0
 
 
 def test_the_scaling_curve_writes_a_table_a_sentence_and_a_plot(tmp_path):
