@@ -6,19 +6,23 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
-
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING
 
 from validator.errors import BackflushError
 from validator.resources import bundled
 from validator.yamlsource import YamlDocument
+
+if TYPE_CHECKING:  # jsonschema is imported when a document is checked: a run whose documents were all seen valid
+    import jsonschema  # needs none of it (ValidDocuments)
+    from referencing import Registry
 
 SCHEMA_DIR = bundled("schemas")
 
 
 @cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     resources = []
     for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
@@ -29,6 +33,8 @@ def _registry() -> Registry:
 
 @cache
 def validator_for(name: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema, registry=_registry())
 
@@ -98,6 +104,8 @@ def check_document(doc: YamlDocument, schema_name: str, error: type[BackflushErr
         return
     errors = sorted(validator_for(schema_name).iter_errors(doc.data), key=lambda e: list(e.absolute_path))
     if errors:
-        message, path = _explain(jsonschema.exceptions.best_match(errors))
+        from jsonschema.exceptions import best_match
+
+        message, path = _explain(best_match(errors))
         raise error(message, location=doc.where(path))
     _valid.remember(digest)
