@@ -93,7 +93,7 @@ def _arrow_values(kind: pa.DataType, data: bytes) -> pa.Array:
     """An Arrow array of one string (UTF-8 `data`) or of 32-bit integers (packed in `data`), made from its bytes: any
     conversion of a Python value to Arrow has pyarrow import pandas, ~0.13 s of a run that needs no pandas."""
     if kind == pa.string():
-        return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(struct.pack("<ii", 0, len(data))), pa.py_buffer(data)])
+        return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(struct.pack("=ii", 0, len(data))), pa.py_buffer(data)])
     return pa.Array.from_buffers(kind, len(data) // 4, [None, pa.py_buffer(data)])
 
 
@@ -138,7 +138,7 @@ class EngineRows(Sequence[T]):
         between = _arrow_values(pa.string(), separator.encode())[0]
         for start in range(0, len(lines), BLOCK):
             chunk = lines.slice(start, BLOCK).combine_chunks()
-            rows = pa.ListArray.from_arrays(_arrow_values(pa.int32(), struct.pack("<ii", 0, len(chunk))), chunk)
+            rows = pa.ListArray.from_arrays(_arrow_values(pa.int32(), struct.pack("=ii", 0, len(chunk))), chunk)
             yield pc.binary_join(rows, between)[0].as_buffer()
 
     def count_by(self, *columns: str) -> dict[Any, int]:
