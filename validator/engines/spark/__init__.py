@@ -1,7 +1,9 @@
 """The Spark engine (`--engine spark`, `--spark-master`, default `local[*]`): the same compiled rules run through
-ibis' PySpark backend. Parquet exports are read by Spark itself (any path or URI Spark reads: a local folder,
-`s3a://`, `abfss://`), typed as the table registry declares; exports written as text (CSV, XLSX) and the site's own
-files are read and typed by the embedded engine, as every run reads them, and handed to Spark. The embedded engine
+ibis' PySpark backend. Parquet exports are read by Spark itself, typed as the table registry declares; exports
+written as text (CSV, XLSX) and the site's own files are read and typed by the embedded engine, as every run reads
+them, and handed to Spark. The embedded engine reads every export too (its contracts and text facts), so the site
+must be a folder both can read, a local or mounted one: `s3a://` and `abfss://` URIs are not read yet (README). The
+embedded engine
 also checks the table contracts, stamps the findings from the flagged rows each pass brings back, and makes the
 verdicts, so findings and verdicts are made as the default engine makes them. Spark binds to 127.0.0.1 unless
 SPARK_LOCAL_IP says otherwise."""
