@@ -123,13 +123,16 @@ class DuckDBEngine:
     def sql(self, query: ibis.Table) -> str:
         """The SQL DuckDB runs: ibis leaves the selects of a pass nested, which DuckDB's optimizer flattens, instead
         of fusing them, which costs more Python than DuckDB's planning saves. `explain --sql` prints the fused
-        query, the one to read."""
+        query, the one to read. The pass is compiled as the DuckDB backend compiles what it runs (bound to the site's
+        tables, on one line, sqlglot's tree not copied): `ibis.to_sql` unbinds the expression and pretty-prints a
+        copy, which took half of compiling (docs/performance.md)."""
         import ibis
+        from ibis.backends.sql.compilers import duckdb as duckdb_sql
 
         fused = ibis.options.sql.fuse_selects
         ibis.options.sql.fuse_selects = False
         try:
-            return str(ibis.to_sql(query, dialect="duckdb"))
+            return duckdb_sql.compiler.to_sqlglot(query).sql(dialect="duckdb", pretty=False, copy=False)
         finally:
             ibis.options.sql.fuse_selects = fused
 
