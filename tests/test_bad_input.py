@@ -398,3 +398,10 @@ def test_a_yaml_syntax_error_in_a_rule_file_names_where_it_was_found_and_what_is
 def test_a_yaml_syntax_error_in_the_config_names_its_line(cli):
     err = _refused(cli, "check", DEMO, "--config", CASES / "configs" / "yaml_syntax_error.yaml")
     assert "configs/yaml_syntax_error.yaml:4: not valid YAML: " in err and "at line 3, column 15" in err
+
+
+def test_running_out_of_memory_under_the_limit_is_exit_code_3_with_advice(cli):
+    code, _, err = cli("check", DEMO, "--memory-limit", "2MB", "--fail-on", "never", "--quiet")
+    assert code == 3
+    assert "the engine ran out of memory under the memory limit of 2MB" in err
+    assert "larger --memory-limit" in err and "Traceback" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+EXIT_OUT_OF_MEMORY = 3
 
 
 class BackflushError(Exception):
@@ -38,3 +39,9 @@ class ContractError(DataError):
         super().__init__(
             f"{len(violations)} table contract violation(s); fix the export or pass --keep-going:\n{lines}"
         )
+
+
+class OutOfMemoryError(BackflushError):
+    """The engine needed more memory than its limit allows, even spilling to disk."""
+
+    exit_code = EXIT_OUT_OF_MEMORY

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -19,6 +19,7 @@ from validator.engines.duckdb.compile_cache import CompileCache, site_inputs
 from validator.engines.duckdb.contracts import check_site
 from validator.engines.duckdb.load import DuckDBSite, load_site, materialize_text_tables
 from validator.engines.duckdb.sql_text import quote
+from validator.errors import OutOfMemoryError
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
 from validator.rules.model import Check, Rule
 from validator.rules.passes import CompiledTable
@@ -27,10 +28,28 @@ from validator.sources import Export, Naming, Source
 from validator.tables import COMPANY, Registry
 from validator.told import AUTO
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     import ibis
 
     from validator.rules.compile import Catalog, Rows
+
+
+def _within_memory(method: Callable[..., T]) -> Callable[..., T]:
+    """DuckDB running out of memory (its limit reached with nothing left to spill) is a clear error with exit code 3,
+    not a traceback."""
+    @functools.wraps(method)
+    def run(self: DuckDBEngine, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except duckdb.OutOfMemoryException as exc:
+            limit = f"the memory limit of {self.memory_limit}" if self.memory_limit else "DuckDB's default memory limit"
+            reason = str(exc).strip().splitlines()[0]
+            raise OutOfMemoryError(f"the engine ran out of memory under {limit} ({reason}); run again with a larger "
+                                   "--memory-limit (beyond it DuckDB spills to its temporary folder), or with fewer "
+                                   "rules (--rule, --tag)") from None
+    return run
 
 
 class DuckDBEngine:
@@ -57,6 +76,7 @@ class DuckDBEngine:
             con.execute(f"SET threads = {int(self.threads)}")
         return con
 
+    @_within_memory
     def load(self, source: Source, registry: Registry, needs: dict[str, set[str]], *,
              documents: Mapping[str, Export] | None = None, date_order: str = AUTO, decimal_separator: str = AUTO,
              named: Mapping[str, Naming] | None = None) -> DuckDBSite:
@@ -67,9 +87,11 @@ class DuckDBEngine:
             con.close()
             raise
 
+    @_within_memory
     def contracts(self, site: DuckDBSite, empty_tables: frozenset[str] = frozenset()) -> dict[str, list[Violation]]:
         return check_site(site, empty_tables)
 
+    @_within_memory
     def typed(self, site: DuckDBSite) -> None:
         materialize_text_tables(site)
 
@@ -136,15 +158,18 @@ class DuckDBEngine:
         finally:
             ibis.options.sql.fuse_selects = fused
 
+    @_within_memory
     def collect(self, site: DuckDBSite, compiled: CompiledTable) -> None:
         loaded = site.tables.get(compiled.table)
         if loaded is not None and COMPANY in loaded.absent_optional:  # an export without Company: a key without it
             compiled = replace(compiled, key=tuple(c for c in compiled.key if c != COMPANY))
         engine_findings.collect(site.con, compiled, compiled.sql or self.sql(compiled.query))
 
+    @_within_memory
     def findings(self, site: DuckDBSite) -> Findings:
         return engine_findings.unique_findings(site.con)
 
+    @_within_memory
     def verdicts(self, site: DuckDBSite, basis: VerdictBasis) -> Verdicts:
         return engine_verdicts.verdicts(site.con, site, basis)
 
