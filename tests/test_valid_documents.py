@@ -45,3 +45,19 @@ def test_a_rule_file_changed_after_a_valid_run_is_checked_again(cli, cache, tmp_
     rule.write_text(rule.read_text(encoding="utf-8").replace("severity: ", "severty: ", 1), encoding="utf-8")
     code, out, err = cli("check", DEMO, "--rules", pack, "--fail-on", "never", "--quiet")
     assert code == 2 and "ACME001.yaml" in err and "severty" in err, err
+
+
+def test_a_run_keeps_only_the_newest_digests(tmp_path):
+    import os
+
+    folder = tmp_path / "valid-documents"
+    folder.mkdir()
+    for i in range(validator.schemas.KEPT_DIGESTS + 6):
+        (folder / f"{i:064x}").touch()
+        os.utime(folder / f"{i:064x}", (i, i))  # written one after the other
+    try:
+        validator.schemas.remember_valid_documents(folder)
+    finally:
+        validator.schemas.remember_valid_documents(None)
+    kept = sorted(int(p.name, 16) for p in folder.iterdir())
+    assert kept == list(range(6, validator.schemas.KEPT_DIGESTS + 6))

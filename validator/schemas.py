@@ -74,10 +74,18 @@ class ValidDocuments:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / digest).touch()
+        except OSError:  # a cache that cannot be written is only slower
+            self.folder = None
+
+    def prune(self) -> None:
+        """Keep the newest KEPT_DIGESTS: once per run, not on every document remembered."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        try:
             kept = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime)
             for old in kept[:-KEPT_DIGESTS]:
                 old.unlink(missing_ok=True)
-        except OSError:  # a cache that cannot be written is only slower
+        except OSError:
             self.folder = None
 
 
@@ -87,6 +95,7 @@ _valid = ValidDocuments()
 def remember_valid_documents(folder: Path | None) -> None:
     """Where the command line keeps the digests of valid documents (its cache folder); None: nowhere."""
     _valid.folder = folder
+    _valid.prune()
 
 
 @cache
