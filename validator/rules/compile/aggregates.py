@@ -42,12 +42,16 @@ class Aggregates:
             self.names[key] = self.names[f"{prefix}{relation.name}.{MATCHED}"]
             return
         group = [(kind.kind, spec)]
+        family: list[tuple[str, Any]] = []
         if not prefix and table == self.root:  # read at the root: computed with its siblings in one pass
-            siblings = self.siblings.get(signature(self.rule, spec), [])
-            group += [(k, s) for k, s in siblings if s is not spec and f"<{k}:{id(s)}>" not in self.names]
+            family = [(k, s) for k, s in self.siblings.get(signature(self.rule, spec), [])
+                      if s is not spec and f"<{k}:{id(s)}>" not in self.names]
+            group += [(k, s) for k, s in family if _bucket(s) == _bucket(spec)]
         hops = self.registry.path(table, spec["relation"])
         if self._windowed(group, spec, hops, prefix, table):
             return
+        group += _rolled_up_with(group, family)
+        bucketed = next((member for _, member in group if _bucket(member)), None)
         target = hops[-1].target
         inner = type(self)(self.registry, self.catalog, self.rule, target, self.canonical, view=False,
                       one_company=self.one_company)
@@ -63,15 +67,15 @@ class Aggregates:
             for part in ("column", "denominator"):
                 if part in member:
                     refs[f"__v{index}_{part}"] = inner.ensure_ref(member[part], "", target)
-        for part in ("per", "per_month"):  # the same for every sibling: part of their signature
-            if part in spec:
-                refs["__b"] = inner.ensure_ref(spec[part], "", target)
+        for part in ("per", "per_month"):  # the same for every bucketed member of the group
+            if bucketed is not None and part in bucketed:
+                refs["__b"] = inner.ensure_ref(bucketed[part], "", target)
         # a join column the related rows reach through a relation of their own (the analysis allows it on one hop)
         reached = {remote: inner.ensure_ref(remote, "", target) for _, remote in hops[0].on
                    if "." in remote and len(hops) == 1}  # a path's first hop: _bridge
         filtered = inner.expr.filter(inner.cond(spec["where"])) if "where" in spec else inner.expr
         values = {name: inner.column(column, filtered) for name, column in refs.items()}
-        if "per_month" in spec:
+        if bucketed is not None and "per_month" in bucketed:
             values["__b"] = values["__b"].truncate("M")
         if len(hops) == 1:
             pairs = self._join_keys(hops[0].name, prefix, table, filtered, reached)
@@ -209,8 +213,9 @@ def _over(values: ir.Value, fn: str) -> ir.Value:
 
 def _measure(rows: ir.Table, group: list[str], specs: list[dict[str, Any]], names: list[str],
              bucket: str | None = None) -> ir.Table:
-    """The aggregates of sibling specs (same rows, same buckets) per group of related rows, in one pass;
-    with per / per_month, per bucket first, then across buckets."""
+    """The aggregates of sibling specs (same rows) per group of related rows, in one pass. With a bucket (per /
+    per_month), per group and bucket first, then across buckets; a sibling without buckets is then rolled up from
+    its partial values per bucket (_rolled_up_with says which can be)."""
     def one(index: int, spec: dict[str, Any]) -> ir.Value:
         fn = spec.get("fn", "count")
         if fn == "count":
@@ -221,18 +226,81 @@ def _measure(rows: ir.Table, group: list[str], specs: list[dict[str, Any]], name
         return _over(column, fn)
     if bucket is None:
         return rows.group_by(*group).aggregate(**{name: one(i, s) for i, (s, name) in enumerate(zip(specs, names, strict=True))})
-    per_bucket = rows.group_by(*group, bucket).aggregate(**{f"__m{i}": one(i, s) for i, s in enumerate(specs)})
+    partials: dict[str, ir.Value] = {}
+    for i, spec in enumerate(specs):
+        partials.update({f"__m{i}": one(i, spec)} if _bucket(spec) else _partials(rows, i, spec))
+    per_bucket = rows.group_by(*group, bucket).aggregate(**partials)
     measures = {}
     for i, (spec, name) in enumerate(zip(specs, names, strict=True)):
+        if not _bucket(spec):
+            measures[name] = _roll_up(per_bucket, i, spec, bucket)
+            continue
         values = per_bucket[f"__m{i}"]
         measures[name] = values.count() if spec["across"] == "count" else _over(values, spec["across"])
     return per_bucket.group_by(*group).aggregate(**measures)
 
 
+def _bucket(spec: dict[str, Any]) -> str | None:
+    """What an aggregate computes its values per before combining them across (per or per_month), as text."""
+    return next((canonical_text({part: spec[part]}) for part in ("per", "per_month") if part in spec), None)
+
+
+ROLLED_UP = ("count", "sum", "min", "max", "mean", "ratio", "count_distinct")  # made from their values per bucket
+
+
+def _rolled_up_with(group: list[tuple[str, Any]], family: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The aggregates of the family (the same related rows) that the group's grouping makes too, from its values
+    per bucket, instead of reading and grouping the rows once more: the sum, count, bounds, mean or ratio of
+    the rows, and the count of distinct values of the bucket column itself (BFC012: the open demand and the
+    number of jobs from the demand per job). Only buckets per a column: a month is not a value to count."""
+    def rolls_up(spec: dict[str, Any], per: Any) -> bool:
+        fn = spec.get("fn", "count")
+        return fn in ROLLED_UP and (fn != "count_distinct" or canonical_text(spec["column"]) == canonical_text(per))
+    bucketed = [member for _, member in group if _bucket(member)]
+    if bucketed:  # the group has its buckets: the family's unbucketed aggregates that fit them
+        if "per" not in bucketed[0]:
+            return []
+        return [(k, s) for k, s in family if not _bucket(s) and rolls_up(s, bucketed[0]["per"])]
+    for _, candidate in family:  # the first bucket per a column that every member of the group fits
+        if "per" in candidate and all(rolls_up(member, candidate["per"]) for _, member in group):
+            return [(k, s) for k, s in family if _bucket(s) == _bucket(candidate)]
+    return []
+
+
+def _partials(rows: ir.Table, index: int, spec: dict[str, Any]) -> dict[str, ir.Value]:
+    """What a rolled-up aggregate keeps per bucket."""
+    fn = spec.get("fn", "count")
+    name = f"__m{index}"
+    if fn == "count":
+        return {name: rows.count()}
+    if fn == "count_distinct":  # of the bucket column: the buckets themselves
+        return {}
+    column = rows[f"__v{index}_column"]
+    if fn == "mean":
+        return {f"{name}s": column.sum(), f"{name}c": column.count()}
+    if fn == "ratio":
+        return {f"{name}n": column.sum(), f"{name}d": rows[f"__v{index}_denominator"].sum()}
+    return {name: getattr(column, fn)()}
+
+
+def _roll_up(per_bucket: ir.Table, index: int, spec: dict[str, Any], bucket: str) -> ir.Value:
+    """A rolled-up aggregate across its partial values per bucket."""
+    fn = spec.get("fn", "count")
+    name = f"__m{index}"
+    if fn == "count_distinct":
+        return per_bucket[bucket].count()  # the distinct values that are not blank
+    if fn == "mean":
+        return per_bucket[f"{name}s"].sum() / per_bucket[f"{name}c"].sum().nullif(0)
+    if fn == "ratio":
+        return per_bucket[f"{name}n"].sum() / per_bucket[f"{name}d"].sum().nullif(0)
+    return getattr(per_bucket[name], "sum" if fn == "count" else fn)()
+
+
 def signature(rule: Rule, spec: dict[str, Any]) -> str:
-    """Aggregates with the same signature read the same related rows in the same buckets: one pass computes
-    them all. A where that reads a rule's own parameter belongs to that rule alone."""
-    text = canonical_text({k: spec.get(k) for k in ("relation", "where", "per", "per_month")})
+    """Aggregates with the same signature read the same related rows: one grouping computes those in the same
+    buckets, and those it can roll up (_rolled_up_with). A where that reads a rule's own parameter belongs to
+    that rule alone."""
+    text = canonical_text({k: spec.get(k) for k in ("relation", "where")})
     own = [name for name in _PARAM.findall(text) if name not in RUN_PARAMS]
     return f"{rule.id if own else ''}|{text}"
 
