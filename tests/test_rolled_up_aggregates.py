@@ -5,6 +5,7 @@ are those of grouping the rows for each aggregate alone."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import ibis
@@ -100,3 +101,39 @@ def test_an_aggregate_that_does_not_roll_up_groups_the_rows_again(tmp_path, regi
     rule = demand_rule(tmp_path, Other=aggregate)
     sql = part_whse_sql(load_rules([Path(rule[1])], registry)["ACME930"], registry)
     assert sql.count('FROM "JobMtl"') == 2
+
+
+def test_aggregates_over_two_buckets_make_two_groupings(tmp_path, registry):
+    # the demand, lines and jobs with the demand per job; the operations with the demand per operation
+    rule = demand_rule(tmp_path, Lines={"fn": "count"},
+                       Operations={"fn": "count_distinct", "column": "RelatedOperation"},
+                       LargestOperationDemand={"fn": "sum", "column": "OpenQty", "per": "RelatedOperation",
+                                               "across": "max"})
+    sql = part_whse_sql(load_rules([Path(rule[1])], registry)["ACME930"], registry)
+    assert sql.count('FROM "JobMtl"') == 2
+    assert "COUNT(DISTINCT" not in sql
+
+
+def test_a_blank_bucket_counts_in_the_sums_and_not_among_the_distinct_values(monkeypatch, tmp_path):
+    monkeypatch.setenv("BACKFLUSH_CACHE_DIR", "off")
+    site = tmp_path / "site"
+    shutil.copytree(OPEN_DEMAND, site)
+    lines = (site / "JobMtl.csv").read_text(encoding="utf-8").splitlines()
+    # SCR-M3's two open lines in MAIN: 017001/10 on operation 20, 017002/10 on no operation (blank)
+    lines = [line.replace("EPIC06,017001,0,10,SCR-M3,MfgSys,3.00000000,False,300.00000000,50.00000000,False,10,",
+                          "EPIC06,017001,0,10,SCR-M3,MfgSys,3.00000000,False,300.00000000,50.00000000,False,20,")
+                 .replace("EPIC06,017002,0,10,scr-m3 ,MfgSys,5.00000000,False,250.00000000,0.00000000,False,10,",
+                          "EPIC06,017002,0,10,scr-m3 ,MfgSys,5.00000000,False,250.00000000,0.00000000,False,,")
+             for line in lines]
+    (site / "JobMtl.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rule = demand_rule(tmp_path, Operations={"fn": "count_distinct", "column": "RelatedOperation"},
+                       LargestOperationDemand={"fn": "sum", "column": "OpenQty", "per": "RelatedOperation",
+                                               "across": "max"},
+                       Lines={"fn": "count"})
+    _, rolled = run_json(site, tmp_path / "rolled.json", *rule)
+    monkeypatch.setattr(validator.rules.compile.aggregates, "ROLLED_UP", ())
+    _, alone = run_json(site, tmp_path / "alone.json", *rule)
+    assert rolled["findings"] == alone["findings"]
+    assert evidence_by_key(rolled)[("EPIC06", "SCR-M3", "MAIN")] == {
+        "OpenDemand": 500, "Jobs": 2, "LargestJobDemand": 250, "Operations": 1, "LargestOperationDemand": 250,
+        "Lines": 2}

@@ -50,7 +50,7 @@ class Aggregates:
         hops = self.registry.path(table, spec["relation"])
         if self._windowed(group, spec, hops, prefix, table):
             return
-        group += _rolled_up_with(group, family)
+        group = _rolled_up_with(group, family)
         bucketed = next((member for _, member in group if _bucket(member)), None)
         target = hops[-1].target
         inner = type(self)(self.registry, self.catalog, self.rule, target, self.canonical, view=False,
@@ -249,22 +249,25 @@ ROLLED_UP = ("count", "sum", "min", "max", "mean", "ratio", "count_distinct")  #
 
 
 def _rolled_up_with(group: list[tuple[str, Any]], family: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The aggregates of the family (the same related rows) that the group's grouping makes too, from its values
-    per bucket, instead of reading and grouping the rows once more: the sum, count, bounds, mean or ratio of
-    the rows, and the count of distinct values of the bucket column itself (BFC012: the open demand and the
-    number of jobs from the demand per job). Only buckets per a column: a month is not a value to count."""
+    """The group to compute in one grouping: `group` (the aggregate asked for first, and its siblings in the same
+    buckets) with the aggregates of the family (the same related rows) that a grouping per bucket makes too, from
+    their values per bucket, instead of reading and grouping the rows once more: the sum, count, bounds, mean or
+    ratio of the rows, and the count of distinct values of the bucket column itself (BFC012: the open demand and
+    the number of jobs from the demand per job). Only buckets per a column: a month is not a value to count. An
+    unbucketed sibling that does not fit the bucket chosen is left for a grouping of its own."""
     def rolls_up(spec: dict[str, Any], per: Any) -> bool:
         fn = spec.get("fn", "count")
         return fn in ROLLED_UP and (fn != "count_distinct" or canonical_text(spec["column"]) == canonical_text(per))
-    bucketed = [member for _, member in group if _bucket(member)]
-    if bucketed:  # the group has its buckets: the family's unbucketed aggregates that fit them
-        if "per" not in bucketed[0]:
-            return []
-        return [(k, s) for k, s in family if not _bucket(s) and rolls_up(s, bucketed[0]["per"])]
-    for _, candidate in family:  # the first bucket per a column that every member of the group fits
-        if "per" in candidate and all(rolls_up(member, candidate["per"]) for _, member in group):
-            return [(k, s) for k, s in family if _bucket(s) == _bucket(candidate)]
-    return []
+    first = group[0][1]
+    if _bucket(first):  # the group has its buckets: the family's unbucketed aggregates that fit them
+        if "per" not in first:
+            return group
+        return group + [(k, s) for k, s in family if not _bucket(s) and rolls_up(s, first["per"])]
+    for _, candidate in family:  # the first bucket per a column that the aggregate asked for fits
+        if "per" in candidate and rolls_up(first, candidate["per"]):
+            return ([(k, s) for k, s in group if rolls_up(s, candidate["per"])]
+                    + [(k, s) for k, s in family if _bucket(s) == _bucket(candidate)])
+    return group
 
 
 def _partials(rows: ir.Table, index: int, spec: dict[str, Any]) -> dict[str, ir.Value]:
