@@ -25,6 +25,13 @@ def test_a_path_that_does_not_exist_is_named(cli, tmp_path):
     assert "EPIC06 exports.xlsx: does not exist" in err
 
 
+def test_a_site_at_a_uri_without_spark_says_to_run_it_through_spark(cli):
+    code, _, err = check(cli, "s3a://acme-epicor/exports/2026-12")
+    assert code == 2
+    assert "s3a://acme-epicor/exports/2026-12: a site at a URI is read through Spark" in err
+    assert "--engine spark" in err
+
+
 def test_a_single_csv_file_as_path_is_neither_a_folder_nor_a_workbook(cli, site):
     code, _, err = check(cli, site / "Part.csv")
     assert code == 2

@@ -13,9 +13,11 @@ from typing import NoReturn
 from validator import __version__, told
 from validator.errors import EXIT_BAD_INPUT, EXIT_OK, BackflushError
 from validator.formats import FORMATS
+from validator.sources import site_location
 
 PATH_HELP = ("folder of exports, one file per table, named after the table; or one workbook (.xlsx) with a sheet "
              "per table, named after it; or a ZIP of exports")
+URI_HELP = "; with --engine spark, also a URI Spark reads (s3a://, abfss://, gs://, hdfs://)"
 EPILOG_CHECK = """examples:
   backflush check fixtures/demo
   backflush check exports/ --format json --output findings.json --fail-on warning
@@ -112,8 +114,8 @@ def _run(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that run the rules on a site."""
     _selection(parser)
     parser.add_argument("--engine", default="duckdb",
-                        help="evaluation engine: duckdb (default, in-process, on the exports) or sql (inside the "
-                             "database --url names)")
+                        help="evaluation engine: duckdb (default, in-process, on the exports), sql (inside the "
+                             "database --url names) or spark (through Spark, --spark-master)")
     parser.add_argument("--url", metavar="URL", help="--engine sql: the database, postgresql://USER@HOST/DB or "
                                                      "mssql://...; the password from the URL or the driver's settings")
     parser.add_argument("--spark-master", default="local[*]", metavar="URL",
@@ -141,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Run the rules on a folder holding one export per Epicor table "
                                             "(Part.csv, PartPlant.parquet, JobMtl.xlsx, ...).",
                                 epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("path", type=Path, help=PATH_HELP)
+    check.add_argument("path", type=site_location, help=PATH_HELP + URI_HELP)
     _reports(check)
     check.add_argument("--baseline", type=Path, metavar="FILE",
                        help="a baseline ('backflush baseline'): the gate fails on new findings only, and every format "
@@ -157,8 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
                                epilog="example:\n  backflush diff exports-2026-11/ exports-2026-12/ --format "
                                       "markdown:diff.md --fail-on warning",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    diff.add_argument("old", type=Path, metavar="OLD", help="the exports before the change (" + PATH_HELP + ")")
-    diff.add_argument("new", type=Path, metavar="NEW", help="the exports after it")
+    diff.add_argument("old", type=site_location, metavar="OLD", help="the exports before the change (" + PATH_HELP + ")")
+    diff.add_argument("new", type=site_location, metavar="NEW", help="the exports after it")
     _reports(diff)
     diff.add_argument("--waivers", type=Path, metavar="FILE",
                       help="known exceptions accepted until a date (default: waivers in the config)")
@@ -196,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    epilog="example:\n  backflush baseline exports/ -o baseline.json\n"
                                           "  backflush check exports/ --baseline baseline.json",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    baseline.add_argument("path", type=Path, help=PATH_HELP)
+    baseline.add_argument("path", type=site_location, help=PATH_HELP)
     baseline.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the baseline to write")
     _run(baseline)
 
@@ -206,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "misconfigured or at risk) as a CSV for Epicor's DMT Part Plant load, "
                                                 "with the reasons; parts whose verdict is unknown need review.",
                                     epilog=EPILOG_RECOMMEND, formatter_class=argparse.RawDescriptionHelpFormatter)
-    recommend.add_argument("path", type=Path, help=PATH_HELP)
+    recommend.add_argument("path", type=site_location, help=PATH_HELP + URI_HELP)
     recommend.add_argument("--output", type=Path, default=Path("dmt-partplant-backflush.csv"), metavar="FILE",
                            help="the DMT CSV (default: dmt-partplant-backflush.csv); reasons beside it: dmt.csv, dmt.reasons.csv")
     recommend.add_argument("--company", help="Company for rows whose PartPlant export has no Company column")
@@ -220,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Write the readiness questionnaire (rule BFR010) with a block per site, "
                                            "ready to be answered.", epilog=EPILOG_INIT,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    init.add_argument("path", type=Path, help="folder of exports (or a workbook with a sheet per table): its sites "
+    init.add_argument("path", type=site_location, help="folder of exports (or a workbook with a sheet per table): its sites "
                       "(PartPlant.Plant) get a block each")
     init.add_argument("--plant", dest="plants", action="append", default=[], metavar="PLANT",
                       help="write a block for this site only (repeatable; default: every site in PartPlant)")

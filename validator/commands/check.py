@@ -45,7 +45,7 @@ from validator.rules.analysis import check_needs
 from validator.rules.model import Check, Rule
 from validator.rules.what_if import OFFSET, indexed_checks
 from validator.site import Site
-from validator.sources import Naming, Source
+from validator.sources import URI, Naming, Source
 from validator.sources.headers import own_header
 from validator.sources.memory import records
 from validator.tables import Registry
@@ -222,8 +222,9 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
     with contextlib.ExitStack() as loaded:  # the engine's memory (and any spilled temp files) goes when the run ends
         loaded.callback(engine.close, site)
         if "Attestation" in site.absent:
-            site.absent["Attestation"] = (f"no {ATTESTATIONS} in {source.home} (write one with 'backflush init "
-                                          f"{source.location}', or give --attestations FILE)")
+            write = ("put one there" if URI.match(source.location)
+                     else f"write one with 'backflush init {source.location}'")
+            site.absent["Attestation"] = f"no {ATTESTATIONS} in {source.home_location} ({write}, or give --attestations FILE)"
         # a table only a what-if twin or the verdicts read may be absent: the twin is then said not to run
         wanted = {table for (_, index), tables in per_check.items() if index < OFFSET for table in tables}
         required = sorted(t for t in site.absent if not registry.tables[t].optional and t in wanted)
@@ -305,8 +306,9 @@ def write_reports(report: Report, chosen: list[Output], color: bool) -> None:
 def main(args: argparse.Namespace) -> int:
     chosen = outputs(args.formats, args.output)
     registry, config, profile, rules = setup(args)
-    with source_of(args.path) as source, progress_for(args) as progress:
-        report = run_check(source, select(rules, args.ids, args.tags), registry, engine_for(args),
+    engine = engine_for(args)
+    with source_of(args.path, engine) as source, progress_for(args) as progress:
+        report = run_check(source, select(rules, args.ids, args.tags), registry, engine,
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
                            readiness_rules=readiness_in_force(rules), progress=progress,
                            **reading_options(args, config, registry))

@@ -153,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
     registry, config, profile, rules = setup(args)
     reading = reading_options(args, config, registry)
     engine = engine_for(args)
-    with source_of(args.path) as source:
+    with source_of(args.path, engine) as source:
         if not args.company and not partplant_has_company(source, registry, engine, reading["named"]):
             # a DMT load needs the company of every row: say so before the run
             raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",

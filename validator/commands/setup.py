@@ -100,10 +100,17 @@ def progress_for(args: argparse.Namespace) -> Iterator[Progress]:
         shown.close()
 
 
-def source_of(path: Path) -> contextlib.closing[Source]:
-    """The source PATH is (a folder, a workbook, a ZIP of exports), closed when the command is done with it."""
+def source_of(path: Path | str, engine: Engine | None = None) -> contextlib.closing[Source]:
+    """The source PATH is (a folder, a workbook, a ZIP of exports; a URI the engine reads: Spark's), closed when the
+    command is done with it."""
     from validator.sources import open_source
 
+    if isinstance(path, str):  # a URI (sources.site_location)
+        open_site = getattr(engine, "open_site", None)
+        if open_site is None:
+            raise ConfigError("a site at a URI is read through Spark: run check or recommend with --engine spark, "
+                              "or give a local or mounted folder", location=path)
+        return contextlib.closing(open_site(path))
     return contextlib.closing(open_source(path))
 
 

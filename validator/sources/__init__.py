@@ -10,6 +10,7 @@ with the export's data row of each row (ROW); Parquet files are handed to the en
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ class Export:
     naming: Naming | None = None  # what backflush.yaml says of this export
     label: str | None = None
     data: pa.Table | None = None
+    uri: str | None = None  # where Spark reads the export, when `path` is a copy of it (a site at a URI)
 
     @property
     def where(self) -> str:
@@ -84,6 +86,15 @@ class Export:
         """The data files of a Parquet export, in name order (a table Spark wrote is a folder of them)."""
         return parquet_parts(self.path) if self.path.is_dir() else [self.path]
 
+    def parquet_locations(self) -> list[str]:
+        """The data files of a Parquet export as Spark reads them: at the site's URI when `path` is a copy."""
+        files = self.parquet_files()
+        if self.uri is None:
+            return [str(path) for path in files]
+        if not self.path.is_dir():
+            return [self.uri]
+        return [f"{self.uri}/{path.relative_to(self.path).as_posix()}" for path in files]
+
     def _relabelled(self, exc: DataError) -> DataError:
         """A reader's error, naming the export as messages name it (a member of a ZIP, not its temporary copy)."""
         if self.label and exc.location and exc.location.startswith(str(self.path)):
@@ -93,11 +104,12 @@ class Export:
 
 
 class Source(Protocol):
-    """A site's exports. `location`: PATH as messages name it; `home`: the folder the site's own files
+    """A site's exports. `location`: PATH as messages name it; `home`: the (local) folder the site's own files
     (attestations.yaml) are kept in."""
 
     location: str
     home: Path
+    home_location: str  # `home` as messages name it
 
     def exports(self, table_names: list[str], named: Mapping[str, Naming] | None = None) -> dict[str, Export]:
         """The export of each of `table_names` the source has (`named`: backflush.yaml's `exports:`, whose file or
@@ -120,6 +132,14 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Let go of what the source holds (a ZIP's extracted members)."""
+
+
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # s3a://, abfss://, gs://, hdfs://, file://
+
+
+def site_location(text: str) -> Path | str:
+    """PATH as the command line gives it: a local path, or a URI (kept as text: a Path would fold its '//')."""
+    return text if URI.match(text) else Path(text)
 
 
 def open_source(path: Path) -> Source:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from validator.errors import DataError
 from validator.sources import FORMATS, Export, Naming, export_kind, parquet_parts, table_key
@@ -37,7 +37,7 @@ class FileSource:
     book: Path | None = None  # the workbook PATH is, whose sheets backflush.yaml may name without a file
 
     def __init__(self, path: Path, home: Path) -> None:
-        self.path, self.home, self.location = path, home, str(path)
+        self.path, self.home, self.location, self.home_location = path, home, str(path), str(home)
 
     def exports(self, table_names: list[str], named: Mapping[str, Naming] | None = None) -> dict[str, Export]:
         named = {table: naming for table, naming in (named or {}).items() if table in table_names}
@@ -97,11 +97,52 @@ class FileSource:
 
 
 def export_key(path: Path) -> str | None:
-    """The table key a file or folder of the site's folder names: `JobMtl.csv`, `Erp.JobMtl.parquet`, a folder
-    `JobMtl.parquet/` or `JobMtl/`; None for a file of another kind."""
-    if path.is_dir():
-        return table_key(path.name.lower().removesuffix(".parquet"))
-    return table_key(path.stem) if export_kind(path) else None
+    """The table key a file or folder of the site's folder names (name_key)."""
+    return name_key(path.name, path.is_dir())
+
+
+def name_key(name: str, folder: bool) -> str | None:
+    """The table key a file or folder name names: `JobMtl.csv`, `Erp.JobMtl.parquet`, a folder `JobMtl.parquet/` or
+    `JobMtl/`; None for a file of another kind."""
+    if folder:
+        return table_key(name.lower().removesuffix(".parquet"))
+    return table_key(Path(name).stem) if export_kind(Path(name)) else None
+
+
+class Entry(NamedTuple):
+    """A file or folder of a site's folder, wherever the folder is (on this machine, or at a URI Spark reads)."""
+
+    name: str
+    folder: bool
+    delta: bool = False  # a folder holding a _delta_log (a Delta table)
+    parts: bool = True  # a folder holding Parquet data files
+
+
+def matched(entries: list[Entry], table_names: list[str], where: str) -> dict[str, Entry]:
+    """The entry named after each of `table_names`, in name order; two for one table, or a Delta table, is an
+    error. `where`: the folder, as messages name it."""
+    wanted = {name.lower(): name for name in table_names}
+    found: dict[str, Entry] = {}
+    for entry in sorted(entries):
+        key = name_key(entry.name, entry.folder)
+        if key not in wanted:
+            continue
+        if entry.folder:
+            if entry.delta:
+                raise DataError("is a Delta table: its folder also holds the Parquet files of its old versions; "
+                                "write the table out as Parquet or CSV first", location=f"{where}/{entry.name}")
+            if not entry.parts:
+                continue
+        table = wanted[key]
+        if table in found:
+            raise DataError(f"two exports of table {table}: {found[table].name} and {entry.name}; keep one",
+                            location=where)
+        found[table] = entry
+    return found
+
+
+def entry_format(entry: Entry) -> str:
+    return "parquet" if entry.folder else FORMATS[Path(entry.name).suffix.lower()]
 
 
 def alike_names(names: list[tuple[str | None, str]], table: str, table_names: list[str]) -> list[str]:
@@ -150,21 +191,9 @@ class FolderSource(FileSource):
         if not folder.is_dir():
             raise DataError("is neither a folder of Epicor table exports nor a workbook (.xlsx) with a sheet per "
                             "table", location=str(folder))
-        wanted = {name.lower(): name for name in table_names}
-        found: dict[str, Export] = {}
-        for path in sorted(folder.iterdir()):
-            key = export_key(path)
-            if key not in wanted:
-                continue
-            if path.is_dir():
-                if (path / "_delta_log").is_dir():
-                    raise DataError("is a Delta table: its folder also holds the Parquet files of its old versions; "
-                                    "write the table out as Parquet or CSV first", location=str(path))
-                if not parquet_parts(path):
-                    continue
-            table = wanted[key]
-            if table in found:
-                raise DataError(f"two exports of table {table}: {found[table].path.name} and {path.name}; keep one",
-                                location=str(folder))
-            found[table] = Export(table, path, "parquet" if path.is_dir() else FORMATS[path.suffix.lower()])
-        return found
+        wanted = {name.lower() for name in table_names}
+        entries = [Entry(path.name, True, (path / "_delta_log").is_dir(), bool(parquet_parts(path)))
+                   if path.is_dir() else Entry(path.name, False)
+                   for path in folder.iterdir() if export_key(path) in wanted]  # a folder's files listed if wanted
+        return {table: Export(table, folder / entry.name, entry_format(entry))
+                for table, entry in matched(entries, table_names, str(folder)).items()}

@@ -20,6 +20,7 @@ def records(table: str, where: Path, data: pa.Table) -> Export:
 class MemorySource:
     def __init__(self, location: str, tables: Mapping[str, pa.Table]) -> None:
         self.location, self.home, self.tables = location, Path(location), dict(tables)
+        self.home_location = location
 
     def exports(self, table_names: list[str], named: Mapping[str, Naming] | None = None) -> dict[str, Export]:
         return {name: records(name, self.home / name, data) for name, data in self.tables.items()

@@ -34,6 +34,7 @@ def _is_data(member: PurePosixPath) -> bool:
 class ZipSource:
     def __init__(self, path: Path) -> None:
         self.path, self.home, self.location = path, path.parent, str(path)  # the site's own files: beside the ZIP
+        self.home_location = str(path.parent)
         try:
             with zipfile.ZipFile(path) as archive:
                 names = [info.filename for info in archive.infolist() if not info.is_dir()]

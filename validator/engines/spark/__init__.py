@@ -1,9 +1,9 @@
 """The Spark engine (`--engine spark`, `--spark-master`, default `local[*]`): the same compiled rules run through
 ibis' PySpark backend. Parquet exports are read by Spark itself, typed as the table registry declares; exports
 written as text (CSV, XLSX) and the site's own files are read and typed by the embedded engine, as every run reads
-them, and handed to Spark. The embedded engine reads every export too (its contracts and text facts), so the site
-must be a folder both can read, a local or mounted one: `s3a://` and `abfss://` URIs are not read yet (README). The
-embedded engine
+them, and handed to Spark. The embedded engine reads every export too (its contracts and text facts): a site at a
+URI Spark reads (`s3a://`, `abfss://`: remote.py) is fetched for it to a temporary folder on the driver, while Spark
+reads the Parquet exports where they are. The embedded engine
 also checks the table contracts, stamps the findings from the flagged rows each pass brings back, and makes the
 verdicts, so findings and verdicts are made as the default engine makes them. Spark binds to 127.0.0.1 unless
 SPARK_LOCAL_IP says otherwise."""
@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -26,6 +26,9 @@ from validator.findings import VerdictBasis, Verdicts
 from validator.site import Site
 from validator.sources import Export, Naming, Source
 from validator.tables import Registry
+
+if TYPE_CHECKING:
+    from validator.engines.spark.remote import RemoteFolder
 
 SPARK_TYPES = {"string": "string", "boolean": "boolean", "integer": "bigint", "decimal": "double", "date": "date"}
 
@@ -47,9 +50,10 @@ class SparkEngine(SQLEngine):
         self.local = DuckDBEngine(memory_limit=memory_limit)
         self.session: Any = None
 
-    def _connect(self) -> Any:
-        import ibis
-
+    def _spark(self) -> Any:
+        """The Spark session, started once."""
+        if self.session is not None:
+            return self.session
         try:
             from pyspark.sql import SparkSession
         except ImportError:
@@ -63,7 +67,18 @@ class SparkEngine(SQLEngine):
                         .config("spark.ui.showConsoleProgress", "false")  # its bars would land in a report on stdout
                         .getOrCreate())
         self.session.sparkContext.setLogLevel("ERROR")
-        return ibis.pyspark.connect(self.session)
+        return self.session
+
+    def _connect(self) -> Any:
+        import ibis
+
+        return ibis.pyspark.connect(self._spark())
+
+    def open_site(self, uri: str) -> RemoteFolder:
+        """A site at a URI Spark reads (remote.py)."""
+        from validator.engines.spark.remote import RemoteFolder
+
+        return RemoteFolder(uri, self._spark())
 
     def load(self, source: Source, registry: Registry, needs: dict[str, set[str]], *,
              documents: Mapping[str, Export] | None = None, date_order: str = "auto", decimal_separator: str = "auto",
@@ -84,7 +99,7 @@ class SparkEngine(SQLEngine):
                 continue
             view = f"backflush_{table}"
             if loaded.source.format == "parquet":
-                frame = self.session.read.parquet(*(str(p) for p in loaded.source.parquet_files()))
+                frame = self.session.read.parquet(*loaded.source.parquet_locations())
                 columns = [self._typed(frame, c, loaded.columns.get(c), loaded.table.columns[c].type)
                            for c in sorted({*loaded.columns, *loaded.absent_optional, *loaded.missing})]
                 frame = frame.select(*columns)
