@@ -119,3 +119,40 @@ def test_a_uri_where_no_site_is_is_named(tmp_path, capsys):
     code = main(["check", missing, "--engine", "spark", "--spark-master", "local[1]"])
     assert code == 2
     assert f"{missing}: cannot list the site's exports" in capsys.readouterr().err
+
+
+@pytest.fixture
+def remote_folder(tmp_path):
+    """The demo's folder, with Part exported under another name, as a site at a file:// URI."""
+    pytest.importorskip("pyspark")
+    from validator.engines.spark import SparkEngine
+
+    site = tmp_path / "site"
+    shutil.copytree(DEMO, site)
+    (site / "Part.csv").rename(site / "Part_2026-11.csv")
+    source = SparkEngine(spark_master="local[1]").open_site(site.as_uri())
+    yield source
+    source.close()
+
+
+def test_a_file_the_config_names_is_fetched_from_the_uri(remote_folder):
+    from validator.sources import Naming
+
+    exports = remote_folder.exports(["Part", "PartPlant"], {"Part": Naming(file="Part_2026-11.csv")})
+    assert exports["Part"].where == f"{remote_folder.uri}/Part_2026-11.csv"
+    assert exports["Part"].path.is_file()
+    assert exports["PartPlant"].where == f"{remote_folder.uri}/PartPlant.csv"
+
+
+def test_a_file_the_config_names_that_is_not_at_the_uri_is_named(remote_folder):
+    from validator.errors import DataError
+    from validator.sources import Naming
+
+    with pytest.raises(DataError, match=r"names file 'Part_2026-12.csv' for Part, which is not at file://"):
+        remote_folder.exports(["Part"], {"Part": Naming(file="Part_2026-12.csv")})
+
+
+def test_an_export_at_the_uri_under_another_name_is_pointed_at(remote_folder, registry):
+    assert "Part" not in remote_folder.exports(["Part"])
+    assert remote_folder.look_alike_hint("Part", list(registry.tables)) == (
+        "; Part_2026-11.csv look(s) like Part's export: name the file after the table")

@@ -93,8 +93,8 @@ class RemoteFolder(FileSource):
                 raise
             except Exception as exc:  # noqa: BLE001 - Py4J raises the JVM's error as its own type
                 raise DataError(f"cannot list the site's exports: {_reason(exc)}", location=self.uri) from None
-            self._entries = [Entry(str(status.getPath().getName()), bool(status.isDirectory()))
-                             for status in statuses]
+            self._entries = sorted(Entry(str(status.getPath().getName()), bool(status.isDirectory()))
+                                   for status in statuses)
         if table_names is None:
             return self._entries
         wanted = {name.lower() for name in table_names}
