@@ -103,14 +103,21 @@ class RemoteFolder(FileSource):
                 for entry in self._entries if name_key(entry.name, entry.folder) in wanted]
 
     def _exists(self, name: str) -> bool:
-        return bool(self.fs.exists(self._path(f"{self.uri}/{name}")))
+        try:
+            return bool(self.fs.exists(self._path(f"{self.uri}/{name}")))
+        except Exception as exc:  # noqa: BLE001 - Py4J raises the JVM's error as its own type
+            raise DataError(f"cannot read it: {_reason(exc)}", location=f"{self.uri}/{name}") from None
 
     def _holds_parquet(self, name: str) -> bool:
-        files = self.fs.listFiles(self._path(f"{self.uri}/{name}"), True)
-        while files.hasNext():
-            relative = str(files.next().getPath().toString()).split(f"/{name}/", 1)[-1]
-            if relative.endswith(".parquet") and not any(p.startswith(("_", ".")) for p in relative.split("/")):
-                return True
+        """Whether the folder holds a Parquet data file (sources.parquet_parts: _-prefixed and hidden are not)."""
+        try:
+            files = self.fs.listFiles(self._path(f"{self.uri}/{name}"), True)
+            while files.hasNext():
+                relative = str(files.next().getPath().toString()).split(f"/{name}/", 1)[-1]
+                if relative.endswith(".parquet") and not any(p.startswith(("_", ".")) for p in relative.split("/")):
+                    return True
+        except Exception as exc:  # noqa: BLE001 - Py4J raises the JVM's error as its own type
+            raise DataError(f"cannot list the folder: {_reason(exc)}", location=f"{self.uri}/{name}") from None
         return False
 
     def _fetched(self, name: str, folder: bool | None = None) -> bool:
