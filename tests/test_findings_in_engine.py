@@ -72,3 +72,27 @@ def test_findings_are_counted_per_value_across_batches_and_blank_values(tmp_path
     assert findings.count_by("severity", "outcome") == Counter((f["severity"], f["outcome"]) for f in document)
     assert findings.count_by("site_plant") == Counter(r["site_plant"] for r in rows)
     assert None in findings.count_by("site_plant") and sum(on_site) > 0
+
+
+VERDICT_ROWS = {  # what an export may hold: quotes, backslashes, control characters, non-ASCII, blanks
+    "company": ["EPIC06", None, 'EP"IC\\07', "EPIC08"],
+    "plant": ["MfgSys", "Main\tPlant", "Lyon\x01\x1f", None],
+    "part_num": ["SCR-M3", "Ø12 dowel €", "LINE\nBREAK\r\b\f", "BOLT/M8"],
+    "verdict": ["ready", "not_eligible", "at_risk", "unknown"],
+    "rules": [[], ["BFE001", "BFE003"], ['X"Y'], None],
+    "backflushed": [True, False, None, True],
+    "not_judged": [["BFR002"], [], None, ["BFR\\9"]],
+}
+
+
+def test_verdict_documents_are_the_json_the_engine_writes(con):
+    from validator.findings import VERDICT_FIELDS, Verdicts
+
+    table = pa.table(VERDICT_ROWS)
+    written = b"".join(bytes(block) for block in Verdicts(table).json_blocks("\n")).decode().split("\n")
+    con.register("verdicts", table)
+    pairs = ", ".join(f"'{name}', {name}" for name in VERDICT_FIELDS)
+    by_engine = [row[0] for row in con.execute(f"SELECT CAST(json_object({pairs}) AS VARCHAR) FROM verdicts").fetchall()]
+    assert [json.loads(line) for line in written] == [dict(zip(VERDICT_ROWS, row, strict=True))
+                                                      for row in zip(*VERDICT_ROWS.values(), strict=True)]
+    assert written == by_engine

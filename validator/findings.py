@@ -97,6 +97,40 @@ def _arrow_values(kind: pa.DataType, data: bytes) -> pa.Array:
     return pa.Array.from_buffers(kind, len(data) // 4, [None, pa.py_buffer(data)])
 
 
+def _text(value: str) -> pa.Scalar:
+    """An Arrow string scalar, made from its bytes (_arrow_values)."""
+    return _arrow_values(pa.string(), value.encode())[0]
+
+
+# JSON's escapes of a string, as the engine's to_json writes them (control characters in upper-case hex)
+SHORT_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+CONTROL_ESCAPES = [(chr(code), SHORT_ESCAPES.get(chr(code), f"\\u{code:04X}")) for code in range(0x20)]
+
+
+def json_strings(values: pa.Array) -> pa.Array:
+    """Each string as JSON text (a blank as null), escaped as the engine escapes it."""
+    escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+    if pc.any(pc.match_substring_regex(values, "[\\x00-\\x1f]")).as_py():  # rare: a pass per control character
+        for char, text in CONTROL_ESCAPES:
+            escaped = pc.replace_substring(escaped, char, text)
+    quote = _text('"')
+    return pc.fill_null(pc.binary_join_element_wise(quote, escaped, quote, _text("")), _text("null"))
+
+
+def json_string_lists(lists: pa.Array) -> pa.Array:
+    """Each list of strings as JSON text (a blank list as null)."""
+    zero = _arrow_values(pa.int32(), struct.pack("=i", 0))  # a Python 0 would have pyarrow import pandas
+    lengths = pc.fill_null(pc.list_value_length(lists).cast(pa.int32()), zero[0])
+    offsets = pa.concat_arrays([zero, pc.cumulative_sum(lengths)])
+    items = pa.ListArray.from_arrays(offsets, json_strings(pc.list_flatten(lists)))
+    listed = pc.binary_join_element_wise(_text("["), pc.binary_join(items, _text(",")), _text("]"), _text(""))
+    return pc.if_else(pc.is_null(lists), _text("null"), listed)
+
+
+def json_booleans(values: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.if_else(values, _text("true"), _text("false")), _text("null"))
+
+
 class EngineRows(Sequence[T]):
     """Rows the engine made, held as one Arrow table with a JSON document per row (`line`): formats stream
     the documents as they are, and Python objects are made only for the rows a reader asks for (at a million
@@ -132,14 +166,17 @@ class EngineRows(Sequence[T]):
                 yield self._make(row)
 
     def json_blocks(self, separator: str) -> Iterator[pa.Buffer]:
-        """The rows' JSON documents as the engine wrote them, joined with `separator` a block of rows at a
-        time by Arrow: UTF-8 bytes, no Python string per row nor per block."""
-        lines = self.table.column("line")
-        between = _arrow_values(pa.string(), separator.encode())[0]
-        for start in range(0, len(lines), BLOCK):
-            chunk = lines.slice(start, BLOCK).combine_chunks()
+        """The rows' JSON documents, joined with `separator` a block of rows at a time by Arrow: UTF-8 bytes, no
+        Python string per row nor per block."""
+        between = _text(separator)
+        for start in range(0, len(self), BLOCK):
+            chunk = self._lines(self.table.slice(start, BLOCK))
             rows = pa.ListArray.from_arrays(_arrow_values(pa.int32(), struct.pack("=ii", 0, len(chunk))), chunk)
             yield pc.binary_join(rows, between)[0].as_buffer()
+
+    def _lines(self, rows: pa.Table) -> pa.Array:
+        """The JSON documents of some rows: as the engine wrote them."""
+        return rows.column("line").combine_chunks()
 
     def count_by(self, *columns: str) -> dict[Any, int]:
         """The rows per distinct value of the columns (a tuple of values for more than one column). Arrow's group_by
@@ -284,11 +321,21 @@ def component_key(finding: Finding) -> tuple[str, str, str] | None:
 
 class Verdicts(EngineRows[Verdict]):
     """One verdict per component at a site of a company, sorted by company, site and part as SQL Server compares
-    them (README "Verdicts")."""
+    them (README "Verdicts"). Their JSON documents are written from the columns a block at a time, not held
+    beside them: at 5M judged parts the documents would be 600 MiB more at the run's peak (docs/performance.md)."""
 
     def _make(self, row: dict[str, Any]) -> Verdict:
         return Verdict(row["company"], row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]),
                        row["backflushed"], tuple(row["not_judged"] or ()))
+
+    def _lines(self, rows: pa.Table) -> pa.Array:
+        values = {"rules": json_string_lists, "not_judged": json_string_lists, "backflushed": json_booleans}
+        pieces: list[Any] = []
+        for index, name in enumerate(VERDICT_FIELDS):
+            column = rows.column(name).combine_chunks()
+            pieces += [_text(("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"),
+                       values.get(name, json_strings)(column)]
+        return pc.binary_join_element_wise(*pieces, _text("}"), _text(""))
 
 
 def _shares(counts: dict[str, int], assessed: bool) -> dict[str, Any]:

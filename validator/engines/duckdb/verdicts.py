@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from validator.engines.duckdb.findings import CREATE_FOUND, FOUND, json_object
+from validator.engines.duckdb.findings import CREATE_FOUND, FOUND
 from validator.engines.duckdb.load import DuckDBSite as Site
 from validator.engines.duckdb.sql_text import literal
 from validator.findings import (
@@ -141,7 +141,5 @@ def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) ->
                 coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules, g.backflushed,
                 coalesce(n.insufficient, CAST([] AS VARCHAR[])) AS not_judged, g.c, g.p, g.k
                 FROM given g LEFT JOIN named n ON n.c = g.c AND n.p = g.p AND n.k = g.k)
-        SELECT company, plant, part_num, verdict, rules, backflushed, not_judged,
-            {json_object((name, f"to_json({name})") for name in VERDICT_FIELDS)} AS line
-        FROM judged ORDER BY c, p, k""").to_arrow_table()
+        SELECT {", ".join(VERDICT_FIELDS)} FROM judged ORDER BY c, p, k""").to_arrow_table()
     return Verdicts(table)
