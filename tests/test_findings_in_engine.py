@@ -85,14 +85,17 @@ VERDICT_ROWS = {  # what an export may hold: quotes, backslashes, control charac
 }
 
 
-def test_verdict_documents_are_the_json_the_engine_writes(con):
+@pytest.mark.parametrize("lists", ["some items", "every list empty or blank"])
+def test_verdict_documents_are_the_json_the_engine_writes(con, lists):
     from validator.findings import VERDICT_FIELDS, Verdicts
 
-    table = pa.table(VERDICT_ROWS)
+    rows = VERDICT_ROWS if lists == "some items" else {**VERDICT_ROWS, "rules": [[], None, [], []],
+                                                       "not_judged": [None, [], [], []]}
+    table = pa.table(rows)
     written = b"".join(bytes(block) for block in Verdicts(table).json_blocks("\n")).decode().split("\n")
     con.register("verdicts", table)
     pairs = ", ".join(f"'{name}', {name}" for name in VERDICT_FIELDS)
     by_engine = [row[0] for row in con.execute(f"SELECT CAST(json_object({pairs}) AS VARCHAR) FROM verdicts").fetchall()]
-    assert [json.loads(line) for line in written] == [dict(zip(VERDICT_ROWS, row, strict=True))
-                                                      for row in zip(*VERDICT_ROWS.values(), strict=True)]
+    assert [json.loads(line) for line in written] == [dict(zip(rows, row, strict=True))
+                                                      for row in zip(*rows.values(), strict=True)]
     assert written == by_engine

@@ -109,10 +109,12 @@ CONTROL_ESCAPES = [(chr(code), SHORT_ESCAPES.get(chr(code), f"\\u{code:04X}")) f
 
 def json_strings(values: pa.Array) -> pa.Array:
     """Each string as JSON text (a blank as null), escaped as the engine escapes it."""
-    escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
-    if pc.any(pc.match_substring_regex(values, "[\\x00-\\x1f]")).as_py():  # rare: a pass per control character
-        for char, text in CONTROL_ESCAPES:
-            escaped = pc.replace_substring(escaped, char, text)
+    escaped = values
+    if pc.any(pc.match_substring_regex(values, '["\\\\\\x00-\\x1f]')).as_py():  # rare in keys: escaped only then
+        escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+        if pc.any(pc.match_substring_regex(values, "[\\x00-\\x1f]")).as_py():  # a pass per control character
+            for char, text in CONTROL_ESCAPES:
+                escaped = pc.replace_substring(escaped, char, text)
     quote = _text('"')
     return pc.fill_null(pc.binary_join_element_wise(quote, escaped, quote, _text("")), _text("null"))
 
@@ -121,6 +123,8 @@ def json_string_lists(lists: pa.Array) -> pa.Array:
     """Each list of strings as JSON text (a blank list as null)."""
     zero = _arrow_values(pa.int32(), struct.pack("=i", 0))  # a Python 0 would have pyarrow import pandas
     lengths = pc.fill_null(pc.list_value_length(lists).cast(pa.int32()), zero[0])
+    if not pc.any(pc.not_equal(lengths, zero[0])).as_py():  # every list empty (most blocks of not_judged)
+        return pc.if_else(pc.is_null(lists), _text("null"), _text("[]"))
     offsets = pa.concat_arrays([zero, pc.cumulative_sum(lengths)])
     items = pa.ListArray.from_arrays(offsets, json_strings(pc.list_flatten(lists)))
     listed = pc.binary_join_element_wise(_text("["), pc.binary_join(items, _text(",")), _text("]"), _text(""))
