@@ -21,6 +21,7 @@ from validator.engines.duckdb.decimals import number_text
 from validator.engines.duckdb.load import DuckDBSite as Site
 from validator.engines.duckdb.load import is_text, null_text, readable, stored_as
 from validator.engines.duckdb.sql_text import literal, quote
+from validator.engines.duckdb.text_facts import unique_sql
 from validator.findings import Violation
 from validator.site import NULL_WORDS, LoadedTable
 from validator.told import COMMA, DAY_FIRST, MIXED, MONTH_FIRST
@@ -174,7 +175,7 @@ def _duplicate_key(site: Site, loaded: LoadedTable) -> list[Violation]:
     if loaded.facts.unique_key and compared == [quote(c) for c in key]:
         return []
     raw = quote(f"raw_{loaded.table.name}")
-    (unique,) = site.con.execute(f"SELECT count(DISTINCT hash({', '.join(compared)})) = count(*) FROM {raw}").fetchone()
+    (unique,) = site.con.execute(f"SELECT {unique_sql(compared)} FROM {raw}").fetchone()
     if unique:
         return []
     rows = site.con.execute(

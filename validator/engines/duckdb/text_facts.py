@@ -18,6 +18,12 @@ from validator.site import NULL_WORDS, TextFacts
 from validator.tables import COMPANY
 
 
+def unique_sql(values: list[str]) -> str:
+    """SQL aggregate: whether no two rows share these values, as DuckDB's distinct count of one 64-bit hash per row
+    (it spills past the memory limit; a hash collision can only make it false)."""
+    return f"count(DISTINCT hash({', '.join(values)})) = count(*)"
+
+
 def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, bool], asked: set[str],
               typed: frozenset[str] = frozenset(), key: tuple[str, ...] = (),
               stored: Mapping[str, bool] | None = None, codes: Mapping[str, tuple[str, ...]] | None = None) -> TextFacts:
@@ -57,7 +63,7 @@ def scan_text(con: duckdb.DuckDBPyConnection, relation: str, text: dict[str, boo
         company = f"upper(rtrim({values[COMPANY]}))"
         tests += [("company_min", COMPANY, f"min({company})"), ("company_max", COMPANY, f"max({company})")]
     if key:
-        tests.append(("unique_key", "", f"count(DISTINCT hash({', '.join(quote(c) for c in key)})) = count(*)"))
+        tests.append(("unique_key", "", unique_sql([quote(c) for c in key])))
     if not tests:
         return TextFacts()
     row = con.execute(f"SELECT {', '.join(sql for *_, sql in tests)} FROM {quote(relation)}").fetchone()
