@@ -227,8 +227,11 @@ def _measure(rows: ir.Table, group: list[str], specs: list[dict[str, Any]], name
     if bucket is None:
         return rows.group_by(*group).aggregate(**{name: one(i, s) for i, (s, name) in enumerate(zip(specs, names, strict=True))})
     partials: dict[str, ir.Value] = {}
-    for i, spec in enumerate(specs):
-        partials.update({f"__m{i}": one(i, spec)} if _bucket(spec) else _partials(rows, i, spec))
+    for i, spec in enumerate(specs):  # a rolled-up count, sum or bound keeps per bucket what it is over all rows
+        if _bucket(spec) or spec.get("fn", "count") in ("count", "sum", "min", "max"):
+            partials[f"__m{i}"] = one(i, spec)
+        else:
+            partials.update(_partials(rows, i, spec))
     per_bucket = rows.group_by(*group, bucket).aggregate(**partials)
     measures = {}
     for i, (spec, name) in enumerate(zip(specs, names, strict=True)):
@@ -271,19 +274,14 @@ def _rolled_up_with(group: list[tuple[str, Any]], family: list[tuple[str, Any]])
 
 
 def _partials(rows: ir.Table, index: int, spec: dict[str, Any]) -> dict[str, ir.Value]:
-    """What a rolled-up aggregate keeps per bucket."""
-    fn = spec.get("fn", "count")
-    name = f"__m{index}"
-    if fn == "count":
-        return {name: rows.count()}
+    """What a rolled-up mean, ratio or count of the bucket column keeps per bucket."""
+    fn, name = spec["fn"], f"__m{index}"
     if fn == "count_distinct":  # of the bucket column: the buckets themselves
         return {}
     column = rows[f"__v{index}_column"]
     if fn == "mean":
         return {f"{name}s": column.sum(), f"{name}c": column.count()}
-    if fn == "ratio":
-        return {f"{name}n": column.sum(), f"{name}d": rows[f"__v{index}_denominator"].sum()}
-    return {name: getattr(column, fn)()}
+    return {f"{name}n": column.sum(), f"{name}d": rows[f"__v{index}_denominator"].sum()}  # ratio
 
 
 def _roll_up(per_bucket: ir.Table, index: int, spec: dict[str, Any], bucket: str) -> ir.Value:
