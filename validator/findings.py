@@ -136,9 +136,10 @@ def json_booleans(values: pa.Array) -> pa.Array:
 
 
 class EngineRows(Sequence[T]):
-    """Rows the engine made, held as one Arrow table with a JSON document per row (`line`): formats stream
-    the documents as they are, and Python objects are made only for the rows a reader asks for (at a million
-    findings, one object per finding cost more than the rules: docs/performance.md)."""
+    """Rows the engine made, held as one Arrow table: formats stream their JSON documents a block at a time (the
+    findings' as the engine wrote them, column `line`; the verdicts' made from their columns), and Python objects
+    are made only for the rows a reader asks for (at a million findings, one object per finding cost more than the
+    rules: docs/performance.md)."""
 
     def __init__(self, table: pa.Table) -> None:
         self.table = table
