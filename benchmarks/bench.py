@@ -15,8 +15,9 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
               as a second run on unchanged rules and tables does;
   like-for-like, like-for-like-keys, check-8-rules-compiling, check-8-rules
               the baseline of issue 20 for eight rules (BFE001-005, BFE007, BFC001, BFC003): one pass per judged
-              table writing the same findings as one JSON document (or only their keys), against `check --rule`
-              for the same eight, compiling its passes (the cache emptied first) and right after reusing them.
+              table writing the findings `check` writes (what-if ones among them) as one JSON document (or only
+              their keys), against `check --rule` for the same eight, compiling its passes (the cache emptied
+              first) and right after reusing them. The run stops if the two documents' findings differ.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
   readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped), compiling.
@@ -187,115 +188,156 @@ HANDWRITTEN_RULES = {
 }
 
 
-# The hand-written readiness baseline (default profile: 365 days up to the latest history date, 3 observations).
-# The like-for-like baseline (issue 20): what a DuckDB expert writes to produce the same report for eight rules
-# (BFE001-005, BFE007, BFC001, BFC003): per judged table one pass that scans it once, joins what it needs once,
-# evaluates every rule in the same pass (UNION ALL over the joined rows), formats the messages, computes the
-# fingerprints, sorts, and writes the findings as one JSON document with COPY. `keys` is the same passes fetching
-# only the found keys.
+# The like-for-like baseline (issue 20): what a DuckDB expert writes to produce the same findings as `check` for
+# eight rules (BFE001-005, BFE007, BFC001, BFC003): per judged table one pass that scans it once, joins what it needs
+# once, evaluates every rule in the same pass (UNION ALL over the joined rows), formats the messages and evidence,
+# computes the fingerprints, sorts, and writes the findings as one JSON document with COPY. Like `check`, it judges
+# the lines that are backflushed (outcome fail) and those that would be if their component's site default were
+# switched on (outcome if_enabled: rules/what_if.py), so its document holds the findings `check` writes, which the
+# benchmark compares. It trusts the data (plain joins, no blanks, one company) as the generated site allows.
+# `keys` is the same passes fetching only the found keys.
 LIKE_FOR_LIKE_RULES = ("BFE001", "BFE002", "BFE003", "BFE004", "BFE005", "BFE007", "BFC001", "BFC003")
 _FINGERPRINT = "left(sha256(concat(rule_id, chr(29), tbl, chr(29), {parts})), 32)"
+# QtyPer as check writes a number: a whole one (0.0) without its decimal point, in the message and in the evidence
+_QTYPER_TEXT = "CASE WHEN QtyPer = trunc(QtyPer) THEN CAST(CAST(QtyPer AS BIGINT) AS VARCHAR) ELSE CAST(QtyPer AS VARCHAR) END"
+_QTYPER_JSON = "CASE WHEN QtyPer = trunc(QtyPer) THEN to_json(CAST(QtyPer AS BIGINT)) ELSE to_json(QtyPer) END"
+_BOOL = "CASE WHEN {0} THEN 'True' ELSE 'False' END"
 
 
 def _key_text(columns: list[str]) -> str:
     return ", chr(31), ".join(f"'{c}', chr(30), upper(rtrim(CAST({c} AS VARCHAR)))" for c in columns)
 
 
-_JOBMTL = """
-    WITH j AS (SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, j.PartNum, j.Direct, j.BuyIt, j.QtyPer,
+_JOBMTL = f"""
+    WITH j AS (SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, j.PartNum, j.Direct, j.BuyIt, j.QtyPer, j.FixedQty,
             j.RelatedOperation, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
-            COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr
-        FROM jm j LEFT JOIN Part p USING (Company, PartNum) LEFT JOIN PartPlant s USING (Company, Plant, PartNum)
+            COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr,
+            CASE WHEN j.BackFlush THEN 'fail' ELSE 'if_enabled' END AS outcome
+        FROM JobMtl j SEMI JOIN oj USING (Company, JobNum) LEFT JOIN Part p USING (Company, PartNum)
+        LEFT JOIN PartPlant s USING (Company, Plant, PartNum)
         LEFT JOIN JobOper o ON o.Company = j.Company AND o.JobNum = j.JobNum AND o.AssemblySeq = j.AssemblySeq
-            AND o.OprSeq = j.RelatedOperation)
-    SELECT 3 AS rank, 'BFE001' AS rule_id, 'error' AS severity, 'JobMtl' AS tbl, *,
-        format('Job {} asm {} material {} backflushes lot-tracked component {}', JobNum, AssemblySeq, MtlSeq, PartNum) AS message
-        FROM j WHERE TrackLots
-    UNION ALL SELECT 3, 'BFE002', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {} backflushes serial-tracked component {}', JobNum, AssemblySeq, MtlSeq, PartNum)
-        FROM j WHERE TrackSerialNum
-    UNION ALL SELECT 3, 'BFE003', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {} backflushes non-stock component {}', JobNum, AssemblySeq, MtlSeq, PartNum)
-        FROM j WHERE nonstock OR NOT QtyBearing
-    UNION ALL SELECT 3, 'BFE004', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {} is Make Direct and backflushed', JobNum, AssemblySeq, MtlSeq) FROM j WHERE Direct
-    UNION ALL SELECT 3, 'BFE005', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {} is Purchase Direct and backflushed', JobNum, AssemblySeq, MtlSeq) FROM j WHERE BuyIt
-    UNION ALL SELECT 3, 'BFE007', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {}: component {} is not in the part master', JobNum, AssemblySeq, MtlSeq, PartNum)
-        FROM j WHERE known IS NULL
-    UNION ALL SELECT 3, 'BFC001', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {} is backflushed on operation {}, which is not an operation of that assembly',
-               JobNum, AssemblySeq, MtlSeq, RelatedOperation) FROM j WHERE RelatedOperation <> 0 AND opr IS NULL
-    UNION ALL SELECT 3, 'BFC003', 'error', 'JobMtl', *,
-        format('Job {} asm {} material {} is backflushed with QtyPer {}', JobNum, AssemblySeq, MtlSeq, QtyPer)
-        FROM j WHERE COALESCE(QtyPer, 0) = 0"""
-_PARTPLANT = """
-    WITH j AS (SELECT s.Company, s.Plant, s.PartNum, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
-            COALESCE(s.NonStock, p.NonStock) AS nonstock
-        FROM pp s LEFT JOIN Part p USING (Company, PartNum))
-    SELECT 3 AS rank, 'BFE001' AS rule_id, 'error' AS severity, 'PartPlant' AS tbl, *,
-        format('Part {} at {} is backflushed and lot tracked', PartNum, Plant) AS message FROM j WHERE TrackLots
-    UNION ALL SELECT 3, 'BFE002', 'error', 'PartPlant', *,
-        format('Part {} at {} is backflushed and serial tracked', PartNum, Plant) FROM j WHERE TrackSerialNum
-    UNION ALL SELECT 3, 'BFE003', 'error', 'PartPlant', *,
-        format('Part {} at {} is backflushed and non-stock', PartNum, Plant) FROM j WHERE nonstock OR NOT QtyBearing
-    UNION ALL SELECT 3, 'BFE007', 'error', 'PartPlant', *,
-        format('Part {} at {} is not in the part master', PartNum, Plant) FROM j WHERE known IS NULL"""
-_PARTMTL = """
-    WITH j AS (SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, m.MtlPartNum, m.QtyPer,
+            AND o.OprSeq = j.RelatedOperation
+        WHERE j.BackFlush OR (s.PartNum IS NOT NULL AND NOT s.BackFlush))
+    SELECT 'BFE001' AS rule_id, 'JobMtl' AS tbl, *,
+        format('Job {{}} asm {{}} material {{}} backflushes lot-tracked component {{}}', JobNum, AssemblySeq, MtlSeq,
+               PartNum) AS message, json_object('PartNum', PartNum) AS evidence FROM j WHERE TrackLots
+    UNION ALL SELECT 'BFE002', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} backflushes serial-tracked component {{}}', JobNum, AssemblySeq, MtlSeq,
+               PartNum), json_object('PartNum', PartNum) FROM j WHERE TrackSerialNum
+    UNION ALL SELECT 'BFE003', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} backflushes non-stock or non-quantity-bearing component {{}}', JobNum,
+               AssemblySeq, MtlSeq, PartNum), json_object('PartNum', PartNum) FROM j WHERE nonstock OR NOT QtyBearing
+    UNION ALL SELECT 'BFE004', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} ({{}}) is backflushed but Make Direct (JobMtl.Direct): it is supplied by '
+               'another job, not from stock', JobNum, AssemblySeq, MtlSeq, PartNum), json_object('PartNum', PartNum)
+        FROM j WHERE Direct
+    UNION ALL SELECT 'BFE005', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} ({{}}) is backflushed but Purchase Direct (JobMtl.BuyIt): it is bought to '
+               'the job, not issued from stock', JobNum, AssemblySeq, MtlSeq, PartNum), json_object('PartNum', PartNum)
+        FROM j WHERE BuyIt
+    UNION ALL SELECT 'BFE007', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} backflushes {{}}, which is not in the part master', JobNum, AssemblySeq,
+               MtlSeq, PartNum), json_object('PartNum', PartNum) FROM j WHERE known IS NULL
+    UNION ALL SELECT 'BFC001', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} ({{}}) is backflushed on operation {{}}, which is not an operation of that '
+               'assembly', JobNum, AssemblySeq, MtlSeq, PartNum, RelatedOperation),
+        json_object('PartNum', PartNum, 'RelatedOperation', RelatedOperation) FROM j WHERE RelatedOperation <> 0 AND opr IS NULL
+    UNION ALL SELECT 'BFC003', 'JobMtl', *,
+        format('Job {{}} asm {{}} material {{}} ({{}}) is backflushed with QtyPer {{}}', JobNum, AssemblySeq, MtlSeq,
+               PartNum, {_QTYPER_TEXT}), json_object('PartNum', PartNum, 'QtyPer', {_QTYPER_JSON})
+        FROM j WHERE NOT FixedQty AND COALESCE(QtyPer, 0) = 0"""
+# a part's site default judged as it is, or as if switched on where a job line of an open job or a method line
+# would inherit it
+_PARTPLANT = f"""
+    WITH j AS (SELECT s.Company, s.Plant, s.PartNum, s.NonStock, s.BackFlush, p.NonStock AS part_nonstock, p.TrackLots,
+            p.TrackSerialNum, p.QtyBearing, p.PartNum AS known, COALESCE(s.NonStock, p.NonStock) AS nonstock,
+            CASE WHEN s.BackFlush THEN 'fail' ELSE 'if_enabled' END AS outcome
+        FROM PartPlant s LEFT JOIN Part p USING (Company, PartNum)
+        WHERE p.TrackLots OR p.TrackSerialNum OR COALESCE(s.NonStock, p.NonStock) OR NOT p.QtyBearing OR p.PartNum IS NULL),
+    j_used AS (SELECT * FROM j WHERE BackFlush
+        UNION ALL (SELECT * FROM j SEMI JOIN (SELECT Company, Plant, PartNum FROM JobMtl SEMI JOIN oj USING (Company, JobNum)
+                UNION ALL SELECT r.Company, r.Plant, m.MtlPartNum FROM PartMtl m
+                JOIN (SELECT DISTINCT Company, Plant FROM PartPlant) r USING (Company)) u USING (Company, Plant, PartNum)
+            WHERE NOT BackFlush))
+    SELECT 'BFE001' AS rule_id, 'PartPlant' AS tbl, Company, Plant, PartNum, outcome,
+        format('Part {{}} is backflushed at site {{}} but lot tracked (Part.TrackLots): Epicor ignores backflush for it',
+               PartNum, Plant) AS message, '{{}}'::JSON AS evidence FROM j_used WHERE TrackLots
+    UNION ALL SELECT 'BFE002', 'PartPlant', Company, Plant, PartNum, outcome,
+        format('Part {{}} is backflushed at site {{}} but serial tracked (Part.TrackSerialNum)', PartNum, Plant),
+        '{{}}'::JSON FROM j_used WHERE TrackSerialNum
+    UNION ALL SELECT 'BFE003', 'PartPlant', Company, Plant, PartNum, outcome,
+        format('Part {{}} is backflushed at site {{}} but non-stock or not quantity bearing (site NonStock {{}}, part '
+               'NonStock {{}}, QtyBearing {{}})', PartNum, Plant, {_BOOL.format('NonStock')},
+               {_BOOL.format('part_nonstock')}, {_BOOL.format('QtyBearing')}),
+        json_object('NonStock', NonStock, 'Part.NonStock', part_nonstock, 'Part.QtyBearing', QtyBearing)
+        FROM j_used WHERE nonstock OR NOT QtyBearing
+    UNION ALL SELECT 'BFE007', 'PartPlant', Company, Plant, PartNum, outcome,
+        format('Part {{}} is backflushed at site {{}} but is not in the part master (Part)', PartNum, Plant), '{{}}'::JSON
+        FROM j_used WHERE known IS NULL"""
+# a method line inherits its component's default at the site of its revision
+_PARTMTL = f"""
+    WITH j AS (SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, m.MtlPartNum, m.QtyPer, m.FixedQty,
             m.RelatedOperation, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
-            COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr
-        FROM pm m LEFT JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum
-        LEFT JOIN PartPlant s ON s.Company = m.Company AND s.PartNum = m.MtlPartNum AND s.Plant = m.RevPlant
+            COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr,
+            CASE WHEN s.BackFlush THEN 'fail' ELSE 'if_enabled' END AS outcome
+        FROM PartMtl m JOIN PartRev r USING (Company, PartNum, RevisionNum, AltMethod)
+        JOIN PartPlant s ON s.Company = m.Company AND s.PartNum = m.MtlPartNum AND s.Plant = r.Plant
+        LEFT JOIN Part p ON p.Company = m.Company AND p.PartNum = m.MtlPartNum
         LEFT JOIN PartOpr o ON o.Company = m.Company AND o.PartNum = m.PartNum AND o.RevisionNum = m.RevisionNum
-            AND o.AltMethod = m.AltMethod AND o.OprSeq = m.RelatedOperation
-        WHERE m.bf)
-    SELECT 3 AS rank, 'BFE001' AS rule_id, 'error' AS severity, 'PartMtl' AS tbl, *,
-        format('Method {} rev {} line {} backflushes lot-tracked component {}', PartNum, RevisionNum, MtlSeq, MtlPartNum) AS message
-        FROM j WHERE TrackLots
-    UNION ALL SELECT 3, 'BFE002', 'error', 'PartMtl', *,
-        format('Method {} rev {} line {} backflushes serial-tracked component {}', PartNum, RevisionNum, MtlSeq, MtlPartNum)
-        FROM j WHERE TrackSerialNum
-    UNION ALL SELECT 3, 'BFE003', 'error', 'PartMtl', *,
-        format('Method {} rev {} line {} backflushes non-stock component {}', PartNum, RevisionNum, MtlSeq, MtlPartNum)
+            AND o.AltMethod = m.AltMethod AND o.OprSeq = m.RelatedOperation)
+    SELECT 'BFE001' AS rule_id, 'PartMtl' AS tbl, *,
+        format('Method {{}} rev {{}} line {{}} backflushes lot-tracked component {{}}', PartNum, RevisionNum, MtlSeq,
+               MtlPartNum) AS message, json_object('MtlPartNum', MtlPartNum) AS evidence FROM j WHERE TrackLots
+    UNION ALL SELECT 'BFE002', 'PartMtl', *,
+        format('Method {{}} rev {{}} line {{}} backflushes serial-tracked component {{}}', PartNum, RevisionNum, MtlSeq,
+               MtlPartNum), json_object('MtlPartNum', MtlPartNum) FROM j WHERE TrackSerialNum
+    UNION ALL SELECT 'BFE003', 'PartMtl', *,
+        format('Method {{}} rev {{}} line {{}} backflushes non-stock or non-quantity-bearing component {{}}', PartNum,
+               RevisionNum, MtlSeq, MtlPartNum), json_object('MtlPartNum', MtlPartNum)
         FROM j WHERE nonstock OR NOT QtyBearing
-    UNION ALL SELECT 3, 'BFE007', 'error', 'PartMtl', *,
-        format('Method {} rev {} line {}: component {} is not in the part master', PartNum, RevisionNum, MtlSeq, MtlPartNum)
-        FROM j WHERE known IS NULL
-    UNION ALL SELECT 3, 'BFC001', 'error', 'PartMtl', *,
-        format('Method {} rev {} line {} is backflushed on operation {}, which is not in the method routing',
-               PartNum, RevisionNum, MtlSeq, RelatedOperation) FROM j WHERE RelatedOperation <> 0 AND opr IS NULL
-    UNION ALL SELECT 3, 'BFC003', 'error', 'PartMtl', *,
-        format('Method {} rev {} line {} is backflushed with QtyPer {}', PartNum, RevisionNum, MtlSeq, QtyPer)
-        FROM j WHERE COALESCE(QtyPer, 0) = 0"""
+    UNION ALL SELECT 'BFE007', 'PartMtl', *,
+        format('Method {{}} rev {{}} line {{}} backflushes {{}}, which is not in the part master', PartNum, RevisionNum,
+               MtlSeq, MtlPartNum), json_object('MtlPartNum', MtlPartNum) FROM j WHERE known IS NULL
+    UNION ALL SELECT 'BFC001', 'PartMtl', *,
+        format('Method {{}} rev {{}} line {{}} ({{}}) is backflushed on operation {{}}, which is not in the method''s routing',
+               PartNum, RevisionNum, MtlSeq, MtlPartNum, RelatedOperation),
+        json_object('MtlPartNum', MtlPartNum, 'RelatedOperation', RelatedOperation)
+        FROM j WHERE RelatedOperation <> 0 AND opr IS NULL
+    UNION ALL SELECT 'BFC003', 'PartMtl', *,
+        format('Method {{}} rev {{}} line {{}} ({{}}) is backflushed with QtyPer {{}}', PartNum, RevisionNum, MtlSeq,
+               MtlPartNum, {_QTYPER_TEXT}), json_object('MtlPartNum', MtlPartNum, 'QtyPer', {_QTYPER_JSON})
+        FROM j WHERE NOT FixedQty AND COALESCE(QtyPer, 0) = 0"""
 LIKE_FOR_LIKE_PASSES = {"JobMtl": (["Company", "JobNum", "AssemblySeq", "MtlSeq"], _JOBMTL),
                         "PartPlant": (["Company", "Plant", "PartNum"], _PARTPLANT),
                         "PartMtl": (["Company", "PartNum", "RevisionNum", "AltMethod", "MtlSeq"], _PARTMTL)}
+WHAT_IF_PREFIX = "If backflush were switched on at the site: "
 
 
 def phase_like_for_like(folder: Path, keys_only: bool = False) -> dict:
     """The eight rules' findings as a DuckDB expert writes the same report: one pass per judged table, messages,
-    fingerprints, sorted, one JSON document written with COPY (`keys_only`: only the found keys, as Arrow)."""
+    evidence, fingerprints, sorted, one JSON document written with COPY (`keys_only`: only the found keys and
+    outcomes, as Arrow)."""
     con = duckdb.connect()
     _views(con, folder)
     con.execute(HANDWRITTEN)
     if keys_only:
-        return {"rows": sum(con.execute(f"SELECT {', '.join(key)} FROM ({sql})").to_arrow_table().num_rows
+        return {"rows": sum(con.execute(f"SELECT {', '.join(key)}, outcome FROM ({sql})").to_arrow_table().num_rows
                             for key, sql in LIKE_FOR_LIKE_PASSES.values())}
     documents = []
     for key, sql in LIKE_FOR_LIKE_PASSES.values():
-        struct = ", ".join(f"'{c}': {c}" for c in key)
-        documents.append(f"""SELECT rank, rule_id, severity, tbl AS "table", {{{struct}}} AS key, message,
-            {_FINGERPRINT.format(parts=_key_text(key))} AS fingerprint, 'fail' AS outcome,
+        pairs = ", ".join(f"'{c}', {c}" for c in key)
+        documents.append(f"""SELECT rule_id, tbl AS "table", json_object({pairs}) AS key,
+            CASE WHEN outcome = 'fail' THEN message ELSE '{WHAT_IF_PREFIX}' || message END AS message, evidence, outcome,
+            {_FINGERPRINT.format(parts=_key_text(key))} AS fingerprint,
             [{', '.join(f'CAST({c} AS VARCHAR)' for c in key)}] AS sort_key FROM ({sql})""")
     out = folder / "like-for-like.json"
-    con.execute(f"""COPY (SELECT rule_id, severity, "table", key, message, fingerprint, outcome
-        FROM ({' UNION ALL '.join(documents)}) ORDER BY rank DESC, rule_id, "table", sort_key)
+    con.execute(f"""COPY (SELECT rule_id, 'error' AS severity, "table", key, message, evidence, outcome, fingerprint
+        FROM ({' UNION ALL '.join(documents)}) ORDER BY rule_id, "table", sort_key)
         TO '{out}' (FORMAT json, ARRAY true)""")
     return {"rows": con.execute(f"SELECT count(*) FROM read_json('{out}')").fetchone()[0]}
 
 
+# The hand-written readiness baseline (default profile: 365 days up to the latest history date, 3 observations).
 HANDWRITTEN_READINESS = """
 CREATE TEMP TABLE win AS SELECT max(d) AS snap, max(d) - 364 AS start FROM (SELECT max(ClockInDate) AS d FROM LaborDtl
   UNION ALL SELECT max(TranDate) FROM PartTran UNION ALL SELECT max(JobCompletionDate) FROM JobHead);
@@ -408,6 +450,19 @@ def phase_readiness_handwritten(folder: Path) -> dict:
 Phase = tuple[list[str], tuple[int, ...], Path | None, bool]
 
 
+def same_findings(check: list[dict], baseline: list[dict]) -> list[dict]:
+    """`check`'s findings, when the baseline wrote the same ones in the same order; else the run stops naming the
+    first that differs (a baseline that writes other findings is not like for like, and its ratio would mislead)."""
+    for index, (ours, theirs) in enumerate(zip(check, baseline, strict=False)):
+        if json.dumps(ours, sort_keys=True) != json.dumps(theirs, sort_keys=True):  # 0 and 0.0 differ in JSON
+            raise SystemExit(f"the like-for-like baseline differs from check at finding {index + 1}:\n"
+                             f"  check:    {json.dumps(ours)}\n  baseline: {json.dumps(theirs)}")
+    if len(check) != len(baseline):
+        raise SystemExit(f"check wrote {len(check):,} findings for the eight rules, the like-for-like baseline "
+                         f"{len(baseline):,}")
+    return check
+
+
 def _run(args: list[str], ok: tuple[int, ...] = (0,), cache: Path | None = None, cold: bool = False) -> dict:
     """Run one phase in a child process: wall seconds, CPU seconds (user + system, all its threads: steadier
     than wall time when neighbours share the machine) and its own peak RSS in MiB."""
@@ -515,9 +570,11 @@ def main(argv: list[str] | None = None) -> int:
             spread = f"   (runs: {', '.join(f'{t:.2f}' for t in figure['runs'])} s)" if len(figure["runs"]) > 1 else ""
             print(f"{name:22} {figure['seconds']:8.2f} s   CPU {figure['cpu_seconds']:8.2f} s   "
                   f"peak {figure['peak_mib']:8.1f} MiB{spread}")
-        eight_found = sum(f["outcome"] != "if_enabled" for f in json.loads(eight_json.read_text(encoding="utf-8"))["findings"])
-        print(f"eight rules: check wrote {eight_found:,} findings (what-if ones aside), the like-for-like pass "
-              f"{json.loads(figures['like-for-like']['output'])['rows']:,}")
+        eight_found = same_findings(json.loads(eight_json.read_text(encoding="utf-8"))["findings"],
+                                    json.loads((folder / "like-for-like.json").read_text(encoding="utf-8")))
+        what_if = sum(f["outcome"] == "if_enabled" for f in eight_found)
+        print(f"eight rules: check and the like-for-like pass wrote the same {len(eight_found):,} findings "
+              f"({what_if:,} of them what-if)")
         print(f"eligibility/integrity findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
         if args.json:
             args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from benchmarks.bench import main
+from benchmarks.bench import main, same_findings
 
 pytestmark = pytest.mark.slow  # benchmark runs: `pytest -m slow` (.ci/run runs them after the default set)
 
@@ -56,17 +56,39 @@ def test_repeat_must_be_at_least_one(capsys):
     assert "--repeat must be 1 or more" in capsys.readouterr().err
 
 
-def test_the_like_for_like_baseline_writes_as_many_findings_as_check_does_for_its_eight_rules(tmp_path, capsys):
+def test_the_like_for_like_baseline_writes_the_findings_check_writes_for_its_eight_rules(tmp_path, capsys):
     figures = tmp_path / "figures.json"
     assert main(["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000", "--dir", str(tmp_path / "site"),
                  "--json", str(figures)]) == 0
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("eight rules:"))
-    check, baseline = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
-    assert check == baseline > 0
+    found, what_if = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
+    assert found > what_if > 0  # findings on the configuration as it is, and as if switched on
     ratios = json.loads(figures.read_text(encoding="utf-8"))["ratios"]
     assert ratios["check-8-rules/like-for-like"] > 0 and ratios["check-8-rules/like-for-like-keys"] > 0
     assert ratios["check-8-rules-compiling/like-for-like"] > 0
+
+
+FINDING = {"rule_id": "BFC003", "severity": "error", "table": "PartMtl",
+           "key": {"Company": "EPIC06", "PartNum": "P0002520", "RevisionNum": "A", "AltMethod": "", "MtlSeq": 20},
+           "message": "Method P0002520 rev A line 20 (P0190271) is backflushed with QtyPer 0",
+           "evidence": {"MtlPartNum": "P0190271", "QtyPer": 0}, "outcome": "fail",
+           "fingerprint": "13e3e2beacf50f39d4c7ffc180e1f616"}
+
+
+def test_a_baseline_that_writes_a_number_otherwise_is_not_like_for_like():
+    other = {**FINDING, "evidence": {"MtlPartNum": "P0190271", "QtyPer": 0.0}}
+    with pytest.raises(SystemExit, match="differs from check at finding 2"):
+        same_findings([FINDING, FINDING], [FINDING, other])
+
+
+def test_a_baseline_that_misses_a_finding_is_not_like_for_like():
+    with pytest.raises(SystemExit, match="check wrote 2 findings for the eight rules, the like-for-like baseline 1"):
+        same_findings([FINDING, FINDING], [FINDING])
+
+
+def test_the_same_findings_in_another_key_order_are_the_same():
+    assert same_findings([FINDING], [dict(reversed(FINDING.items()))]) == [FINDING]
 
 
 def test_the_scaling_curve_writes_a_table_a_sentence_and_a_plot(tmp_path):
