@@ -255,10 +255,9 @@ _PARTPLANT = f"""
         FROM PartPlant s LEFT JOIN Part p USING (Company, PartNum)
         WHERE p.TrackLots OR p.TrackSerialNum OR COALESCE(s.NonStock, p.NonStock) OR NOT p.QtyBearing OR p.PartNum IS NULL),
     j_used AS (SELECT * FROM j WHERE BackFlush
-        UNION ALL (SELECT * FROM j SEMI JOIN (SELECT Company, Plant, PartNum FROM JobMtl SEMI JOIN oj USING (Company, JobNum)
-                UNION ALL SELECT r.Company, r.Plant, m.MtlPartNum FROM PartMtl m
-                JOIN (SELECT DISTINCT Company, Plant FROM PartPlant) r USING (Company)) u USING (Company, Plant, PartNum)
-            WHERE NOT BackFlush))
+        OR EXISTS (SELECT 1 FROM JobMtl m SEMI JOIN oj USING (Company, JobNum) WHERE m.Company = j.Company
+            AND m.PartNum = j.PartNum AND m.Plant = j.Plant)
+        OR EXISTS (SELECT 1 FROM PartMtl m WHERE m.Company = j.Company AND m.MtlPartNum = j.PartNum))
     SELECT 'BFE001' AS rule_id, 'PartPlant' AS tbl, Company, Plant, PartNum, outcome,
         format('Part {{}} is backflushed at site {{}} but lot tracked (Part.TrackLots): Epicor ignores backflush for it',
                PartNum, Plant) AS message, '{{}}'::JSON AS evidence FROM j_used WHERE TrackLots
