@@ -12,7 +12,8 @@ from validator.commands.check import with_run_params
 from validator.config.profile import Profile
 from validator.engines.duckdb import DuckDBEngine
 from validator.rules.analysis import rules_needs
-from validator.rules.compile import compile_batches
+from validator.rules.compile import compile_batches, joined_guard
+from validator.rules.what_if import indexed_checks
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +54,46 @@ def test_the_findings_are_the_same_whether_related_rows_are_left_out_or_not(monk
     _, whole = run_json(DEMO, tmp_path / "whole.json")
     assert reduced["findings"] == whole["findings"] and reduced["rules"] == whole["rules"]
     assert reduced["verdicts"] == whole["verdicts"]
+
+
+@pytest.fixture(scope="module")
+def bfe001(registry, builtin_rules):
+    """BFE001 on the demo's part sites: backflushed (or, its what-if twin, used by an open job or a method) and
+    lot tracked."""
+    (rule,) = with_run_params([builtin_rules["BFE001"]], Profile().run_params(None))
+    site = load_site(DEMO, registry, rules_needs([rule], registry))
+    return rule, DuckDBEngine().catalog(site)
+
+
+def part_plant_items(rule):
+    return [(rule, check) for _, check in indexed_checks(rule) if check.table == "PartPlant"]
+
+
+def test_a_what_if_twin_is_guarded_by_what_its_to_one_joins_read(registry, bfe001):
+    rule, _ = bfe001
+    check, twin = [check for _, check in part_plant_items(rule)]
+    assert joined_guard(rule, twin, registry) == {"all": [{"column": "Part.TrackLots", "is": True}]}
+    assert joined_guard(rule, check, registry) == {"all": [{"column": "Backflushed", "is": True},
+                                                           {"column": "Part.TrackLots", "is": True}]}
+
+
+def test_the_part_sites_what_if_groups_only_the_job_lines_of_the_parts_that_fail(registry, bfe001):
+    rule, catalog = bfe001
+    counts = {catalog("JobMtl"): 100_000, catalog("PartMtl"): 100, catalog("PartPlant"): 5_000}
+    asked = []
+
+    def rows(expr):
+        asked.append(expr)
+        return counts[expr]  # a table's rows only: the candidates, which need Part's join, are never counted
+
+    (compiled,) = compile_batches("PartPlant", part_plant_items(rule), registry, catalog, rows=rows)
+    sql = str(ibis.to_sql(compiled.query, dialect="duckdb"))
+    assert sql.count("SEMI JOIN") == 1  # the job lines (a hundred thousand against 5,000 sites), not the 100 method lines
+    assert all(any(expr is table for table in counts) for expr in asked)
+
+
+def test_a_joined_guard_with_many_part_sites_groups_every_job_line(registry, bfe001):
+    rule, catalog = bfe001
+    counts = {catalog("JobMtl"): 100_000, catalog("PartMtl"): 100, catalog("PartPlant"): 50_000}
+    (compiled,) = compile_batches("PartPlant", part_plant_items(rule), registry, catalog, rows=counts.__getitem__)
+    assert "SEMI JOIN" not in str(ibis.to_sql(compiled.query, dialect="duckdb"))

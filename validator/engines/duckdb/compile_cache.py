@@ -112,11 +112,14 @@ def _restored(path: Path, items: list[tuple[Rule, Check]], engine: DuckDBEngine,
     except (OSError, ValueError):
         return None
     rules = {rule.id: rule for rule, _ in items}
+    counted: dict[str, int] = {}  # a pass's decisions often weigh the same candidates
     try:
         passes = []
         for entry in entries:
             for candidates, target, semi in entry["decisions"]:
-                if semi_join_pays(engine.count_sql(site, candidates), engine.count(site, target)) != semi:
+                if candidates not in counted:
+                    counted[candidates] = engine.count_sql(site, candidates)
+                if semi_join_pays(counted[candidates], engine.count(site, target)) != semi:
                     return None
             checks = tuple(CompiledCheck(rules[rule_id], dict(indexed_checks(rules[rule_id]))[index], hit,
                                          tuple((ref, column) for ref, column in evidence))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Callable
 from typing import Any
 
 from validator.rules.analysis import PLACEHOLDER, check_needs
@@ -18,6 +19,7 @@ from validator.rules.compile.expressions import (
     Canonical,
     Catalog,
     Rows,
+    joined_conjuncts,
     local_conjuncts,
     never_canonical,
 )
@@ -28,6 +30,8 @@ from validator.rules.passes import CompiledCheck, CompiledTable
 from validator.rules.what_if import twin
 from validator.tables import Registry
 
+Guard = Callable[[Rule, Check, Registry], Any]  # the part of a check's condition a pass filters by first, or None
+
 __all__ = ["CANONICAL", "CONDITIONS", "Canonical", "Catalog", "CompiledCheck", "CompiledTable", "Rows", "compile_batches",
            "compile_check", "compile_table", "local_guard", "never_canonical"]
 
@@ -37,13 +41,21 @@ def local_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
     return local_conjuncts(check.where, rule, check.table, registry)
 
 
+def joined_guard(rule: Rule, check: Check, registry: Registry) -> Any | None:
+    """The part of a check's condition that needs no aggregate, only to-one joins (its top-level conjuncts that
+    read the row and the rows its to-one relations reach), or None."""
+    return joined_conjuncts(check.where, rule, check.table, registry)
+
+
 def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
                     canonical: Canonical = never_canonical, one_company: bool = False,
                     rows: Rows | None = None) -> list[CompiledTable]:
     """The checks on a table in the passes that pay: those with a join-free guard in passes that drop, before
-    any join, the rows no guard admits; the others in passes of their own; and in either, checks that read no
-    related table in common in separate passes (joined_apart). `rows` counts rows in the engine: with it, an
-    aggregate of a guarded pass groups only the related rows of its few candidates (Frame._reduced)."""
+    any join, the rows no guard admits; the others in passes of their own, which drop after the to-one joins the
+    rows no check's joined guard admits, when every check has one (a what-if pair: a part's Part flags); and in
+    either, checks that read no related table in common in separate passes (joined_apart). `rows` counts rows in the
+    engine: with it, an aggregate of a guarded pass groups only the related rows of its few candidates
+    (Frame._reduced): the PartPlant what-if counts the job lines of the parts that fail a rule, not of every part."""
     guarded, unguarded = [], []
     paired = what_if_pairs(items)
     for index, (rule, check) in enumerate(items):
@@ -51,8 +63,10 @@ def compile_batches(table: str, items: list[tuple[Rule, Check]], registry: Regis
         (unguarded if alone else guarded).append((rule, check))
     batches = [compile_table(table, group, registry, catalog, canonical, prefilter=True, one_company=one_company,
                              rows=rows) for group in joined_apart(table, guarded, registry)]
-    batches += [compile_table(table, group, registry, catalog, canonical, one_company=one_company)
-                for group in joined_apart(table, unguarded, registry)]
+    for group in joined_apart(table, unguarded, registry):
+        joined = all(joined_guard(rule, check, registry) is not None for rule, check in group)
+        batches.append(compile_table(table, group, registry, catalog, canonical, prefilter=joined,
+                                     one_company=one_company, rows=rows, guard=joined_guard))
     return batches
 
 
@@ -98,23 +112,20 @@ def joined_apart(table: str, items: list[tuple[Rule, Check]], registry: Registry
 
 def compile_table(table: str, items: list[tuple[Rule, Check]], registry: Registry, catalog: Catalog,
                   canonical: Canonical = never_canonical, prefilter: bool = False, one_company: bool = False,
-                  rows: Rows | None = None) -> CompiledTable:
+                  rows: Rows | None = None, guard: Guard = local_guard) -> CompiledTable:
     """One expression for all the checks on a table: shared joins and derived values, one flag per check.
+    `prefilter`: the rows no check's `guard` admits are dropped first (the pass's candidates).
     `one_company`: every row read has the same Company, so joins leave it out (never so for printed SQL)."""
     frame = Frame(registry, catalog, items[0][0], table, canonical, one_company=one_company,
                   siblings=sibling_aggregates(items, table, registry))
     if prefilter:
-        guards = []
-        for rule, check in items:
-            frame.judging(rule)
-            guard = local_guard(rule, check, registry)
-            frame.ensure(guard)
-            if len(items) == 1:
-                frame.narrow(guard)  # its conjuncts are remembered (an aggregate may be a window: Frame._windowed)
-            else:
-                guards.append(frame.cond(guard))
-        if guards:
-            frame.narrow_to_any(guards)
+        admitted = [(rule, guard(rule, check, registry)) for rule, check in items]
+        for rule, admits in admitted:  # every join the guards read first: each condition then reads the last frame
+            frame.judging(rule).ensure(admits)
+        if len(items) == 1:
+            frame.narrow(admitted[0][1])  # its conjuncts are remembered (an aggregate may be a window: Frame._windowed)
+        else:
+            frame.narrow_to_any([frame.judging(rule).cond(admits) for rule, admits in admitted])
         frame.guarded(rows)
         if len(items) == 1:
             _filter_early(frame, *items[0])

@@ -140,16 +140,29 @@ class Aggregates:
                  target: str) -> ir.Table:
         """The related rows that meet a candidate row of a guarded pass (a semi-join), when the candidates are
         few against the related table's rows: a guarded JobOper pass (fixtures/cases/rules/guarded_aggregate) then
-        counts the materials of a few hundred operations, not of millions. Where the candidates are many the
-        semi-join would only add a probe, and a self-relation always has as many (docs/performance.md)."""
+        counts the materials of a few hundred operations, not of millions, and the PartPlant what-if pass the job
+        lines of the parts that fail a rule. Where the candidates are many the semi-join would only add a probe, and
+        a self-relation always has as many (docs/performance.md). The candidates are counted only when the judged
+        table's own rows do not already decide, and never after joins (a joined guard): that count would cost the
+        joins again on every run."""
         candidates = self.candidates
         if (candidates is None or self.rows is None or prefix or target == self.root
                 or not all(name in candidates.columns for name, _, _ in pairs)):
             return related
-        if self._candidate_rows is None:
-            self._candidate_rows = self.rows(candidates)
-        semi = semi_join_pays(self._candidate_rows, self.rows(self.catalog(target)))
-        self.decisions.append((candidates, target, semi))
+        related_rows = self.rows(self.catalog(target))
+        whole = self.catalog(self.root)
+        if self._whole_rows is None:
+            self._whole_rows = self.rows(whole)
+        if semi_join_pays(self._whole_rows, related_rows) or not self._countable:
+            # were every judged row a candidate, they would be few (the candidates go uncounted); or counting them
+            # would cost their joins on every run (a joined guard): the judged table's rows decide
+            semi = semi_join_pays(self._whole_rows, related_rows)
+            self.decisions.append((whole, target, semi))
+        else:
+            if self._candidate_rows is None:
+                self._candidate_rows = self.rows(candidates)
+            semi = semi_join_pays(self._candidate_rows, related_rows)
+            self.decisions.append((candidates, target, semi))
         if not semi:
             return related
         on = [value == candidates[name] if plain else as_compared(value) == as_compared(candidates[name])

@@ -12,6 +12,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from validator.errors import RuleFileError
 from validator.rules.grammar import FLAG_TESTS, children, classify
 from validator.rules.model import Rule
 from validator.tables import Registry
@@ -115,9 +116,43 @@ def is_local(node: Any, rule: Rule, table: str, registry: Registry, allow_let: b
     return all(is_local(child.node, rule, table, registry, allow_let) for child in children(node, kind))
 
 
+def is_joined(node: Any, rule: Rule, table: str, registry: Registry, allow_let: bool = True) -> bool:
+    """True when the node reads only the judged row and the rows its to-one relations reach (a join each, never
+    more than one row): no aggregate, and no exists over relations whose rows may be many."""
+    kind = classify(node)
+    if kind.kind == "column":
+        ref = kind.args[0]
+        if allow_let and ref in rule.let:
+            return is_joined(rule.let[ref], rule, table, registry)
+        try:
+            resolved = registry.resolve(table, ref)
+        except RuleFileError:
+            return False
+        if resolved.kind == "derived":
+            return is_joined(resolved.table.derived[resolved.name], rule, resolved.table.name, registry, allow_let=False)
+        return True
+    if kind.kind in ("exists", "not_exists"):
+        spec = kind.args[0]
+        relation = registry.tables[table].relations.get(spec.get("relation", "")) if isinstance(spec, dict) else None
+        return set(spec) == {"relation"} and relation is not None and relation.to_one
+    if kind.kind == "aggregate":
+        return False
+    return all(is_joined(child.node, rule, table, registry, allow_let) for child in children(node, kind))
+
+
 def local_conjuncts(node: Any, rule: Rule, table: str, registry: Registry) -> Any | None:
     """The top-level conjuncts of a condition that read only the row itself, as one condition, or None."""
+    return _conjuncts(node, lambda c: is_local(c, rule, table, registry))
+
+
+def joined_conjuncts(node: Any, rule: Rule, table: str, registry: Registry) -> Any | None:
+    """The top-level conjuncts of a condition that read only the row and its to-one relations (is_joined), as one
+    condition, or None."""
+    return _conjuncts(node, lambda c: is_joined(c, rule, table, registry))
+
+
+def _conjuncts(node: Any, keep: Callable[[Any], bool]) -> Any | None:
     kind = classify(node)
     conjuncts = kind.args if kind.kind == "all" else (node,)
-    local = [c for c in conjuncts if is_local(c, rule, table, registry)]
-    return {"all": list(local)} if local else None
+    kept = [c for c in conjuncts if keep(c)]
+    return {"all": list(kept)} if kept else None

@@ -64,6 +64,8 @@ class Frame(Joins, Aggregates, Predicates):
         self.candidates: ir.Table | None = None
         self.rows: Rows | None = None  # without it (SQL printed for a DBA) no related rows are left out
         self._candidate_rows: int | None = None
+        self._whole_rows: int | None = None  # the judged table's rows: candidates can be no more
+        self._countable = True  # whether counting the candidates costs no join
         # what the counts decided: (candidates, related table, semi-join or not); a compiled pass reused later
         # (validator/engines/duckdb/compile_cache.py) holds only while the counts decide the same
         self.decisions: list[tuple[ir.Table, str, bool]] = []
@@ -86,6 +88,7 @@ class Frame(Joins, Aggregates, Predicates):
         """The judged rows kept so far are the pass's candidates: an aggregate groups only their related rows
         when `rows` (the engine's count) says it pays."""
         self.candidates, self.rows = self.expr, rows
+        self._countable = not self.joined  # a guard that joined (Part's flags) would be counted at the joins' cost
 
     def narrow(self, node: Any) -> None:
         """Keep only the judged rows that meet `node`, and remember its conjuncts (`_windowed`)."""
