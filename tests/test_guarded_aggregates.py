@@ -13,6 +13,7 @@ from validator.config.profile import Profile
 from validator.engines.duckdb import DuckDBEngine
 from validator.rules.analysis import rules_needs
 from validator.rules.compile import compile_batches, joined_guard
+from validator.rules.passes import counted_catalog
 from validator.rules.what_if import indexed_checks
 
 
@@ -97,3 +98,13 @@ def test_a_joined_guard_with_many_part_sites_groups_every_job_line(registry, bfe
     counts = {catalog("JobMtl"): 100_000, catalog("PartMtl"): 100, catalog("PartPlant"): 50_000}
     (compiled,) = compile_batches("PartPlant", part_plant_items(rule), registry, catalog, rows=counts.__getitem__)
     assert "SEMI JOIN" not in str(ibis.to_sql(compiled.query, dialect="duckdb"))
+
+
+def test_a_table_counts_as_its_load_counted_it_and_any_other_expression_by_a_query():
+    queried = []
+    catalog, rows = counted_catalog(lambda name: object(), {"JobMtl": 2_000_000}.__getitem__,
+                                    lambda expr: queried.append(expr) or 7)
+    job_lines = catalog("JobMtl")
+    assert catalog("JobMtl") is job_lines and rows(job_lines) == 2_000_000 and not queried
+    candidates = object()
+    assert rows(candidates) == 7 and queried == [candidates]

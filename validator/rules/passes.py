@@ -4,8 +4,10 @@ imports none (docs/performance.md); the ibis expressions a fresh compile leaves 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from validator.rules.model import Check, Rule
 
@@ -13,6 +15,26 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 FEW = 10  # candidates under a tenth of the related rows: a semi-join before grouping pays
+
+
+def counted_catalog(table: Callable[[str], Any], table_rows: Callable[[str], int],
+                    rows: Callable[[Any], int]) -> tuple[Callable[[str], Any], Callable[[Any], int]]:
+    """The compiler's catalog of a site's tables (`table`: one looked up, cached: a lookup may ask the database for
+    its schema) and its row count: a table the catalog gave counts as its load counted it (`table_rows`, no query,
+    as a reused pass weighs it), any other expression by `rows` (a query)."""
+    named: dict[int, str] = {}
+
+    @functools.cache
+    def catalog(name: str) -> Any:
+        expr = table(name)
+        named[id(expr)] = name  # the catalog keeps the expression: its id stays its own
+        return expr
+
+    def count(expr: Any) -> int:
+        name = named.get(id(expr))
+        return table_rows(name) if name is not None else rows(expr)
+
+    return catalog, count
 
 
 def semi_join_pays(candidates: int, related: int) -> bool:

@@ -22,7 +22,7 @@ from validator.engines.duckdb.sql_text import quote
 from validator.errors import OutOfMemoryError
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
 from validator.rules.model import Check, Rule
-from validator.rules.passes import CompiledTable
+from validator.rules.passes import CompiledTable, counted_catalog
 from validator.site import join_keys
 from validator.sources import Export, Naming, Source
 from validator.tables import COMPANY, Registry
@@ -117,19 +117,13 @@ class DuckDBEngine:
         return site.con.execute(f"SELECT DISTINCT {select} FROM {quote(table)}").to_arrow_table()
 
     def catalog(self, site: DuckDBSite) -> Catalog:
-        return functools.cache(site.ibis().table)  # each lookup asks DuckDB for the schema; a pass looks up often
+        return self.counted(site)[0]
 
-    def rows(self, site: DuckDBSite) -> Rows:
-        """Counts the rows of an expression over the site's tables (the compiler weighs a semi-join with it); a
-        table's own count is the one its load took, as a reused pass weighs it (count), not a query of its own."""
-        def count(expr: Any) -> int:
-            from ibis.expr.operations import DatabaseTable  # compiling has imported ibis; a reused run never does
-
-            op = expr.op()
-            if isinstance(op, DatabaseTable) and op.name in site.tables:
-                return self.count(site, op.name)
-            return self.count_sql(site, self.sql(expr))  # as a reused pass counts (ibis' execute imports pandas)
-        return count
+    def counted(self, site: DuckDBSite) -> tuple[Catalog, Rows]:
+        """The compiler's catalog of the site's tables (each lookup asks DuckDB for the schema: cached) and its row
+        count: a table's is its load's, any other expression's a query (passes.counted_catalog)."""
+        return counted_catalog(site.ibis().table, lambda name: self.count(site, name),
+                               lambda expr: self.count_sql(site, self.sql(expr)))
 
     def count_sql(self, site: DuckDBSite, sql: str) -> int:
         """Counts the rows of a query (a reused pass's semi-join is weighed again with it)."""
@@ -142,8 +136,8 @@ class DuckDBEngine:
         def compile_passes() -> list[CompiledTable]:
             from validator.rules.compile import compile_batches  # ibis: only when there is something to compile
 
-            return compile_batches(table, items, registry, self.catalog(site), keys.level, keys.one_company,
-                                   self.rows(site))
+            catalog, rows = self.counted(site)
+            return compile_batches(table, items, registry, catalog, keys.level, keys.one_company, rows)
         if self.cache is None:
             return compile_passes()
         if id(site) not in self._inputs:

@@ -12,7 +12,6 @@ keys kept by the database itself, so no table contract is checked here."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -29,9 +28,10 @@ from validator.engines.duckdb import verdicts as local_verdicts
 from validator.engines.duckdb.load import DuckDBSite
 from validator.errors import ConfigError, DataError
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
-from validator.rules.compile import Catalog, CompiledTable, compile_batches, never_canonical
+from validator.rules.compile import CompiledTable, compile_batches, never_canonical
 from validator.rules.compile.database_fields import base_columns, derived_columns, with_derived
 from validator.rules.model import Check, Rule
+from validator.rules.passes import counted_catalog
 from validator.site import LoadedTable, Site
 from validator.sources import Export, Naming, Source
 from validator.tables import COMPANY, Registry
@@ -208,9 +208,9 @@ class SQLEngine:
                registry: Registry) -> list[CompiledTable]:
         if table in site.documents:
             return self.local.passes(site.local, table, items, registry)
-        catalog: Catalog = functools.cache(lambda name: self._table(site, name))
-        return compile_batches(table, items, registry, catalog, never_canonical, False,
-                               lambda expr: int(expr.count().execute()))
+        catalog, rows = counted_catalog(lambda name: self._table(site, name), lambda name: self.count(site, name),
+                                        lambda expr: int(expr.count().execute()))
+        return compile_batches(table, items, registry, catalog, never_canonical, False, rows)
 
     def sql(self, query: Any) -> str:
         import ibis
