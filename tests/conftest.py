@@ -106,3 +106,23 @@ def export_rows(path: Path) -> list[dict[str, str]]:
         text = data.decode("cp1252")
     return [{name.replace(".", "_").split("_", 1)[-1]: value for name, value in row.items()}
             for row in csv.DictReader(io.StringIO(text, newline=""))]
+
+
+@pytest.fixture
+def sites_at_uris(monkeypatch):
+    """Commands' engines read a site given as a URI as Spark's does (setup.source_of asks the engine's open_site),
+    here from local folders: URI -> folder in the dict returned; the URIs opened are listed under 'opened'."""
+    from validator.commands import setup
+    from validator.sources import open_source
+
+    sites: dict = {"opened": []}
+    engine_for = setup.engine_for
+
+    def reading_uris(args):
+        engine = engine_for(args)
+        engine.open_site = lambda uri: (sites["opened"].append(uri), open_source(sites[uri]))[1]
+        return engine
+
+    for command in ("check", "recommend", "baseline", "diff"):
+        monkeypatch.setattr(f"validator.commands.{command}.engine_for", reading_uris)
+    return sites

@@ -52,3 +52,11 @@ def test_the_reverse_change_resolves_those_findings_and_passes(lot_tracked, tmp_
     code, backward = diff(lot_tracked, DEMO, tmp_path / "backward.json", "--fail-on", "error")
     assert code == 0 and backward["summary"]["baseline"]["new"] == 0
     assert backward["summary"]["baseline"]["fixed"] == forward["summary"]["baseline"]["new"] > 0
+
+
+def test_two_sites_at_uris_are_each_opened_by_the_engine_that_judges_them(sites_at_uris, tmp_path):
+    sites_at_uris.update({"s3a://acme/exports/2026-11": DEMO, "s3a://acme/exports/2026-12": DEMO})
+    code, document = diff("s3a://acme/exports/2026-11", "s3a://acme/exports/2026-12", tmp_path / "out.json",
+                          "--fail-on", "error")
+    assert sites_at_uris["opened"] == ["s3a://acme/exports/2026-11", "s3a://acme/exports/2026-12"]
+    assert code == 0 and document["summary"]["baseline"]["new"] == 0

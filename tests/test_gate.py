@@ -162,3 +162,14 @@ def test_waivers_named_in_backflush_yaml_apply(tmp_path):
     code, document = run_json(DEMO, tmp_path / "out.json", "--rule", "BFC003", "--fail-on", "error",
                               "--config", str(config))
     assert code == 0 and document["summary"]["waived"] > 0
+
+
+def test_a_baseline_of_a_site_at_a_uri_is_taken_by_the_engine_that_opened_it(sites_at_uris, baseline, tmp_path):
+    from validator.cli import main
+
+    sites_at_uris["abfss://exports@acme.dfs.core.windows.net/epicor"] = DEMO
+    path = tmp_path / "baseline.json"
+    assert main(["baseline", "abfss://exports@acme.dfs.core.windows.net/epicor", "-o", str(path)]) == 0
+    assert sites_at_uris["opened"] == ["abfss://exports@acme.dfs.core.windows.net/epicor"]
+    taken, local = (json.loads(p.read_text(encoding="utf-8"))["findings"] for p in (path, baseline))
+    assert taken == local

@@ -159,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
                                epilog="example:\n  backflush diff exports-2026-11/ exports-2026-12/ --format "
                                       "markdown:diff.md --fail-on warning",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    diff.add_argument("old", type=site_location, metavar="OLD", help="the exports before the change (" + PATH_HELP + ")")
+    diff.add_argument("old", type=site_location, metavar="OLD",
+                      help="the exports before the change (" + PATH_HELP + URI_HELP + ")")
     diff.add_argument("new", type=site_location, metavar="NEW", help="the exports after it")
     _reports(diff)
     diff.add_argument("--waivers", type=Path, metavar="FILE",
@@ -198,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    epilog="example:\n  backflush baseline exports/ -o baseline.json\n"
                                           "  backflush check exports/ --baseline baseline.json",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    baseline.add_argument("path", type=site_location, help=PATH_HELP)
+    baseline.add_argument("path", type=site_location, help=PATH_HELP + URI_HELP)
     baseline.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the baseline to write")
     _run(baseline)
 

@@ -15,8 +15,9 @@ from validator.output import write_atomically
 
 def main(args: argparse.Namespace) -> int:
     registry, config, profile, rules = setup(args)
-    with source_of(args.path) as source:
-        report = run_check(source, select(rules, args.ids, args.tags), registry, engine_for(args),
+    engine = engine_for(args)
+    with source_of(args.path, engine) as source:
+        report = run_check(source, select(rules, args.ids, args.tags), registry, engine,
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
                            readiness_rules=readiness_in_force(rules), **reading_options(args, config, registry))
     document = baseline_document(report.findings, report.site)

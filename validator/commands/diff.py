@@ -21,10 +21,12 @@ def main(args: argparse.Namespace) -> int:
     selected = select(rules, args.ids, args.tags)
     options = {"keep_going": args.keep_going, "profile": profile, "attestations": args.attestations,
                "readiness_rules": readiness_in_force(rules), **reading_options(args, config, registry)}
-    with source_of(args.old) as source:
-        old = run_check(source, selected, registry, engine_for(args), **options)
-    with source_of(args.new) as source:
-        new = run_check(source, selected, registry, engine_for(args), **options)
+    engine = engine_for(args)
+    with source_of(args.old, engine) as source:
+        old = run_check(source, selected, registry, engine, **options)
+    engine = engine_for(args)
+    with source_of(args.new, engine) as source:
+        new = run_check(source, selected, registry, engine, **options)
         report = gated(new, baseline_of(old.findings, str(args.old)), args.waivers or config.waivers)
         report = replace(report, triage=replace(report.triage, verdict_changes=verdict_changes(old.verdicts, new.verdicts)))
         write_reports(report, chosen, args.color)

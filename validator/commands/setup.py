@@ -108,8 +108,8 @@ def source_of(path: Path | str, engine: Engine | None = None) -> contextlib.clos
     if isinstance(path, str):  # a URI (sources.site_location)
         open_site = getattr(engine, "open_site", None)
         if open_site is None:
-            raise ConfigError("a site at a URI is read through Spark: run check or recommend with --engine spark, "
-                              "or give a local or mounted folder", location=path)
+            raise ConfigError("a site at a URI is read through Spark: run check, recommend, baseline or diff with "
+                              "--engine spark, or give a local or mounted folder", location=path)
         return contextlib.closing(open_site(path))
     return contextlib.closing(open_source(path))
 
