@@ -18,6 +18,10 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
               table writing the findings `check` writes (what-if ones among them) as one JSON document (or only
               their keys), against `check --rule` for the same eight, compiling its passes (the cache emptied
               first) and right after reusing them. The run stops if the two documents' findings differ.
+  like-for-like-report
+              the same passes with check's own work beside them, as the expert writes it to make the same report:
+              a contract scan per table read (blank keys, keys twice) and the verdicts of the judged part sites,
+              sorted and written with COPY. The run stops if its verdicts differ from check's.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
   readiness-check        `backflush check --tag readiness` (BFR010 has no attestations here: skipped), compiling.
@@ -209,7 +213,7 @@ def _key_text(columns: list[str]) -> str:
 
 
 _JOBMTL = f"""
-    WITH j AS (SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, j.PartNum, j.Direct, j.BuyIt, j.QtyPer, j.FixedQty,
+    WITH j AS (SELECT j.Company, j.JobNum, j.AssemblySeq, j.MtlSeq, j.Plant, j.PartNum, j.Direct, j.BuyIt, j.QtyPer, j.FixedQty,
             j.RelatedOperation, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
             COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr,
             CASE WHEN j.BackFlush THEN 'fail' ELSE 'if_enabled' END AS outcome
@@ -275,7 +279,7 @@ _PARTPLANT = f"""
         FROM j_used WHERE known IS NULL"""
 # a method line inherits its component's default at the site of its revision
 _PARTMTL = f"""
-    WITH j AS (SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, m.MtlPartNum, m.QtyPer, m.FixedQty,
+    WITH j AS (SELECT m.Company, m.PartNum, m.RevisionNum, m.AltMethod, m.MtlSeq, r.Plant, m.MtlPartNum, m.QtyPer, m.FixedQty,
             m.RelatedOperation, p.TrackLots, p.TrackSerialNum, p.QtyBearing, p.PartNum AS known,
             COALESCE(s.NonStock, p.NonStock) AS nonstock, o.OprSeq AS opr,
             CASE WHEN s.BackFlush THEN 'fail' ELSE 'if_enabled' END AS outcome
@@ -306,34 +310,91 @@ _PARTMTL = f"""
         format('Method {{}} rev {{}} line {{}} ({{}}) is backflushed with QtyPer {{}}', PartNum, RevisionNum, MtlSeq,
                MtlPartNum, {_QTYPER_TEXT}), json_object('MtlPartNum', MtlPartNum, 'QtyPer', {_QTYPER_JSON})
         FROM j WHERE NOT FixedQty AND COALESCE(QtyPer, 0) = 0"""
-LIKE_FOR_LIKE_PASSES = {"JobMtl": (["Company", "JobNum", "AssemblySeq", "MtlSeq"], _JOBMTL),
-                        "PartPlant": (["Company", "Plant", "PartNum"], _PARTPLANT),
-                        "PartMtl": (["Company", "PartNum", "RevisionNum", "AltMethod", "MtlSeq"], _PARTMTL)}
+# per judged table: its key, its pass, and the part a finding is on (at the finding's Company and Plant)
+LIKE_FOR_LIKE_PASSES = {"JobMtl": (["Company", "JobNum", "AssemblySeq", "MtlSeq"], _JOBMTL, "PartNum"),
+                        "PartPlant": (["Company", "Plant", "PartNum"], _PARTPLANT, "PartNum"),
+                        "PartMtl": (["Company", "PartNum", "RevisionNum", "AltMethod", "MtlSeq"], _PARTMTL, "MtlPartNum")}
 WHAT_IF_PREFIX = "If backflush were switched on at the site: "
 
 
-def phase_like_for_like(folder: Path, keys_only: bool = False) -> dict:
+# check's own work (issue 20 counts it inside the 1.5x; the like-for-like baseline has none of it), as the same expert
+# writes it beside the findings to make the same report: the table contracts one checks before trusting an export
+# (no blank key, no key twice: DuckDB's distinct count of one hash per row, as check counts it) and the verdicts. A
+# part site is judged when a job of the site that is open, or completed in the year up to the latest completion, uses
+# it, or a method line made there does (the revision's site for an alternate method, every site the parent has a
+# PartPlant row at for the main one); its verdict is the worst of its findings, sorted as check sorts them.
+# the tables the eight rules and the verdicts read, with their keys (as the built-in registry has them: a test holds
+# the two equal; written out, as the expert writes them, so the phase does not pay for loading the registry)
+REPORT_KEYS = {"JobMtl": ("Company", "JobNum", "AssemblySeq", "MtlSeq"), "JobHead": ("Company", "JobNum"),
+               "JobOper": ("Company", "JobNum", "AssemblySeq", "OprSeq"), "Part": ("Company", "PartNum"),
+               "PartPlant": ("Company", "Plant", "PartNum"),
+               "PartMtl": ("Company", "PartNum", "RevisionNum", "AltMethod", "MtlSeq"),
+               "PartRev": ("Company", "PartNum", "RevisionNum", "AltMethod"),
+               "PartOpr": ("Company", "PartNum", "RevisionNum", "AltMethod", "OprSeq")}
+BLANK_KEYS = {"AltMethod"}  # a key column left blank on purpose: the main method's AltMethod
+_VERDICTS = """
+    WITH win AS (SELECT max(JobCompletionDate) AS snap FROM JobHead),
+    uses AS (SELECT j.Company, j.Plant, j.PartNum FROM JobMtl j LEFT JOIN JobHead h USING (Company, JobNum), win
+            WHERE NOT (COALESCE(h.JobComplete, FALSE) OR COALESCE(h.JobClosed, FALSE))
+            OR h.JobCompletionDate BETWEEN win.snap - 364 AND win.snap
+        UNION ALL SELECT m.Company, r.Plant, m.MtlPartNum FROM PartMtl m
+            JOIN PartRev r USING (Company, PartNum, RevisionNum, AltMethod) WHERE m.AltMethod <> ''
+        UNION ALL SELECT m.Company, s.Plant, m.MtlPartNum FROM PartMtl m JOIN PartPlant s USING (Company, PartNum)
+            WHERE m.AltMethod = ''),
+    judged AS (SELECT s.Company, s.Plant, s.PartNum, COALESCE(s.BackFlush, FALSE) AS backflushed FROM PartPlant s
+        SEMI JOIN uses u ON u.Company = s.Company AND u.Plant = s.Plant AND u.PartNum = s.PartNum)
+    SELECT g.Company AS company, g.Plant AS plant, g.PartNum AS part_num,
+        CASE max(CASE WHEN f.rule_id LIKE 'BFE%' THEN 2 WHEN f.rule_id IS NOT NULL THEN 1 END)
+            WHEN 2 THEN 'not eligible' WHEN 1 THEN 'misconfigured' ELSE 'unknown' END AS verdict,
+        COALESCE(list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.rule_id IS NOT NULL)), []) AS rules,
+        g.backflushed, []::VARCHAR[] AS not_judged
+    FROM judged g LEFT JOIN found f ON f.Company = g.Company AND f.Plant = g.Plant AND f.part = g.PartNum
+    GROUP BY g.Company, g.Plant, g.PartNum, g.backflushed ORDER BY company, plant, part_num"""
+
+
+def _contract_scan(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Per table, one scan: its rows with a blank key column and the rows that repeat a key."""
+    scanned = {}
+    for name, key in REPORT_KEYS.items():
+        types = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{name}")').fetchall())
+        blank = " OR ".join(f"{c} IS NULL" + (f" OR {c} = ''" if types[c] == "VARCHAR" and c not in BLANK_KEYS else "")
+                            for c in key)
+        row = con.execute(f"""SELECT count(*) FILTER (WHERE {blank}), count(*) - count(DISTINCT hash({', '.join(key)}))
+            FROM "{name}" """).fetchone()
+        scanned[name] = {"blank_key": row[0], "key_twice": row[1]}
+    return scanned
+
+
+def phase_like_for_like(folder: Path, keys_only: bool = False, report: bool = False) -> dict:
     """The eight rules' findings as a DuckDB expert writes the same report: one pass per judged table, messages,
     evidence, fingerprints, sorted, one JSON document written with COPY (`keys_only`: only the found keys and
-    outcomes, as Arrow)."""
+    outcomes, as Arrow). `report`: with check's own work beside them, the table contracts and the verdicts (written
+    to like-for-like-verdicts.json)."""
     con = duckdb.connect()
     _views(con, folder)
     con.execute(HANDWRITTEN)
     if keys_only:
         return {"rows": sum(con.execute(f"SELECT {', '.join(key)}, outcome FROM ({sql})").to_arrow_table().num_rows
-                            for key, sql in LIKE_FOR_LIKE_PASSES.values())}
+                            for key, sql, _ in LIKE_FOR_LIKE_PASSES.values())}
+    contracts = _contract_scan(con) if report else {}
     documents = []
-    for key, sql in LIKE_FOR_LIKE_PASSES.values():
+    for key, sql, part in LIKE_FOR_LIKE_PASSES.values():
         pairs = ", ".join(f"'{c}', {c}" for c in key)
         documents.append(f"""SELECT rule_id, tbl AS "table", json_object({pairs}) AS key,
             CASE WHEN outcome = 'fail' THEN message ELSE '{WHAT_IF_PREFIX}' || message END AS message, evidence, outcome,
             {_FINGERPRINT.format(parts=_key_text(key))} AS fingerprint,
-            [{', '.join(f'CAST({c} AS VARCHAR)' for c in key)}] AS sort_key FROM ({sql})""")
+            [{', '.join(f'CAST({c} AS VARCHAR)' for c in key)}] AS sort_key, Company, Plant, {part} AS part
+            FROM ({sql})""")
+    con.execute(f"CREATE TEMP TABLE found AS {' UNION ALL '.join(documents)}")
     out = folder / "like-for-like.json"
     con.execute(f"""COPY (SELECT rule_id, 'error' AS severity, "table", key, message, evidence, outcome, fingerprint
-        FROM ({' UNION ALL '.join(documents)}) ORDER BY rule_id, "table", sort_key)
-        TO '{out}' (FORMAT json, ARRAY true)""")
-    return {"rows": con.execute(f"SELECT count(*) FROM read_json('{out}')").fetchone()[0]}
+        FROM found ORDER BY rule_id, "table", sort_key) TO '{out}' (FORMAT json, ARRAY true)""")
+    result = {"rows": con.execute(f"SELECT count(*) FROM read_json('{out}')").fetchone()[0]}
+    if report:
+        verdicts = folder / "like-for-like-verdicts.json"
+        con.execute(f"COPY ({_VERDICTS}) TO '{verdicts}' (FORMAT json, ARRAY true)")
+        result["contracts"] = contracts
+    return result
 
 
 # The hand-written readiness baseline (default profile: 365 days up to the latest history date, 3 observations).
@@ -449,15 +510,16 @@ def phase_readiness_handwritten(folder: Path) -> dict:
 Phase = tuple[list[str], tuple[int, ...], Path | None, bool]
 
 
-def same_findings(check: list[dict], baseline: list[dict]) -> list[dict]:
-    """`check`'s findings, when the baseline wrote the same ones in the same order; else the run stops naming the
-    first that differs (a baseline that writes other findings is not like for like, and its ratio would mislead)."""
+def same_findings(check: list[dict], baseline: list[dict], what: str = "finding") -> list[dict]:
+    """`check`'s findings (or verdicts: `what`), when the baseline wrote the same ones in the same order; else the run
+    stops naming the first that differs (a baseline that writes another report is not like for like, and its ratio
+    would mislead)."""
     for index, (ours, theirs) in enumerate(zip(check, baseline, strict=False)):
         if json.dumps(ours, sort_keys=True) != json.dumps(theirs, sort_keys=True):  # 0 and 0.0 differ in JSON
-            raise SystemExit(f"the like-for-like baseline differs from check at finding {index + 1}:\n"
+            raise SystemExit(f"the like-for-like baseline differs from check at {what} {index + 1}:\n"
                              f"  check:    {json.dumps(ours)}\n  baseline: {json.dumps(theirs)}")
     if len(check) != len(baseline):
-        raise SystemExit(f"check wrote {len(check):,} findings for the eight rules, the like-for-like baseline "
+        raise SystemExit(f"check wrote {len(check):,} {what}s for the eight rules, the like-for-like baseline "
                          f"{len(baseline):,}")
     return check
 
@@ -519,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the phases N times, taking turns, and report the median (default 1); on a "
                              "machine with noisy neighbours 3 or more gives steadier ratios")
     parser.add_argument("--phase", choices=["read", "handwritten", "readiness-handwritten", "like-for-like",
-                                            "like-for-like-keys"], help=argparse.SUPPRESS)
+                                            "like-for-like-keys", "like-for-like-report"], help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -527,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.phase:
         result = {"read": phase_read, "handwritten": phase_handwritten,
                   "readiness-handwritten": phase_readiness_handwritten, "like-for-like": phase_like_for_like,
-                  "like-for-like-keys": lambda folder: phase_like_for_like(folder, keys_only=True)}[args.phase](args.dir)
+                  "like-for-like-keys": lambda folder: phase_like_for_like(folder, keys_only=True),
+                  "like-for-like-report": lambda folder: phase_like_for_like(folder, report=True)}[args.phase](args.dir)
         print(json.dumps(result))
         return 0
     folder = args.dir or Path(tempfile.mkdtemp(prefix="backflush-bench-"))
@@ -550,12 +613,14 @@ def main(argv: list[str] | None = None) -> int:
         check_eight = [arg if arg != str(out_json) else str(eight_json) for arg in check]
         phases.update({"like-for-like-keys": ([*me, "like-for-like-keys"], (0,), None, False),
                        "like-for-like": ([*me, "like-for-like"], (0,), None, False),
+                       "like-for-like-report": ([*me, "like-for-like-report"], (0,), None, False),
                        "check-8-rules-compiling": ([*check_eight, *eight], (0, 1), cache, True),
                        "check-8-rules": ([*check_eight, *eight], (0, 1), cache, False)})
         figures = _interleaved(phases, args.repeat)
         findings = len(json.loads(out_json.read_text(encoding="utf-8"))["findings"])
         ratios = {**_ratios(figures, "check", "handwritten"), **_ratios(figures, "check-reused", "handwritten"),
                   **_ratios(figures, "check-8-rules", "like-for-like"), **_ratios(figures, "check-8-rules", "like-for-like-keys"),
+                  **_ratios(figures, "check-8-rules", "like-for-like-report"),
                   **_ratios(figures, "check-8-rules-compiling", "like-for-like"),
                   "check/read": round(figures["check"]["seconds"] / figures["read"]["seconds"], 2)}
         if args.labor_dtl:
@@ -569,11 +634,16 @@ def main(argv: list[str] | None = None) -> int:
             spread = f"   (runs: {', '.join(f'{t:.2f}' for t in figure['runs'])} s)" if len(figure["runs"]) > 1 else ""
             print(f"{name:22} {figure['seconds']:8.2f} s   CPU {figure['cpu_seconds']:8.2f} s   "
                   f"peak {figure['peak_mib']:8.1f} MiB{spread}")
-        eight_found = same_findings(json.loads(eight_json.read_text(encoding="utf-8"))["findings"],
+        eight = json.loads(eight_json.read_text(encoding="utf-8"))
+        eight_found = same_findings(eight["findings"],
                                     json.loads((folder / "like-for-like.json").read_text(encoding="utf-8")))
         what_if = sum(f["outcome"] == "if_enabled" for f in eight_found)
         print(f"eight rules: check and the like-for-like pass wrote the same {len(eight_found):,} findings "
               f"({what_if:,} of them what-if)")
+        judged = same_findings(eight["verdicts"], json.loads((folder / "like-for-like-verdicts.json").read_text(
+            encoding="utf-8")), "verdict")
+        print(f"eight rules: check and the like-for-like report wrote the same {len(judged):,} verdicts "
+              f"({sum(v['verdict'] != 'unknown' for v in judged):,} of them not eligible or misconfigured)")
         print(f"eligibility/integrity findings written: {findings:,}   " + "   ".join(f"{k} = {v}x" for k, v in ratios.items()))
         if args.json:
             args.json.write_text(json.dumps({"figures": figures, "ratios": ratios, "findings": findings}, indent=2))

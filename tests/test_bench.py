@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from benchmarks.bench import main, same_findings
+from benchmarks.bench import BLANK_KEYS, REPORT_KEYS, main, same_findings
+from validator.tables import builtin_registry
 
 pytestmark = pytest.mark.slow  # benchmark runs: `pytest -m slow` (.ci/run runs them after the default set)
 
@@ -69,6 +70,26 @@ def test_the_like_for_like_baseline_writes_the_findings_check_writes_for_its_eig
     assert ratios["check-8-rules-compiling/like-for-like"] > 0
 
 
+def test_the_like_for_like_report_writes_the_verdicts_check_writes_beside_the_findings(tmp_path, capsys):
+    figures = tmp_path / "figures.json"
+    assert main(["--parts", "2000", "--job-mtl", "20000", "--job-oper", "6000", "--dir", str(tmp_path / "site"),
+                 "--json", str(figures)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "wrote the same" in line and "verdicts" in line)
+    judged, flagged = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
+    assert judged > flagged > 0  # parts judged at their site, some of them not eligible or misconfigured
+    result = json.loads(figures.read_text(encoding="utf-8"))
+    assert result["ratios"]["check-8-rules/like-for-like-report"] > 0
+    contracts = json.loads(result["figures"]["like-for-like-report"]["output"])["contracts"]
+    assert set(contracts) == set(REPORT_KEYS)
+    assert all(scan == {"blank_key": 0, "key_twice": 0} for scan in contracts.values())  # the generated site is clean
+
+
+def test_the_report_baseline_checks_the_keys_the_registry_declares():
+    tables = builtin_registry().tables
+    assert {name: tables[name].key for name in REPORT_KEYS} == REPORT_KEYS
+    assert {c for name in REPORT_KEYS for c in tables[name].key if tables[name].columns[c].blank_key} == BLANK_KEYS
+
+
 FINDING = {"rule_id": "BFC003", "severity": "error", "table": "PartMtl",
            "key": {"Company": "EPIC06", "PartNum": "P0002520", "RevisionNum": "A", "AltMethod": "", "MtlSeq": 20},
            "message": "Method P0002520 rev A line 20 (P0190271) is backflushed with QtyPer 0",
@@ -85,6 +106,13 @@ def test_a_baseline_that_writes_a_number_otherwise_is_not_like_for_like():
 def test_a_baseline_that_misses_a_finding_is_not_like_for_like():
     with pytest.raises(SystemExit, match="check wrote 2 findings for the eight rules, the like-for-like baseline 1"):
         same_findings([FINDING, FINDING], [FINDING])
+
+
+def test_a_baseline_that_judges_a_part_otherwise_is_not_like_for_like():
+    verdict = {"company": "EPIC06", "plant": "MfgSys", "part_num": "P0000000", "verdict": "not eligible",
+               "rules": ["BFE001"], "backflushed": False, "not_judged": []}
+    with pytest.raises(SystemExit, match="differs from check at verdict 1"):
+        same_findings([verdict], [{**verdict, "verdict": "misconfigured"}], "verdict")
 
 
 def test_the_same_findings_in_another_key_order_are_the_same():
