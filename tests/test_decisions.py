@@ -175,11 +175,12 @@ def test_findings_on_closed_jobs_are_absent_by_default_and_present_with_jobs_all
     assert ("BFC003", "006002", 20) in on_closed and document["tool"]["jobs"] == "all"
 
 
-def test_verdicts_exist_only_for_components_at_their_site(demo_document):
-    """Plant2's verdicts are the parts that Plant2's open or recent jobs, or Plant2's methods, use."""
-    heads = {(r["Company"], r["JobNum"]): r for r in export_rows(DEMO / "JobHead.csv")}
-    snapshot = demo_document["tool"]["profile"]["snapshot_date"]
-    start = demo_document["tool"]["profile"]["window_start"]
+def _components(folder: Path, document: dict) -> set[tuple[str | None, str, str]]:
+    """The part sites (company, site, part) that a job of the site that is open or completed in the window, or a
+    method line of a parent made there, uses, read from the fixture's files: a job line or a site row without a
+    company (no Company column, or a blank one) meets every company."""
+    snapshot = document["tool"]["profile"]["snapshot_date"]
+    start = document["tool"]["profile"]["window_start"]
 
     def iso(text: str) -> str:
         month, day, year = text.split("/") if "/" in text else (None, None, None)
@@ -189,21 +190,68 @@ def test_verdicts_exist_only_for_components_at_their_site(demo_document):
         done = _flag(head["JobComplete"]) or _flag(head["JobClosed"])
         return not done or (head["JobCompletionDate"] != "" and start <= iso(head["JobCompletionDate"]) <= snapshot)
 
-    used = {(r["Company"], r["Plant"], r["PartNum"]) for r in export_rows(DEMO / "JobMtl.csv")
-            if counts(heads[(r["Company"], r["JobNum"])])}
+    heads = export_rows(folder / "JobHead.csv")
+
+    def line_counts(line: dict[str, str]) -> bool:  # a line without a company is on every job of its number
+        jobs = [h for h in heads if h["JobNum"] == line["JobNum"] and line.get("Company", h["Company"]) == h["Company"]]
+        return not jobs or any(counts(h) for h in jobs)
+
+    used = {(line.get("Company") or None, line["Plant"], line["PartNum"])
+            for line in export_rows(folder / "JobMtl.csv") if line_counts(line)}
     revisions = {(r["Company"], r["PartNum"], r["RevisionNum"], r["AltMethod"]): r["Plant"]
-                 for r in export_rows(DEMO / "PartRev.csv")}
-    sites = {(r["Company"], r["PartNum"]): set() for r in export_rows(DEMO / "PartPlant.csv")}
-    for r in export_rows(DEMO / "PartPlant.csv"):
-        sites[(r["Company"], r["PartNum"])].add(r["Plant"])
-    for line in export_rows(DEMO / "PartMtl.csv"):
+                 for r in export_rows(folder / "PartRev.csv")}
+    rows = {(r["Company"] or None, r["Plant"], r["PartNum"]) for r in export_rows(folder / "PartPlant.csv")}
+    for line in export_rows(folder / "PartMtl.csv"):
         if line["AltMethod"]:
             plant = revisions.get((line["Company"], line["PartNum"], line["RevisionNum"], line["AltMethod"]))
             used |= {(line["Company"], plant, line["MtlPartNum"])} if plant else set()
         else:
-            used |= {(line["Company"], plant, line["MtlPartNum"]) for plant in sites.get((line["Company"], line["PartNum"]), ())}
-    expected = used & set((r["Company"], r["Plant"], r["PartNum"]) for r in export_rows(DEMO / "PartPlant.csv"))
+            used |= {(line["Company"], plant, line["MtlPartNum"]) for company, plant, part in rows
+                     if part == line["PartNum"] and company in (line["Company"], None)}
+    return {row for row in rows if any(use[1:] == row[1:] and None in (use[0], row[0]) or use == row for use in used)}
+
+
+def test_verdicts_exist_only_for_components_at_their_site(demo_document):
+    """Plant2's verdicts are the parts that Plant2's open or recent jobs, or Plant2's methods, use."""
+    expected = _components(DEMO, demo_document)
     assert {(v["company"], v["plant"], v["part_num"]) for v in demo_document["verdicts"]} == expected
+
+
+def _rewritten(source: Path, site: Path, table: str, change) -> Path:
+    """A copy of a fixture with one export's rows changed (`change` takes and returns the rows), written with csv."""
+    shutil.copytree(source, site)
+    rows = export_rows(source / f"{table}.csv")
+    rows = change(rows)
+    with (site / f"{table}.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return site
+
+
+def test_job_lines_exported_without_company_make_their_part_a_component_in_every_company(tmp_path):
+    def unnamed(rows):  # and open job 006001 uses LBL-100 at MfgSys, where no method line uses it
+        return [{k: v for k, v in row.items() if k != "Company"}
+                | ({"PartNum": "LBL-100"} if (row["JobNum"], row["MtlSeq"]) == ("006001", "20") else {}) for row in rows]
+
+    site = _rewritten(TWO_COMPANIES, tmp_path / "site", "JobMtl", unnamed)
+    _, document = run_json(site, tmp_path / "f.json")
+    judged = {(v["company"], v["plant"], v["part_num"]) for v in document["verdicts"]}
+    assert judged == _components(site, document)
+    assert ("EPIC06", "MfgSys", "LBL-100") in judged  # EPIC06's site row, met by a job line of no company
+
+
+def test_a_site_row_without_company_is_judged_where_any_company_uses_its_part(tmp_path):
+    def blank(rows):
+        return [{**row, "Company": ""} if (row["Company"], row["PartNum"]) == ("EPIC07", "WSH-100") else row
+                for row in rows]
+
+    site = _rewritten(TWO_COMPANIES, tmp_path / "site", "PartPlant", blank)
+    code, document = run_json(site, tmp_path / "f.json", "--keep-going")  # a blank key breaks PartPlant's contract
+    assert code == 0
+    judged = {(v["company"], v["plant"], v["part_num"]) for v in document["verdicts"]}
+    assert judged == _components(site, document)
+    assert (None, "MfgSys", "WSH-100") in judged
 
 
 def test_the_reasons_file_has_one_row_per_part_and_no_cell_over_500_characters(demo_recommend):

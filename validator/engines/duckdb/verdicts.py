@@ -56,14 +56,20 @@ class _Tables:
     def company(self, alias: str) -> str:
         return self.key(alias, COMPANY) if self.has(ALIASES[alias], COMPANY) else "''"
 
+    def blank_company(self, alias: str) -> bool:
+        """Whether a row may have no company: the table lacks Company, or its scan found one null or blank."""
+        loaded = self.site.tables.get(ALIASES[alias])
+        return loaded is None or COMPANY not in loaded.columns or COMPANY not in loaded.facts.complete
+
     def same_company(self, a: str, b: str) -> str:
         """The rows are of one company, where both tables say which."""
         return (f"{self.key(a, COMPANY)} = {self.key(b, COMPANY)}"
                 if self.has(ALIASES[a], COMPANY) and self.has(ALIASES[b], COMPANY) else "TRUE")
 
 
-def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
-    """Selects of (c, p, k): the company, site and part of every use that makes a part a component."""
+def _uses(t: _Tables, basis: VerdictBasis) -> list[tuple[str, str]]:
+    """Selects of (c, p, k): the company, site and part of every use that makes a part a component, each with the
+    alias of the table its company comes from."""
     uses = []
     if t.has("JobMtl", "PartNum", "Plant"):
         if t.has("JobMtl", "JobNum") and t.has("JobHead", "JobNum", "JobComplete", "JobClosed"):
@@ -74,17 +80,17 @@ def _uses(t: _Tables, basis: VerdictBasis) -> list[str]:
                    f"AND {t.same_company('j', 'h')} WHERE NOT {done} OR ({recent})")
         else:  # no job status read: every job of the site counts
             job = "WHERE TRUE"
-        uses.append(f"SELECT {t.company('j')} AS c, {t.key('j', 'Plant')} AS p, {t.key('j', 'PartNum')} AS k "
-                    f"FROM \"JobMtl\" j {job}")
+        uses.append((f"SELECT {t.company('j')} AS c, {t.key('j', 'Plant')} AS p, {t.key('j', 'PartNum')} AS k "
+                     f"FROM \"JobMtl\" j {job}", "j"))
     if t.has("PartMtl", "PartNum", "MtlPartNum", "AltMethod"):
         if t.has("PartMtl", "RevisionNum") and t.has("PartRev", "PartNum", "RevisionNum", "AltMethod", "Plant"):
-            uses.append(f"SELECT {t.company('m')} AS c, {t.key('r', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
-                        f"FROM \"PartMtl\" m JOIN \"PartRev\" r ON {t.same_company('m', 'r')} "
-                        + "".join(f"AND {t.key('m', c)} = {t.key('r', c)} " for c in ("PartNum", "RevisionNum", "AltMethod"))
-                        + f"WHERE {t.key('m', 'AltMethod')} <> ''")
-        uses.append(f"SELECT {t.company('m')} AS c, {t.key('s', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
-                    f"FROM \"PartMtl\" m JOIN \"PartPlant\" s ON {t.same_company('m', 's')} "
-                    f"AND {t.key('m', 'PartNum')} = {t.key('s', 'PartNum')} WHERE {t.key('m', 'AltMethod')} = ''")
+            uses.append((f"SELECT {t.company('m')} AS c, {t.key('r', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
+                         f"FROM \"PartMtl\" m JOIN \"PartRev\" r ON {t.same_company('m', 'r')} "
+                         + "".join(f"AND {t.key('m', c)} = {t.key('r', c)} " for c in ("PartNum", "RevisionNum", "AltMethod"))
+                         + f"WHERE {t.key('m', 'AltMethod')} <> ''", "m"))
+        uses.append((f"SELECT {t.company('m')} AS c, {t.key('s', 'Plant')} AS p, {t.key('m', 'MtlPartNum')} AS k "
+                     f"FROM \"PartMtl\" m JOIN \"PartPlant\" s ON {t.same_company('m', 's')} "
+                     f"AND {t.key('m', 'PartNum')} = {t.key('s', 'PartNum')} WHERE {t.key('m', 'AltMethod')} = ''", "m"))
     return uses
 
 
@@ -94,19 +100,26 @@ def judged_sql(site: Site, basis: VerdictBasis) -> str:
     t = _Tables(site)
     if not t.has("PartPlant", "Plant", "PartNum", "BackFlush"):
         return EMPTY
-    uses = " UNION ".join(_uses(t, basis)) or "SELECT '' AS c, '' AS p, '' AS k WHERE FALSE"
+    uses = _uses(t, basis)
     company = "s.Company" if t.has("PartPlant", COMPANY) else "NULL::VARCHAR"
-    # a use names its company where its table has one; where either side has none (an export lacking Company),
-    # it meets every company
-    return f"""WITH uses AS ({uses}),
+    # a use names its company where its table has one; where either side has none (an export lacking Company, a
+    # row without one), it meets every company. Each case is a semi join of its own (a join on an OR of conditions
+    # is no hash join), and only a table that may lack a company adds its case: its scan found Company complete.
+    semi = "FROM rows r SEMI JOIN uses u ON u.p = r.p AND u.k = r.k"
+    matched = [f"SELECT r.* {semi} AND u.c = r.c"]
+    if any(t.blank_company(alias) for _, alias in uses):
+        matched.append(f"SELECT r.* {semi} AND u.c = ''")
+    if t.blank_company("s"):
+        matched.append(f"SELECT r.* {semi} WHERE r.c = ''")
+    union = " UNION ALL ".join(sql for sql, _ in uses) or "SELECT '' AS c, '' AS p, '' AS k WHERE FALSE"
+    return f"""WITH uses AS ({union}),
             rows AS (SELECT {t.company('s')} AS c, {t.key('s', 'Plant')} AS p, {t.key('s', 'PartNum')} AS k,
                 {company} AS company, s.Plant AS plant, s.PartNum AS part, coalesce(s.BackFlush, FALSE) AS backflushed
                 FROM "PartPlant" s WHERE s.PartNum IS NOT NULL),
-            used AS (SELECT DISTINCT r.c, r.p, r.k FROM rows r JOIN uses u ON u.p = r.p AND u.k = r.k
-                AND (u.c = r.c OR u.c = '' OR r.c = ''))
-        SELECT r.c, r.p, r.k, min(r.company) AS company, min(r.plant) AS plant, min(r.part) AS part,
-            bool_or(r.backflushed) AS backflushed
-        FROM rows r JOIN used u ON u.c = r.c AND u.p = r.p AND u.k = r.k GROUP BY r.c, r.p, r.k"""
+            matched AS ({" UNION ALL ".join(matched)})
+        SELECT c, p, k, min(company) AS company, min(plant) AS plant, min(part) AS part,
+            bool_or(backflushed) AS backflushed
+        FROM matched GROUP BY c, p, k"""
 
 
 def _ids(ids: frozenset[str]) -> str:
