@@ -125,4 +125,5 @@ def test_the_scaling_curve_writes_a_table_a_sentence_and_a_plot(tmp_path):
     assert curve(["--sizes", "10000,20000", "--engines", "duckdb", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "scaling.md").read_text(encoding="utf-8")
     assert "| 10,000 |" in text and "| 20,000 |" in text and "per million JobMtl rows" in text
+    assert "| like-for-like-report |" in text and "| check-8-rules duckdb |" in text  # the report's two sides
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
