@@ -111,6 +111,17 @@ def _key_text(column: str, sql_type: str) -> str:
     return f"coalesce({text}, '')"
 
 
+def _flag(compiled: CompiledTable, index: int) -> str:
+    """SQL: the rows check `index` makes findings of. A key that an earlier check of its rule in this pass flags
+    too (a failure, then its what-if twin) is that check's finding: its losing rows are not made to be dropped by
+    unique_findings."""
+    check = compiled.checks[index]
+    order = what_if.check_index(check.rule, check.check)
+    earlier = [other.hit for other in compiled.checks
+               if other.rule.id == check.rule.id and what_if.check_index(other.rule, other.check) < order]
+    return " AND ".join([quote(check.hit), *(f"{quote(hit)} IS NOT TRUE" for hit in earlier)])
+
+
 def finding_rows_sql(compiled: CompiledTable, index: int, types: dict[str, str]) -> str:
     """A SELECT of FOUND's columns: the rows of FLAGGED flagged by check `index` as finding rows."""
     check = compiled.checks[index]
@@ -143,7 +154,7 @@ def finding_rows_sql(compiled: CompiledTable, index: int, types: dict[str, str])
         FROM (SELECT {key_json} AS key_json, {_message(check, compiled, types)} AS message, {evidence} AS evidence,
                 {fingerprint} AS fingerprint, {sort_key} AS sort_key, {company} AS company, {plant} AS plant,
                 {part} AS part, {site_company} AS site_company, {site_plant} AS site_plant, {component} AS component
-              FROM {FLAGGED} WHERE {quote(check.hit)})"""
+              FROM {FLAGGED} WHERE {_flag(compiled, index)})"""
 
 
 def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: str) -> None:
@@ -163,17 +174,17 @@ def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: 
 def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
     """Every finding kept, once per rule and key (a rule's first check that found it wins), sorted."""
     con.execute(CREATE_FOUND)
-    twice = con.execute(f"SELECT rule_id, tbl, fingerprint FROM {FOUND} GROUP BY rule_id, tbl, check_index, fingerprint "
-                        "HAVING count(*) > 1 LIMIT 1").fetchone()
-    if twice:
-        (line,) = con.execute(f"SELECT line FROM {FOUND} WHERE fingerprint = ? LIMIT 1", [twice[2]]).fetchone()
-        raise AssertionError(f"{twice[0]} on {twice[1]} returned one key twice ({line}): a relation it follows is "
+    # per rule and key: the checks that found it, and whether one of them found it twice
+    shared = con.execute(f"""SELECT rule_id, tbl, fingerprint, max(n) > 1 AS twice
+        FROM (SELECT rule_id, tbl, fingerprint, check_index, count(*) AS n FROM {FOUND} GROUP BY ALL)
+        GROUP BY rule_id, tbl, fingerprint HAVING count(*) > 1 OR max(n) > 1 ORDER BY twice DESC LIMIT 1""").fetchone()
+    if shared and shared[3]:
+        (line,) = con.execute(f"SELECT line FROM {FOUND} WHERE fingerprint = ? LIMIT 1", [shared[2]]).fetchone()
+        raise AssertionError(f"{shared[0]} on {shared[1]} returned one key twice ({line}): a relation it follows is "
                              "not to-one; this is a defect of the rule or the table registry")
-    # a key found by two checks of one rule (two checks on one table) is one finding; most rules have one check
-    # per table, and then the window that keeps the first is not needed
-    repeated = con.execute(f"SELECT 1 FROM (SELECT DISTINCT rule_id, tbl, check_index FROM {FOUND}) "
-                           "GROUP BY rule_id, tbl HAVING count(*) > 1 LIMIT 1").fetchone()
-    first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if repeated else ""
+    # a key found by two checks of one rule is one finding: a pass makes it only for the first of its checks there
+    # (_flag), so the window that keeps the first runs only where a rule's checks on a table were split over passes
+    first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if shared else ""
     table = con.execute(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line, tbl AS \"table\", "
                         f"fingerprint FROM {FOUND} {first} "
                         "ORDER BY rank, rule_id, tbl, sort_key").to_arrow_table()
