@@ -36,7 +36,8 @@ class Report:
     triage: Triage = field(default_factory=Triage)  # what a baseline and waivers made of the findings (gate.py)
     input_files: dict[str, list[str]] = field(default_factory=dict)  # table -> the files read (the manifest's SHA-256)
     snapshot: dict[str, Any] | None = None  # the manifest of a snapshot `backflush pull` wrote, when PATH is one
-    descriptions: pa.Table | None = None  # Company, PartNum, PartDescription of the parts read (worklist, HTML)
+    descriptions: pa.Table | None = None  # Company, PartNum, PartDescription of the parts read, when a format
+    # written shows them (formats DESCRIBES_PARTS: the worklist)
 
     def description(self) -> Callable[[Any, Any], str]:
         """(company, part) -> the part's description ('' when unknown), compared as SQL Server compares keys."""

@@ -200,13 +200,15 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
               keep_going: bool = False, profile: Profile | None = None, attestations: Path | None = None,
               date_order: str = AUTO, decimal_separator: str = AUTO, empty_tables: frozenset[str] = frozenset(),
               named: Mapping[str, Naming] | None = None, jobs: str = "open",
-              readiness_rules: Collection[str] | None = None, progress: Progress = SILENT) -> Report:
+              readiness_rules: Collection[str] | None = None, progress: Progress = SILENT,
+              descriptions: bool = False) -> Report:
     """Check a source of exports; contract violations stop the run unless keep_going. `date_order`: of dates
     exported with slashes; `decimal_separator`: of numbers exported as text (validator/told.py); `empty_tables`:
     tables whose export may hold no rows (a site without jobs yet); `named`: what backflush.yaml's `exports:` says of
     some tables' files and headers; `jobs`: the jobs the eligibility and integrity rules judge (open or all);
     `readiness_rules`: the ids of every readiness rule in force, run or not (default: those among `rules`): a part
-    is ready only when each of them ran in full."""
+    is ready only when each of them ran in full. `descriptions`: read the parts' descriptions too (a format written
+    shows them)."""
     per_check = _needs(rules, registry)
     needs = run_needs(per_check, registry)
     documents = {}
@@ -267,7 +269,7 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
         inputs = {name: loaded_table.source.where for name, loaded_table in sorted(site.tables.items())}
         part = site.tables.get("Part")
         descriptions = (engine.arrow(site, "Part", ["Company", "PartNum", "PartDescription"])
-                        if part is not None and "PartDescription" in part.columns else None)
+                        if descriptions and part is not None and "PartDescription" in part.columns else None)
         return Report(source.location, {r.id: r for r in rules}, results, findings, judged, flat, missing, jobs,
                       engine.name, profile.to_dict(latest), date_orders, decimal_commas, column_headers, inputs,
                       input_files={name: [str(p) for p in (t.source.parquet_files() if t.source.format == "parquet"
@@ -311,6 +313,7 @@ def main(args: argparse.Namespace) -> int:
         report = run_check(source, select(rules, args.ids, args.tags), registry, engine,
                            keep_going=args.keep_going, profile=profile, attestations=args.attestations,
                            readiness_rules=readiness_in_force(rules), progress=progress,
+                           descriptions=any(get_format(o.name).DESCRIBES_PARTS for o in chosen),
                            **reading_options(args, config, registry))
         report = gated(report, args.baseline, args.waivers or config.waivers)
         progress.step("writing the reports")

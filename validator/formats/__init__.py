@@ -1,5 +1,6 @@
 """Formats are plug-ins over one report: one module per format, looked up by name. A format writes text to a
-text stream, or (BINARY = True in its module: a workbook) bytes to a binary one."""
+text stream, or (BINARY = True in its module: a workbook) bytes to a binary one. A format that shows each part's
+description says so (DESCRIBES_PARTS = True): a run reads the descriptions only when it writes such a format."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ FORMATS = {
 
 class Format(Protocol):
     BINARY: bool
+    DESCRIBES_PARTS: bool
 
     def write(self, report: Report, out: IO, *, color: bool = False) -> None: ...
 
@@ -32,8 +34,9 @@ def get_format(name: str) -> Format:
     if name not in FORMATS:
         raise ConfigError(f"unknown format {name!r}; available: {', '.join(FORMATS)}")
     module = importlib.import_module(FORMATS[name])
-    if not hasattr(module, "BINARY"):
-        module.BINARY = False  # type: ignore[attr-defined]
+    for flag in ("BINARY", "DESCRIBES_PARTS"):
+        if not hasattr(module, flag):
+            setattr(module, flag, False)
     return module  # type: ignore[return-value]
 
 

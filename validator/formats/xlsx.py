@@ -15,6 +15,7 @@ from validator.findings import IF_ENABLED_OUTCOME, VERDICTS, Finding
 from validator.report import Report
 
 BINARY = True
+DESCRIBES_PARTS = True  # a verdict's and a finding's row show the part's description
 MAX_ROWS = 1_048_575  # data rows a sheet holds below its header
 WIDTH_SAMPLE = 200  # rows a column's width is measured on
 MAX_WIDTH = 70
