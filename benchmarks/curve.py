@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench import CORE_TAGS, LIKE_FOR_LIKE_RULES, _run, generate
+from benchmarks.bench import CORE_TAGS, LIKE_FOR_LIKE_RULES, _run, byte_compile, generate
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PHASES = ("read", "like-for-like-keys", "like-for-like", "like-for-like-report")
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
     results: dict[int, dict[str, dict]] = {}
+    byte_compile()
     for size in [int(s) for s in args.sizes.split(",")] + ([50_000_000] if args.large else []):
         chosen = [e for e in engines if e != "spark" or size <= args.spark_max]
         results[size] = measure(size, chosen, args.memory_limit)
