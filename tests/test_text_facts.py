@@ -197,3 +197,67 @@ def test_a_value_outside_the_codes_is_named_with_its_row(tmp_path):
     (violation,) = check_table(site, loaded)
     assert (violation.column, violation.rows, violation.values) == ("LaborEntryMethod", (3, 4), ("Backflush", "Z"))
     assert violation.problem.startswith("not one of the codes T, Q, B, X")
+
+
+def job_mtl_lines(folder: Path, *keys: tuple[str, str, int]):
+    """A Parquet JobMtl export of (Company, JobNum, MtlSeq) keys, in the order given (SQL Server writes a table in its
+    clustered key's order; a file sorted otherwise, or appended to, is in another)."""
+    values = ", ".join(f"({n}, '{company}', '{job}', {seq})" for n, (company, job, seq) in enumerate(keys))
+    duckdb.sql(f"SELECT Company, JobNum, 0 AS AssemblySeq, MtlSeq, 'SCR-1' AS PartNum FROM (VALUES {values}) "
+               "t(n, Company, JobNum, MtlSeq) ORDER BY n").write_parquet(str(folder / "JobMtl.parquet"))
+    site = load_site(folder, REGISTRY, {"JobMtl": {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum"}})
+    return site, site.tables["JobMtl"]
+
+
+def _no_distinct_count(monkeypatch):
+    monkeypatch.setattr("validator.engines.duckdb.text_facts.unique_sql", lambda values: pytest.fail("counted"))
+
+
+def test_a_key_exported_in_key_order_is_unique_without_a_distinct_count(tmp_path, monkeypatch):
+    _no_distinct_count(monkeypatch)
+    _, loaded = job_mtl_lines(tmp_path, ("EPIC06", "005001", 10), ("EPIC06", "005001", 20), ("EPIC06", "005002", 10))
+    assert loaded.facts.unique_key
+
+
+def test_two_companies_in_key_order_are_unique_without_a_distinct_count(tmp_path, monkeypatch):
+    _no_distinct_count(monkeypatch)
+    _, loaded = job_mtl_lines(tmp_path, ("EPIC06", "005001", 10), ("EPIC07", "005001", 10))
+    assert loaded.facts.unique_key
+
+
+def test_a_key_twice_in_key_order_is_a_duplicate(tmp_path):
+    site, loaded = job_mtl_lines(tmp_path, ("EPIC06", "005001", 10), ("EPIC06", "005001", 10), ("EPIC06", "005002", 10))
+    assert not loaded.facts.unique_key
+    (violation,) = check_table(site, loaded)
+    assert (violation.problem, violation.rows) == ("duplicate key (Company, JobNum, AssemblySeq, MtlSeq)", (1, 2))
+
+
+def test_a_unique_key_out_of_order_is_counted_unique(tmp_path):
+    site, loaded = job_mtl_lines(tmp_path, ("EPIC06", "005002", 10), ("EPIC06", "005001", 20), ("EPIC06", "005001", 10))
+    assert loaded.facts.unique_key and check_table(site, loaded) == []
+
+
+def test_a_key_left_null_twice_in_a_row_is_not_unique(tmp_path):
+    """Nulls compare as neither greater nor equal: the order cannot vouch for them; counted, they are one key."""
+    duckdb.sql("SELECT 'EPIC06' AS Company, '005001' AS JobNum, 0 AS AssemblySeq, NULL::INTEGER AS MtlSeq, 'SCR-1' AS PartNum "
+               "FROM range(2)").write_parquet(str(tmp_path / "JobMtl.parquet"))
+    site = load_site(tmp_path, REGISTRY, {"JobMtl": {"Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum"}})
+    assert not site.tables["JobMtl"].facts.unique_key
+
+
+def test_a_key_twice_after_the_first_rows_in_key_order_is_a_duplicate(tmp_path, monkeypatch):
+    """The first rows in key order (PROBE_ROWS of them) do not stand for the rest: the whole export is read."""
+    monkeypatch.setattr("validator.engines.duckdb.text_facts.PROBE_ROWS", 3)
+    keys = [("EPIC06", f"00500{n}", 10) for n in range(1, 6)]
+    site, loaded = job_mtl_lines(tmp_path, *keys, keys[1])
+    assert not loaded.facts.unique_key
+    (violation,) = check_table(site, loaded)
+    assert (violation.problem, violation.rows) == ("duplicate key (Company, JobNum, AssemblySeq, MtlSeq)", (2, 6))
+
+
+def test_one_company_in_two_cases_leaves_its_key_to_the_comparison_sql_server_makes(tmp_path):
+    """EPIC06 and epic06 are one company: the order of the rest of the key decides, and 005001 line 10 is there
+    twice; as exported the two keys differ, and compared as SQL Server compares them they are one."""
+    site, loaded = job_mtl_lines(tmp_path, ("EPIC06", "005001", 10), ("epic06", "005001", 10))
+    assert loaded.facts.company == "EPIC06" and loaded.facts.unique_key
+    assert [v.problem for v in check_table(site, loaded)] == ["duplicate key (Company, JobNum, AssemblySeq, MtlSeq)"]
