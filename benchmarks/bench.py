@@ -20,7 +20,8 @@ each in its own process so that wall time and peak memory (max RSS) are its own:
               first) and right after reusing them. The run stops if the two documents' findings differ.
   like-for-like-report
               the same passes with check's own work beside them, as the expert writes it to make the same report:
-              a contract scan per table read (blank keys, keys twice) and the verdicts of the judged part sites,
+              a contract scan per table read (blank keys; keys twice, read from the key order of an export in
+              key order, as check reads them, else counted) and the verdicts of the judged part sites,
               sorted and written with COPY. The run stops if its verdicts differ from check's.
 With --labor-dtl N it adds a year of history (N LaborDtl rows, N/5 PartTran) and two more phases:
   readiness-handwritten  hand-written DuckDB queries for the readiness rules BFR001-BFR009;
@@ -353,15 +354,26 @@ _VERDICTS = """
 
 
 def _contract_scan(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
-    """Per table, one scan: its rows with a blank key column and the rows that repeat a key."""
+    """Per table: its rows with a blank key column, and the rows that repeat a key. An export in key order shows it
+    has none by its order (each key after the one before it, in a streaming scan of the key; of one company, the
+    rest of the key); any other is counted by DuckDB's distinct count of one hash per row."""
     scanned = {}
     for name, key in REPORT_KEYS.items():
         types = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{name}")').fetchall())
         blank = " OR ".join(f"{c} IS NULL" + (f" OR {c} = ''" if types[c] == "VARCHAR" and c not in BLANK_KEYS else "")
                             for c in key)
-        row = con.execute(f"""SELECT count(*) FILTER (WHERE {blank}), count(*) - count(DISTINCT hash({', '.join(key)}))
-            FROM "{name}" """).fetchone()
-        scanned[name] = {"blank_key": row[0], "key_twice": row[1]}
+        blank_rows, companies = con.execute(f'SELECT count(*) FILTER (WHERE {blank}), count(DISTINCT Company) '
+                                            f'FROM "{name}"').fetchone()
+        ordered = [c for c in key if c != "Company" or companies > 1]
+        after = f"{ordered[-1]} > p{len(ordered) - 1}"
+        for i in range(len(ordered) - 2, -1, -1):
+            after = f"{ordered[i]} > p{i} OR ({ordered[i]} = p{i} AND ({after}))"
+        previous = ", ".join(f"lag({c}) OVER () AS p{i}" for i, c in enumerate(ordered))
+        (unordered,) = con.execute(f'SELECT count(*) FILTER (WHERE ({after}) IS NOT TRUE) '
+                                   f'FROM (SELECT {", ".join(ordered)}, {previous} FROM "{name}")').fetchone()
+        twice = 0 if unordered <= 1 else con.execute(
+            f'SELECT count(*) - count(DISTINCT hash({", ".join(key)})) FROM "{name}"').fetchone()[0]
+        scanned[name] = {"blank_key": blank_rows, "key_twice": twice}
     return scanned
 
 

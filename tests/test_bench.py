@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+import duckdb
 import pytest
 
-from benchmarks.bench import BLANK_KEYS, REPORT_KEYS, main, same_findings
+from benchmarks.bench import BLANK_KEYS, REPORT_KEYS, _contract_scan, _views, generate, main, same_findings
 from validator.tables import builtin_registry
 
 pytestmark = pytest.mark.slow  # benchmark runs: `pytest -m slow` (.ci/run runs them after the default set)
@@ -88,6 +89,19 @@ def test_the_report_baseline_checks_the_keys_the_registry_declares():
     tables = builtin_registry().tables
     assert {name: tables[name].key for name in REPORT_KEYS} == REPORT_KEYS
     assert {c for name in REPORT_KEYS for c in tables[name].key if tables[name].columns[c].blank_key} == BLANK_KEYS
+
+
+@pytest.mark.parametrize("order", ["Company, JobNum, AssemblySeq, MtlSeq", "PartNum DESC"],
+                         ids=["in key order", "in another order"])
+def test_the_report_baseline_counts_a_job_line_exported_twice(tmp_path, order):
+    generate(tmp_path, 1000, 10_000, 3000)
+    con = duckdb.connect()
+    _views(con, tmp_path)
+    con.execute(f"""CREATE OR REPLACE VIEW JobMtl AS SELECT * FROM (SELECT * FROM read_parquet('{tmp_path / "JobMtl.parquet"}')
+        UNION ALL (SELECT * FROM read_parquet('{tmp_path / "JobMtl.parquet"}') LIMIT 1)) ORDER BY {order}""")
+    scanned = _contract_scan(con)
+    assert scanned["JobMtl"] == {"blank_key": 0, "key_twice": 1}
+    assert all(counts == {"blank_key": 0, "key_twice": 0} for name, counts in scanned.items() if name != "JobMtl")
 
 
 FINDING = {"rule_id": "BFC003", "severity": "error", "table": "PartMtl",
