@@ -200,8 +200,8 @@ def test_a_value_outside_the_codes_is_named_with_its_row(tmp_path):
 
 
 def job_mtl_lines(folder: Path, *keys: tuple[str, str, int]):
-    """A Parquet JobMtl export of (Company, JobNum, MtlSeq) keys, in the order given (SQL Server writes a table in its
-    clustered key's order; a file sorted otherwise, or appended to, is in another)."""
+    """A Parquet JobMtl export of (Company, JobNum, MtlSeq) keys, in the order given (a table read whole from SQL
+    Server usually comes in its clustered key's order; a file sorted otherwise, or appended to, is in another)."""
     values = ", ".join(f"({n}, '{company}', '{job}', {seq})" for n, (company, job, seq) in enumerate(keys))
     duckdb.sql(f"SELECT Company, JobNum, 0 AS AssemblySeq, MtlSeq, 'SCR-1' AS PartNum FROM (VALUES {values}) "
                "t(n, Company, JobNum, MtlSeq) ORDER BY n").write_parquet(str(folder / "JobMtl.parquet"))

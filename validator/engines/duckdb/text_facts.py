@@ -30,10 +30,10 @@ PROBE_ROWS = 100_000  # the rows read first to see whether an export is in key o
 
 def in_key_order(con: duckdb.DuckDBPyConnection, relation: str, key: list[str], limit: int | None = None) -> bool:
     """Whether, read in one order, each row's key (these columns, compared as stored) comes after the row's before
-    it: then no two rows share it. An export written in key order (as SQL Server returns a table, by its clustered
-    key) answers so in a streaming scan of the key columns, cheaper than a distinct count; a null, an equal or a
-    smaller key answers no. Leaving a column of the key out can only answer no more often. `limit`: only the
-    first rows read."""
+    it: then no two rows share it. An export written in key order (a table read whole from SQL Server usually comes
+    in its clustered key's order) answers so in a streaming scan of the key columns, cheaper than a distinct count;
+    a null, an equal or a smaller key answers no. Leaving a column of the key out can only answer no more often.
+    `limit`: only the first rows read."""
     if not key:
         return False
     names = [quote(c) for c in key]
