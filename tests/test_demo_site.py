@@ -175,6 +175,17 @@ def test_a_part_listed_twice_at_a_site_gets_one_verdict_when_the_run_keeps_going
     assert not [p for p in pairs if p[0] != "EPIC06"]  # EPIC07 has the PartPlant rows but no job or method
 
 
+def test_a_part_site_row_exported_twice_gets_one_verdict_when_the_run_keeps_going(site, tmp_path):
+    header, rows = _plant_rows(site)
+    twin = next(row for row in rows if row[1:3] == ["MfgSys", "SCR-0001"])
+    _write_plant_rows(site, header, [*rows, twin])
+    _, document = run_json(site, tmp_path / "again.json", "--keep-going")
+    (violation,) = document["contract_violations"]
+    assert "duplicate key" in violation["problem"] and len(violation["rows"]) == 2
+    pairs = _verdict_pairs(document)
+    assert len(pairs) == len(set(pairs)) and ("EPIC06", "MFGSYS", "SCR-0001") in pairs
+
+
 def test_the_console_report_summarises_rules_verdicts_and_first_findings(cli):
     code, out, _ = cli("check", DEMO)
     assert code == 1

@@ -89,7 +89,9 @@ class DuckDBEngine:
 
     @_within_memory
     def contracts(self, site: DuckDBSite, empty_tables: frozenset[str] = frozenset()) -> dict[str, list[Violation]]:
-        return check_site(site, empty_tables)
+        violations = check_site(site, empty_tables)
+        site.kept = frozenset(site.tables) - set(violations)
+        return violations
 
     @_within_memory
     def typed(self, site: DuckDBSite) -> None:

@@ -134,6 +134,7 @@ class DuckDBSite(Site):
     """A site loaded into a DuckDB connection: `raw_<Table>` relations as exported, typed views `<Table>`."""
 
     con: duckdb.DuckDBPyConnection
+    kept: frozenset[str] = frozenset()  # the tables whose contract was checked and kept (DuckDBEngine.contracts)
     _backend: Any = field(default=None, repr=False)
 
     def ibis(self) -> Any:

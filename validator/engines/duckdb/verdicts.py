@@ -37,7 +37,7 @@ ALIASES = {"j": "JobMtl", "h": "JobHead", "m": "PartMtl", "r": "PartRev", "s": "
 
 class _Tables:
     """What the tables read hold. A table that broke its contract (--keep-going) is read as it is: its rows are
-    grouped by key, so a part listed twice is judged once."""
+    grouped by key, so a part listed twice is judged once (keyed)."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
@@ -60,6 +60,11 @@ class _Tables:
         """Whether a row may have no company: the table lacks Company, or its scan found one null or blank."""
         loaded = self.site.tables.get(ALIASES[alias])
         return loaded is None or COMPANY not in loaded.columns or COMPANY not in loaded.facts.complete
+
+    def keyed(self, alias: str) -> bool:
+        """Whether no two rows share their key as SQL Server compares it: the table kept its contract in this run
+        (no key blank, none twice). Else (--keep-going past it, or no contract checked) rows are grouped by key."""
+        return ALIASES[alias] in self.site.kept
 
     def same_company(self, a: str, b: str) -> str:
         """The rows are of one company, where both tables say which."""
@@ -112,14 +117,16 @@ def judged_sql(site: Site, basis: VerdictBasis) -> str:
     if t.blank_company("s"):
         matched.append(f"SELECT r.* {semi} WHERE r.c = ''")
     union = " UNION ALL ".join(sql for sql, _ in uses) or "SELECT '' AS c, '' AS p, '' AS k WHERE FALSE"
+    judged = ("SELECT c, p, k, company, plant, part, backflushed FROM matched" if len(matched) == 1 and t.keyed("s")
+              else """SELECT c, p, k, min(company) AS company, min(plant) AS plant, min(part) AS part,
+            bool_or(backflushed) AS backflushed
+        FROM matched GROUP BY c, p, k""")
     return f"""WITH uses AS ({union}),
             rows AS (SELECT {t.company('s')} AS c, {t.key('s', 'Plant')} AS p, {t.key('s', 'PartNum')} AS k,
                 {company} AS company, s.Plant AS plant, s.PartNum AS part, coalesce(s.BackFlush, FALSE) AS backflushed
                 FROM "PartPlant" s WHERE s.PartNum IS NOT NULL),
             matched AS ({" UNION ALL ".join(matched)})
-        SELECT c, p, k, min(company) AS company, min(plant) AS plant, min(part) AS part,
-            bool_or(backflushed) AS backflushed
-        FROM matched GROUP BY c, p, k"""
+        {judged}"""
 
 
 def _ids(ids: frozenset[str]) -> str:
