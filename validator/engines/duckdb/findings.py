@@ -111,12 +111,10 @@ def _key_text(column: str, sql_type: str) -> str:
     return f"coalesce({text}, '')"
 
 
-def _flag(compiled: CompiledTable, index: int) -> str:
-    """SQL: the rows check `index` makes findings of. A key that an earlier check of its rule in this pass flags
-    too (a failure, then its what-if twin) is that check's finding: its losing rows are not made to be dropped by
-    unique_findings."""
-    check = compiled.checks[index]
-    order = what_if.check_index(check.rule, check.check)
+def _flag(compiled: CompiledTable, check: CompiledCheck, order: int) -> str:
+    """SQL: the rows `check` (its rule's check `order`) makes findings of. A key that an earlier check of its rule
+    in this pass flags too (a failure, then its what-if twin) is that check's finding: its losing rows are not made
+    to be dropped by unique_findings."""
     earlier = [other.hit for other in compiled.checks
                if other.rule.id == check.rule.id and what_if.check_index(other.rule, other.check) < order]
     return " AND ".join([quote(check.hit), *(f"{quote(hit)} IS NOT TRUE" for hit in earlier)])
@@ -154,7 +152,7 @@ def finding_rows_sql(compiled: CompiledTable, index: int, types: dict[str, str])
         FROM (SELECT {key_json} AS key_json, {_message(check, compiled, types)} AS message, {evidence} AS evidence,
                 {fingerprint} AS fingerprint, {sort_key} AS sort_key, {company} AS company, {plant} AS plant,
                 {part} AS part, {site_company} AS site_company, {site_plant} AS site_plant, {component} AS component
-              FROM {FLAGGED} WHERE {_flag(compiled, index)})"""
+              FROM {FLAGGED} WHERE {_flag(compiled, check, check_index)})"""
 
 
 def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: str) -> None:

@@ -153,10 +153,10 @@ class Aggregates:
         whole = self.catalog(self.root)
         if self._whole_rows is None:
             self._whole_rows = self.rows(whole)
-        if semi_join_pays(self._whole_rows, related_rows) or not self._countable:
+        semi = semi_join_pays(self._whole_rows, related_rows)
+        if semi or not self._countable:
             # were every judged row a candidate, they would be few (the candidates go uncounted); or counting them
             # would cost their joins on every run (a joined guard): the judged table's rows decide
-            semi = semi_join_pays(self._whole_rows, related_rows)
             self.decisions.append((whole, target, semi))
         else:
             if self._candidate_rows is None:
