@@ -231,6 +231,26 @@ def test_a_one_company_export_joins_without_company_and_a_two_company_one_with_i
     assert not join_keys(two).one_company
 
 
+def test_the_parts_judged_at_a_site_of_one_company_are_found_without_comparing_companies(site, registry):
+    """Every export of the demo names EPIC06 alone: a use meets a site row on site and part (a join on one key
+    fewer); once Part names a second company, the company is compared again."""
+    import datetime as dt
+
+    from tests.conftest import load_site
+    from validator.engines.duckdb.verdicts import judged_sql
+    from validator.findings import VerdictBasis
+
+    needs = {"Part": {"Company", "PartNum"}, "PartPlant": {"Company", "Plant", "PartNum", "BackFlush"},
+             "JobMtl": {"Company", "JobNum", "PartNum", "Plant"},
+             "JobHead": {"Company", "JobNum", "JobComplete", "JobClosed", "JobCompletionDate"}}
+    basis = VerdictBasis(frozenset(), frozenset(), False, dt.date(2025, 1, 1), dt.date(2026, 1, 1))
+    one = judged_sql(load_site(site, registry, needs), basis)
+    assert "u.c" not in one and "j.Company" not in one
+    _add_second_company(site)
+    two = judged_sql(load_site(site, registry, needs), basis)
+    assert "u.c = r.c" in two and "coalesce(j.Company, '') = coalesce(h.Company, '')" in two
+
+
 def test_the_join_key_scan_tells_upper_case_keys_from_complete_ones(site, registry):
     from tests.conftest import load_site
     from validator.site import join_keys

@@ -26,6 +26,7 @@ from validator.findings import (
     VerdictBasis,
     Verdicts,
 )
+from validator.site import join_keys
 from validator.tables import COMPANY
 
 EMPTY = ("SELECT ''::VARCHAR AS c, ''::VARCHAR AS p, ''::VARCHAR AS k, NULL::VARCHAR AS company, NULL::VARCHAR AS plant, "
@@ -37,10 +38,13 @@ ALIASES = {"j": "JobMtl", "h": "JobHead", "m": "PartMtl", "r": "PartRev", "s": "
 
 class _Tables:
     """What the tables read hold. A table that broke its contract (--keep-going) is read as it is: its rows are
-    grouped by key, so a part listed twice is judged once (keyed)."""
+    grouped by key, so a part listed twice is judged once (keyed). Of a site of one company (every table that has
+    Company names the same one in every row, as SQL Server compares it), rows are not compared by company: every
+    pair of rows is of one company, and a join on one key fewer probes faster."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
+        self.one_company = join_keys(site).one_company
 
     def has(self, table: str, *columns: str) -> bool:
         loaded = self.site.tables.get(table)
@@ -54,7 +58,7 @@ class _Tables:
         return value if loaded is not None and column in loaded.facts.upper else f"upper({value})"
 
     def company(self, alias: str) -> str:
-        return self.key(alias, COMPANY) if self.has(ALIASES[alias], COMPANY) else "''"
+        return self.key(alias, COMPANY) if self.has(ALIASES[alias], COMPANY) and not self.one_company else "''"
 
     def blank_company(self, alias: str) -> bool:
         """Whether a row may have no company: the table lacks Company, or its scan found one null or blank."""
@@ -69,7 +73,7 @@ class _Tables:
     def same_company(self, a: str, b: str) -> str:
         """The rows are of one company, where both tables say which."""
         return (f"{self.key(a, COMPANY)} = {self.key(b, COMPANY)}"
-                if self.has(ALIASES[a], COMPANY) and self.has(ALIASES[b], COMPANY) else "TRUE")
+                if self.has(ALIASES[a], COMPANY) and self.has(ALIASES[b], COMPANY) and not self.one_company else "TRUE")
 
 
 def _uses(t: _Tables, basis: VerdictBasis) -> list[tuple[str, str]]:
@@ -110,11 +114,12 @@ def judged_sql(site: Site, basis: VerdictBasis) -> str:
     # a use names its company where its table has one; where either side has none (an export lacking Company, a
     # row without one), it meets every company. Each case is a semi join of its own (a join on an OR of conditions
     # is no hash join), and only a table that may lack a company adds its case: its scan found Company complete.
+    # Of one company, every use meets every site row.
     semi = "FROM rows r SEMI JOIN uses u ON u.p = r.p AND u.k = r.k"
-    matched = [f"SELECT r.* {semi} AND u.c = r.c"]
-    if any(t.blank_company(alias) for _, alias in uses):
+    matched = [f"SELECT r.* {semi}" if t.one_company else f"SELECT r.* {semi} AND u.c = r.c"]
+    if not t.one_company and any(t.blank_company(alias) for _, alias in uses):
         matched.append(f"SELECT r.* {semi} AND u.c = ''")
-    if t.blank_company("s"):
+    if not t.one_company and t.blank_company("s"):
         matched.append(f"SELECT r.* {semi} WHERE r.c = ''")
     union = " UNION ALL ".join(sql for sql, _ in uses) or "SELECT '' AS c, '' AS p, '' AS k WHERE FALSE"
     judged = ("SELECT c, p, k, company, plant, part, backflushed FROM matched" if len(matched) == 1 and t.keyed("s")
