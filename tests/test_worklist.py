@@ -75,3 +75,29 @@ def test_a_value_that_looks_like_a_formula_is_written_as_text(tmp_path, demo_doc
     cells = [c for name in book.sheetnames for row in book[name].iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert "=HYPERLINK(\"http://x\")" in {c.value for c in cells} and "=1+1" in {c.value for c in cells}
+
+
+def test_rows_past_a_sheets_limit_go_on_in_the_next_sheet(tmp_path, monkeypatch):
+    """Excel holds 1,048,576 rows a sheet: with the limit at 40 rows, the demo's verdicts and its largest rule's
+    findings each go on over several sheets, every row written once and in order."""
+    from validator.formats import xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 40)
+    path, out = tmp_path / "w.xlsx", tmp_path / "r.json"
+    assert main(["check", str(DEMO), "--fail-on", "never", "--format", f"xlsx:{path}", "--format", f"json:{out}"]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    book = openpyxl.load_workbook(path)
+
+    def continued(name: str) -> list[tuple]:
+        names = [name, *(f"{name} ({n})" for n in range(2, 1000) if f"{name} ({n})" in book.sheetnames)]
+        parts = [rows(book, n) for n in names]
+        assert all(part[0] == parts[0][0] and 1 < len(part) <= 41 for part in parts)
+        return [row for part in parts for row in part[1:]]
+
+    verdicts = continued("Verdicts")
+    assert len(document["verdicts"]) > 80
+    assert [(r[0], r[1], r[2]) for r in verdicts] == [(v["company"], v["plant"], v["part_num"])
+                                                      for v in document["verdicts"]]
+    to_fix = Counter(f["rule_id"] for f in document["findings"] if f["outcome"] != "if_enabled")
+    rule_id, n = to_fix.most_common(1)[0]
+    assert n > 80 and len(continued(rule_id)) == n

@@ -63,6 +63,29 @@ class _Sheet:
         self._flush()
         self.sheet.autofilter(0, 0, max(self.rows, 1), len(self.header) - 1)
 
+    @property
+    def full(self) -> bool:
+        return self.rows + (len(self.pending) if self.pending is not None else 0) >= MAX_ROWS
+
+
+class _Sheets:
+    """Sheets of one header written row by row: past MAX_ROWS rows the next sheet goes on (`Verdicts (2)`), so no
+    row is lost to a sheet's limit."""
+
+    def __init__(self, book: Any, name: str, header: list[str], formats: dict[str, Any]) -> None:
+        self.book, self.name, self.header, self.formats, self.part = book, name, header, formats, 1
+        self.sheet = _Sheet(book, name, header, formats)
+
+    def add(self, row: list[Any]) -> None:
+        if self.sheet.full:
+            self.sheet.close()
+            self.part += 1
+            self.sheet = _Sheet(self.book, f"{self.name} ({self.part})", self.header, self.formats)
+        self.sheet.add(row)
+
+    def close(self) -> None:
+        self.sheet.close()
+
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
@@ -92,7 +115,7 @@ def _summary(book: Any, report: Report, formats: dict[str, Any]) -> None:
 
 
 def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any) -> None:
-    sheet = _Sheet(book, "Verdicts", ["Company", "Site", "Part", "Description", "Verdict", "Backflushed now", "Rules",
+    sheet = _Sheets(book, "Verdicts", ["Company", "Site", "Part", "Description", "Verdict", "Backflushed now", "Rules",
                                       "Not judged"], formats)
     for verdict in report.verdicts:
         sheet.add([verdict.company or "", verdict.plant or "", verdict.part, describe(verdict.company, verdict.part),
@@ -113,13 +136,8 @@ def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: A
         evidence = list(dict.fromkeys(c for f in first for c, _ in f.evidence if c not in keys))
         header = ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message", "Remediation"]
         remediation = " ".join(rule.remediation.split()) if rule else ""
-        part = 1
-        sheet = _Sheet(book, rule_id, header, formats)
+        sheet = _Sheets(book, rule_id, header, formats)
         for finding in itertools.chain(first, group):
-            if sheet.rows + (len(sheet.pending) if sheet.pending is not None else 0) >= MAX_ROWS:
-                sheet.close()
-                part += 1
-                sheet = _Sheet(book, f"{rule_id} ({part})", header, formats)
             key, found, component = dict(finding.key), dict(finding.evidence), dict(finding.component)
             sheet.add([finding.table, *(key.get(c, found.get(c)) for c in keys), component.get("PartNum"),
                        describe(component.get("Company"), component.get("PartNum")) if component.get("PartNum") else "",
