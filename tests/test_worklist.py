@@ -101,3 +101,73 @@ def test_rows_past_a_sheets_limit_go_on_in_the_next_sheet(tmp_path, monkeypatch)
     to_fix = Counter(f["rule_id"] for f in document["findings"] if f["outcome"] != "if_enabled")
     rule_id, n = to_fix.most_common(1)[0]
     assert n > 80 and len(continued(rule_id)) == n
+
+
+def _sheet_xml(path: Path, name: str) -> bytes:
+    import zipfile
+
+    from validator.formats.sheet_rows import _sheet_parts
+
+    with zipfile.ZipFile(path) as book:
+        return book.read(_sheet_parts(book)[name])
+
+
+def test_verdict_rows_are_written_as_xlsxwriter_writes_them_a_cell_at_a_time(tmp_path):
+    """The verdict sheet's rows are made from the verdicts' columns a block at a time; xlsxwriter, given the same
+    values a cell at a time, writes the same sheet byte for byte: entities, whitespace kept at either end (a tab, a
+    no-break space), Excel's escapes of control characters and of a literal _xHHHH_, text past a cell's 32,767
+    UTF-16 units (an emoji counts two), a blank company, a missing flag and an empty list (no cell)."""
+    import xlsxwriter
+
+    from validator.findings import Findings, Verdicts
+    from validator.formats import xlsx
+    from validator.report import Report
+
+    long = "😀" * 16_000 + "x" * 1_000
+    verdicts = Verdicts(pa.table({
+        "company": ["EPIC06", None, "EPIC06", "EPIC06"],
+        "plant": [" MfgSys", "MfgSys\t", "Plant2", "Plant\u00a0"],
+        "part_num": ["A&B<C>", "CTL\x01X\x1f", "_x0041_ literal", "BRK-100"],
+        "verdict": ["ready", "not eligible", "at risk", "unknown"],
+        "rules": [[], ["BFE001", "BFC003"], ["BFE008"], []],
+        "backflushed": pa.array([True, False, None, True]),
+        "not_judged": pa.array([[], None, ["BFR001"], ["BFR002", "BFR003"]], pa.list_(pa.string())),
+        "line": ["{}"] * 4}))
+    descriptions = pa.table({"Company": ["EPIC06", "EPIC06", "EPIC06"], "PartNum": ["a&b<c>", "BRK-100", "CTL\x01X\x1f"],
+                             "PartDescription": ["Resistor & cap <10k>", long, "  two spaces"]})
+    no_findings = Findings(pa.table({c: pa.array([], pa.string()) for c in ("rule_id", "severity", "outcome",
+                                                                           "site_plant", "component", "line")}))
+    report = Report("site", {}, [], no_findings, verdicts,
+                    descriptions=descriptions)
+    written = tmp_path / "w.xlsx"
+    with written.open("wb") as out:
+        xlsx.write(report, out)
+
+    describe = report.description()
+    oracle = tmp_path / "oracle.xlsx"
+    book = xlsxwriter.Workbook(str(oracle), {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False})
+    book.add_worksheet("Summary")  # the first sheet is the one selected
+    sheet = xlsx._Sheet(book, "Verdicts", xlsx.VERDICT_HEADER, {"header": book.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "bottom": 1})})
+    for v in verdicts.table.to_pylist():
+        sheet.add([v["company"] or "", v["plant"], v["part_num"], describe(v["company"], v["part_num"]), v["verdict"],
+                   v["backflushed"], " ".join(v["rules"]), " ".join(v["not_judged"] or ())])
+    sheet.close()
+    book.close()
+    assert describe("EPIC06", "BRK-100") == long and b"_x005F_x0041_" in _sheet_xml(oracle, "Verdicts")
+    assert _sheet_xml(written, "Verdicts") == _sheet_xml(oracle, "Verdicts")
+
+
+def test_text_is_kept_as_written_at_a_cells_ends_where_python_sees_whitespace():
+    """xlsxwriter keeps the whitespace at either end (xml:space) where Python's \\s matches; Arrow's RE2 sees the same
+    characters as whitespace at either end, and no others."""
+    import pyarrow.compute as pc
+
+    from validator.formats.sheet_rows import PRESERVED
+
+    spaces = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    others = [chr(c) for c in range(0x3100) if chr(c) not in spaces and not 0xD800 <= c < 0xE000]
+    for texts, kept in (([f"x{c}" for c in spaces] + [f"{c}x" for c in spaces], True),
+                        ([f"x{c}" for c in others] + [f"{c}x" for c in others], False)):
+        assert set(pc.match_substring_regex(pa.array(texts), PRESERVED).to_pylist()) == {kept}
