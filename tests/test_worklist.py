@@ -171,3 +171,42 @@ def test_text_is_kept_as_written_at_a_cells_ends_where_python_sees_whitespace():
     for texts, kept in (([f"x{c}" for c in spaces] + [f"{c}x" for c in spaces], True),
                         ([f"x{c}" for c in others] + [f"{c}x" for c in others], False)):
         assert set(pc.match_substring_regex(pa.array(texts), PRESERVED).to_pylist()) == {kept}
+
+
+def test_finding_rows_are_written_as_xlsxwriter_writes_them_a_cell_at_a_time(tmp_path):
+    """A rule sheet's rows are values of any kind (a key's text, a quantity, a flag, a blank): made by Arrow a block
+    at a time, they are the sheet xlsxwriter writes a cell at a time, numbers as numbers, byte for byte."""
+    import xlsxwriter
+
+    from validator.formats import xlsx
+    from validator.formats.sheet_rows import inject
+
+    header = ["Table", "JobNum", "MtlSeq", "Part", "QtyPer", "BackFlush", "Message"]
+    rows = [["JobMtl", "005006", 10, "GLUE-0001", 2.5, True, "Non-stock & backflushed"],
+            ["JobMtl", "005006", 20, None, 0.1, False, " lead"],
+            ["JobMtl", "=1+1", 12345678901234567, "P-1", 1e-05, None, "tail\t"],
+            ["JobMtl", "005007", -3, "P-2", 1234567.5, True, ""]]
+
+    def book_at(path):
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                               "strings_to_urls": False})
+        return book, {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1})}
+
+    oracle = tmp_path / "oracle.xlsx"
+    book, formats = book_at(oracle)
+    sheet = xlsx._Sheet(book, "BFE003", header, formats)
+    for row in rows:
+        sheet.add(row)
+    sheet.close()
+    book.close()
+
+    package, written, added = tmp_path / "package.xlsx", tmp_path / "w.xlsx", {}
+    book, formats = book_at(package)
+    sheets = xlsx._Bulk(book, "BFE003", header, formats, added)
+    sheets.add_rows(rows)
+    sheets.close()
+    book.close()
+    with package.open("rb") as source, written.open("wb") as out:
+        inject(source, out, added)
+    assert b"<v>1.234567890123457E+16</v>" in _sheet_xml(oracle, "BFE003")
+    assert _sheet_xml(written, "BFE003") == _sheet_xml(oracle, "BFE003")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import IO
 from xml.etree import ElementTree
 
@@ -71,44 +71,58 @@ def _escaped(values: pa.Array) -> pa.Array:
     return values
 
 
-def _cells(values: pa.Array, letters: str, rows: pa.Array) -> pa.Array:
-    """Each row's cell of one column: an inline string, empty for a blank value (as xlsxwriter writes "")."""
+def _cells(values: pa.Array, letters: str, rows: pa.Array, numbers: pa.Array | None) -> pa.Array:
+    """Each row's cell of one column: an inline string (empty for a blank value, as xlsxwriter writes ""), or where
+    `numbers` says so a number, its text as written (`:.16G`)."""
     text = _escaped(_truncated(pc.fill_null(values, _text(""))))
     preserve = pc.if_else(pc.match_substring_regex(text, PRESERVED), _text(' xml:space="preserve"'), _text(""))
-    return pc.binary_join_element_wise(_text(f'<c r="{letters}'), rows, _text('" t="inlineStr"><is><t'), preserve,
-                                       _text(">"), text, _text("</t></is></c>"), _text(""))
+    cells = pc.binary_join_element_wise(_text(f'<c r="{letters}'), rows, _text('" t="inlineStr"><is><t'), preserve,
+                                        _text(">"), text, _text("</t></is></c>"), _text(""))
+    if numbers is None or not pc.any(numbers).as_py():
+        return cells
+    number = pc.binary_join_element_wise(_text(f'<c r="{letters}'), rows, _text('"><v>'), values, _text("</v></c>"),
+                                         _text(""))
+    return pc.if_else(numbers, number, cells)
 
 
-@dataclass(frozen=True)
-class SheetRows:
-    """The rows below a sheet's header: how many, across how many columns, their `<row>` elements (row_blocks), and
-    whether they may pass 2 GiB (a part of the package then needs ZIP64)."""
-
-    count: int
-    columns: int
-    blocks: Iterable[pa.Buffer]
-    large: bool
-
-
-def rows_of(columns: list[pa.ChunkedArray | pa.Array]) -> SheetRows:
-    """The columns' rows, below the header."""
+def row_blocks(columns: list[pa.Array], first_row: int, numbers: list[pa.Array | None] | None = None) -> Iterator[pa.Buffer]:
+    """The `<row>` elements of the columns' rows (text; `numbers`, per column: where a value is a number's text), the
+    first numbered `first_row` (1 is the header's), as UTF-8 a block at a time."""
     count = len(columns[0]) if columns else 0
-    bound = sum(c.nbytes for c in columns) * 2 + count * (len(columns) * 80 + 32)  # escapes at most double the text
-    return SheetRows(count, len(columns), row_blocks(columns, 2), bound > 2**31 - 2**24)
-
-
-def row_blocks(columns: list[pa.ChunkedArray | pa.Array], first_row: int) -> Iterator[pa.Buffer]:
-    """The `<row>` elements of the columns' rows (text), the first numbered `first_row` (1 is the header's), as
-    UTF-8 a block at a time."""
-    count = len(columns[0]) if columns else 0
+    numbers = numbers or [None] * len(columns)
     letters = [_column_letters(i) for i in range(len(columns))]
     for start in range(0, count, BLOCK):
         size = min(BLOCK, count - start)
         rows = pc.cast(pa.array(range(first_row + start, first_row + start + size), pa.int64()), pa.string())
-        cells = [_cells(pa.concat_arrays(c.slice(start, size).chunks) if isinstance(c, pa.ChunkedArray)
-                        else c.slice(start, size), letter, rows) for c, letter in zip(columns, letters, strict=True)]
+        cells = [_cells(c.slice(start, size), letter, rows, None if n is None else n.slice(start, size))
+                 for c, n, letter in zip(columns, numbers, letters, strict=True)]
         lines = pc.binary_join_element_wise(_text('<row r="'), rows, _text('">'), *cells, _text("</row>"), _text(""))
         yield pc.binary_join(pa.ListArray.from_arrays(pa.array([0, size], pa.int32()), lines), _text(""))[0].as_buffer()
+
+
+class SheetRows:
+    """The rows below a sheet's header, made a block at a time into a temporary file (the memory they take is a
+    block's), numbered from 2; `inject` copies them into the sheet."""
+
+    def __init__(self, columns: int) -> None:
+        self.columns, self.count = columns, 0
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by inject, or when collected)
+
+    def add(self, columns: list[pa.Array], numbers: list[pa.Array | None] | None = None) -> None:
+        for block in row_blocks(columns, self.count + 2, numbers):
+            self.file.write(block)
+        self.count += len(columns[0]) if columns else 0
+
+    @property
+    def large(self) -> bool:
+        """Whether the rows pass 2 GiB with the rest of the sheet: the part then needs ZIP64."""
+        return self.file.tell() > 2**31 - 2**24
+
+    def blocks(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        while block := self.file.read(1 << 20):
+            yield block
+        self.file.close()
 
 
 def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
@@ -142,7 +156,7 @@ def inject(workbook: IO[bytes], out: IO[bytes], rows: dict[str, SheetRows]) -> N
             head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{span}"/>', sheet[:end], count=1)
             with target.open(written, "w", force_zip64=added.large) as write:
                 write.write(head.encode("utf-8"))
-                for block in added.blocks:
+                for block in added.blocks():
                     write.write(block)
                 write.write(sheet[end:].encode("utf-8"))
         if parts:

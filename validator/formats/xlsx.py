@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from validator.findings import IF_ENABLED_OUTCOME, VERDICTS, Finding
-from validator.formats.sheet_rows import SheetRows, inject, rows_of
+from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
 BINARY = True
@@ -60,10 +60,10 @@ class _Sheet:
             self.sheet.write_string(0, col, title, self.formats["header"])
         self.sheet.freeze_panes(1, 0)
 
-    def framed_for(self, sample: list[list[Any]], count: int) -> None:
-        """The sheet's header alone, for `count` rows that sheet_rows adds to the package (widths from `sample`)."""
+    def framed(self, sample: list[list[Any]]) -> None:
+        """The sheet's header alone, widths from `sample`: its rows are added to the package (sheet_rows)."""
         self._frame(sample)
-        self.pending, self.rows = None, count
+        self.pending = None
 
     def _write(self, row: list[Any]) -> None:
         self.rows += 1
@@ -79,28 +79,70 @@ class _Sheet:
         self._flush()
         self.sheet.autofilter(0, 0, max(self.rows, 1), len(self.header) - 1)
 
-    @property
-    def full(self) -> bool:
-        return self.rows + (len(self.pending) if self.pending is not None else 0) >= MAX_ROWS
 
 
-class _Sheets:
-    """Sheets of one header written row by row: past MAX_ROWS rows the next sheet goes on (`Verdicts (2)`), so no
-    row is lost to a sheet's limit."""
+def _cells(rows: list[list[Any]], width: int) -> tuple[list[pa.Array], list[pa.Array | None]]:
+    """Rows of Python values as columns of text, and where each is a number: a number as xlsxwriter writes one
+    (`:.16G`), a boolean as True/False, a blank as an empty string, anything else as its text."""
+    texts: list[list[str]] = [[] for _ in range(width)]
+    numbers: list[list[bool]] = [[] for _ in range(width)]
+    for row in rows:
+        for i in range(width):
+            value = row[i] if i < len(row) else None
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            texts[i].append(f"{value:.16G}" if number else _text(value))
+            numbers[i].append(number)
+    return ([pa.array(t, pa.string()) for t in texts],
+            [pa.array(n, pa.bool_()) if any(n) else None for n in numbers])
 
-    def __init__(self, book: Any, name: str, header: list[str], formats: dict[str, Any]) -> None:
-        self.book, self.name, self.header, self.formats, self.part = book, name, header, formats, 1
-        self.sheet = _Sheet(book, name, header, formats)
 
-    def add(self, row: list[Any]) -> None:
-        if self.sheet.full:
-            self.sheet.close()
+class _Bulk:
+    """Sheets of one header whose rows Arrow makes a block at a time (sheet_rows.SheetRows), each framed by
+    xlsxwriter (header, widths from its first rows, frozen, filtered); past MAX_ROWS rows the next sheet goes on
+    (`Verdicts (2)`), so no row is lost to a sheet's limit. `added`: sheet name -> its rows, for inject."""
+
+    def __init__(self, book: Any, name: str, header: list[str], formats: dict[str, Any],
+                 added: dict[str, SheetRows]) -> None:
+        self.book, self.name, self.header, self.formats, self.added = book, name, header, formats, added
+        self.sheet: _Sheet | None = None
+        self.rows: SheetRows | None = None
+        self.part = 0
+
+    def room(self) -> int:
+        """The rows the next block may hold: at most a block, and no more than the sheet it goes to holds."""
+        filled = self.rows.count if self.rows is not None and self.rows.count < MAX_ROWS else 0
+        return min(BLOCK, MAX_ROWS - filled)
+
+    def add(self, columns: list[pa.Array], numbers: list[pa.Array | None] | None = None,
+            sample: list[list[Any]] | None = None) -> None:
+        """A block of at most room() rows; the first of a sheet frames it, its widths from `sample` (the block's
+        first rows as values; by default their text)."""
+        if self.rows is None or self.rows.count >= MAX_ROWS:
+            self._close_sheet()
             self.part += 1
-            self.sheet = _Sheet(self.book, f"{self.name} ({self.part})", self.header, self.formats)
-        self.sheet.add(row)
+            name = self.name if self.part == 1 else f"{self.name} ({self.part})"
+            self.sheet = _Sheet(self.book, name, self.header, self.formats)
+            if sample is None:
+                sample = [list(r) for r in zip(*(c.slice(0, WIDTH_SAMPLE).to_pylist() for c in columns), strict=True)]
+            self.sheet.framed(sample[:WIDTH_SAMPLE])
+            self.rows = self.added[self.sheet.sheet.name] = SheetRows(len(self.header))
+        self.rows.add(columns, numbers)
+
+    def add_rows(self, rows: list[list[Any]]) -> None:
+        self.add(*_cells(rows, len(self.header)), sample=rows)
+
+    def _close_sheet(self) -> None:
+        if self.sheet is not None and self.rows is not None:
+            self.sheet.rows = self.rows.count
+            self.sheet.close()
 
     def close(self) -> None:
-        self.sheet.close()
+        if self.sheet is None:  # no rows: the header alone
+            self.sheet = _Sheet(self.book, self.name, self.header, self.formats)
+            self.sheet.framed([])
+            self.sheet.close()
+            return
+        self._close_sheet()
 
 
 def _text(value: Any) -> str:
@@ -148,21 +190,15 @@ def _verdict_columns(rows: pa.Table, describe: Any) -> list[pa.Array]:
     return [company, text("plant"), part, described, text("verdict"), backflushed, joined("rules"), joined("not_judged")]
 
 
-def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any) -> dict[str, SheetRows]:
-    """The verdict sheets' headers (`Verdicts`, then `Verdicts (2)` past a sheet's rows); their rows, made from the
-    verdicts' columns by Arrow, go into the package after (sheet_rows)."""
-    table, added = report.verdicts.table, {}
-    for part, start in enumerate(range(0, max(table.num_rows, 1), MAX_ROWS), 1):
-        rows = table.slice(start, MAX_ROWS)
-        columns = _verdict_columns(rows, describe)
-        name = "Verdicts" if part == 1 else f"Verdicts ({part})"
-        sample = [list(row) for row in zip(*(c.slice(0, WIDTH_SAMPLE).to_pylist() for c in columns), strict=True)]
-        sheet = _Sheet(book, name, VERDICT_HEADER, formats)
-        sheet.framed_for(sample, rows.num_rows)
-        sheet.close()
-        if rows.num_rows:
-            added[name] = rows_of(columns)
-    return added
+def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any, added: dict[str, SheetRows]) -> None:
+    """The verdict sheet: its rows made from the verdicts' columns by Arrow, a block at a time (sheet_rows)."""
+    sheets = _Bulk(book, "Verdicts", VERDICT_HEADER, formats, added)
+    table, start = report.verdicts.table, 0
+    while start < table.num_rows:
+        rows = table.slice(start, sheets.room())
+        sheets.add(_verdict_columns(rows, describe))
+        start += rows.num_rows
+    sheets.close()
 
 
 def _to_fix(findings: Iterable[Finding]) -> Iterator[Finding]:
@@ -170,7 +206,9 @@ def _to_fix(findings: Iterable[Finding]) -> Iterator[Finding]:
     return (f for f in findings if f.outcome != IF_ENABLED_OUTCOME and not f.waiver)
 
 
-def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: Any) -> None:
+def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: Any,
+                 added: dict[str, SheetRows]) -> None:
+    """A sheet per rule with findings to fix, a row per finding (its rows made by Arrow a block at a time)."""
     for rule_id, group in itertools.groupby(_to_fix(report.findings), key=lambda f: f.rule_id):
         first = list(itertools.islice(group, WIDTH_SAMPLE))
         rule = report.rules.get(rule_id)
@@ -178,13 +216,18 @@ def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: A
         evidence = list(dict.fromkeys(c for f in first for c, _ in f.evidence if c not in keys))
         header = ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message", "Remediation"]
         remediation = " ".join(rule.remediation.split()) if rule else ""
-        sheet = _Sheets(book, rule_id, header, formats)
+        sheets, block = _Bulk(book, rule_id, header, formats, added), []
         for finding in itertools.chain(first, group):
             key, found, component = dict(finding.key), dict(finding.evidence), dict(finding.component)
-            sheet.add([finding.table, *(key.get(c, found.get(c)) for c in keys), component.get("PartNum"),
-                       describe(component.get("Company"), component.get("PartNum")) if component.get("PartNum") else "",
-                       *(found.get(c) for c in evidence), finding.outcome, finding.message, remediation])
-        sheet.close()
+            block.append([finding.table, *(key.get(c, found.get(c)) for c in keys), component.get("PartNum"),
+                          describe(component.get("Company"), component.get("PartNum")) if component.get("PartNum")
+                          else "", *(found.get(c) for c in evidence), finding.outcome, finding.message, remediation])
+            if len(block) == sheets.room():
+                sheets.add_rows(block)
+                block = []
+        if block:
+            sheets.add_rows(block)
+        sheets.close()
 
 
 def write(report: Report, out: IO[bytes], *, color: bool = False) -> None:
@@ -195,9 +238,10 @@ def write(report: Report, out: IO[bytes], *, color: bool = False) -> None:
                                              "strings_to_urls": False, "in_memory": False})
         formats = {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1})}
         describe = report.description()
+        added: dict[str, SheetRows] = {}
         _summary(book, report, formats)
-        verdicts = _verdicts(book, report, formats, describe)
-        _rule_sheets(book, report, formats, describe)
+        _verdicts(book, report, formats, describe, added)
+        _rule_sheets(book, report, formats, describe, added)
         book.close()
         package.seek(0)
-        inject(package, out, verdicts)
+        inject(package, out, added)
