@@ -1,5 +1,6 @@
-"""Rows of a worksheet written from Arrow columns of text, a block at a time, as xlsxwriter writes them one cell at a
-time in its constant_memory mode: the same `<row>` and inline-string `<c>` elements, byte for byte. The workbook
+"""Rows of a worksheet written from Arrow columns (text, and where a value is a number its text), a block at a time,
+as xlsxwriter writes them one cell at a time in its constant_memory mode: the same `<row>`, inline-string and number
+`<c>` elements, byte for byte. The workbook
 itself (styles, frozen header, filter, widths, the package) stays xlsxwriter's; `inject` puts the rows into a
 sheet it wrote with its header alone. At a million verdicts, xlsxwriter's Python per cell took about a minute
 (docs/performance.md).
