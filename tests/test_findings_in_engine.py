@@ -77,6 +77,47 @@ def test_findings_are_counted_per_value_across_batches_and_blank_values(tmp_path
     assert None in findings.count_by("site_plant") and sum(on_site) > 0
 
 
+def _demo_findings(document: list[dict], waived: list[bool]) -> Findings:
+    """The report document's findings as the engine's Arrow table holds them, in batches, with the gate's column of
+    waived findings."""
+    rows = [{"rule_id": f["rule_id"], "severity": f["severity"], "outcome": f["outcome"], "site_plant": None,
+             "component": "{}", "line": json.dumps(f), "waived": w} for f, w in zip(document, waived, strict=True)]
+    schema = pa.schema([*((name, pa.string()) for name in list(rows[0])[:-1]), ("waived", pa.bool_())])
+    return Findings(pa.Table.from_batches([pa.RecordBatch.from_pylist(rows[i:i + 100], schema)
+                                           for i in range(0, len(rows), 100)]))
+
+
+def test_the_findings_a_report_lists_are_selected_as_their_outcomes_and_waivers_say(demo_document):
+    document = demo_document["findings"]
+    waived = [i % 7 == 3 and f["outcome"] != "if_enabled" for i, f in enumerate(document)]
+    findings = _demo_findings(document, waived)
+
+    def fingerprints(selected):
+        return [json.loads(line)["fingerprint"] for line in selected.table.column("line").to_pylist()]
+
+    as_is = [f["fingerprint"] for f in document if f["outcome"] != "if_enabled"]
+    judged = [f["fingerprint"] for f, w in zip(document, waived, strict=True)
+              if f["outcome"] not in ("if_enabled", "insufficient_history", "not_measurable") and not w]
+    assert fingerprints(findings.selected()) == as_is
+    assert fingerprints(findings.selected(not_judged=False, waived=False)) == judged
+    assert fingerprints(findings.selected(what_if=True)) == [f["fingerprint"] for f in document
+                                                              if f["outcome"] == "if_enabled"]
+    assert len(judged) < len(as_is) and any(waived)
+
+
+def test_the_first_findings_of_each_rule_come_in_the_order_the_rules_first_appear(demo_document):
+    document = demo_document["findings"]
+    findings = _demo_findings(document, [False] * len(document))
+    expected: dict[str, list[str]] = {}
+    for f in document:
+        shown = expected.setdefault(f["rule_id"], [])
+        if len(shown) < 3:
+            shown.append(f["fingerprint"])
+    first = findings.first_per("rule_id", 3)
+    assert [(rule, [f.fingerprint for f in listed]) for rule, listed in first.items()] == list(expected.items())
+    assert list(findings.count_by("rule_id")) == list(expected)
+
+
 VERDICT_ROWS = {  # what an export may hold: quotes, backslashes, control characters, non-ASCII, blanks
     "company": ["EPIC06", None, 'EP"IC\\07', "EPIC08"],
     "plant": ["MfgSys", "Main\tPlant", "Lyon\x01\x1f", None],

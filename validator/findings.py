@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar, overload
+from typing import Any, NamedTuple, Self, TypeVar, overload
 
 import orjson
 import pyarrow as pa
@@ -183,11 +183,29 @@ class EngineRows(Sequence[T]):
         """The JSON documents of some rows: as the engine wrote them."""
         return rows.column("line").combine_chunks()
 
+    def where(self, mask: pa.Array | pa.ChunkedArray) -> Self:
+        """The rows `mask` keeps, in their order: Arrow's filter, no Python object per row."""
+        return type(self)(self.table.filter(mask))
+
+    def first_per(self, column: str, n: int) -> dict[Any, list[T]]:
+        """Up to the first `n` rows of each value of `column`, the values in the order they first appear: Python
+        objects for those rows alone."""
+        if not len(self):
+            return {}
+        values = self.table.column(column).combine_chunks()
+        distinct = values.dictionary_encode(null_encoding="encode").dictionary  # in the order they first appear
+        out = {}
+        for index, value in enumerate(distinct.to_pylist()):
+            rows = pc.indices_nonzero(values.is_null() if value is None else pc.equal(values, distinct[index]))
+            out[value] = [self._make(row) for row in self.table.take(rows.slice(0, n)).to_pylist()]
+        return out
+
     def count_by(self, *columns: str) -> dict[Any, int]:
         """The rows per distinct value of the columns (a tuple of values for more than one column). Arrow's group_by
         runs on Acero, whose import (with pyarrow.dataset) costs a run ~0.05 s, and any conversion between Arrow and
         Python or numpy values has pyarrow import pandas (~0.13 s): the columns' dictionary codes make one integer
-        per row instead, whose distinct values Arrow counts; only the dictionaries and the counts become Python."""
+        per row instead, whose distinct values Arrow counts; only the dictionaries and the counts become Python. The
+        values come in the order of their codes: of one column, the order they first appear in."""
         if not len(self):
             return {}
         dictionaries, codes = [], None
@@ -198,7 +216,7 @@ class EngineRows(Sequence[T]):
             codes = index if codes is None else pc.add(pc.multiply(codes, pc.count(encoded.dictionary, mode="all")), index)
         counted = codes.value_counts()
         out: dict[Any, int] = {}
-        for code, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True):
+        for code, n in sorted(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)):
             values = []
             for dictionary in reversed(dictionaries):
                 code, index = divmod(code, len(dictionary))
@@ -214,6 +232,18 @@ class Findings(EngineRows[Finding]):
 
     def _make(self, row: dict[str, Any]) -> Finding:
         return Finding.from_json(row["line"], row["component"])
+
+    def selected(self, *, what_if: bool = False, not_judged: bool = True, waived: bool = True) -> Findings:
+        """The findings on the configuration as it is (`what_if`: the what-if ones instead), without those the data
+        could not judge unless `not_judged`, without the waived ones unless `waived`: an Arrow filter."""
+        outcome = self.table.column("outcome")  # scalars made from bytes: a Python value would import pandas
+        mask = (pc.equal if what_if else pc.not_equal)(outcome, _text(IF_ENABLED_OUTCOME))
+        if not not_judged:
+            for judged_nothing in NOT_JUDGED:
+                mask = pc.and_(mask, pc.not_equal(outcome, _text(judged_nothing)))
+        if not waived and "waived" in self.table.column_names:
+            mask = pc.and_(mask, pc.invert(self.table.column("waived")))  # never null (gate.triage)
+        return self.where(mask)
 
     def counts(self) -> dict[str, int]:
         """Findings per severity on the configuration as it is: the what-if findings (outcome if_enabled) are
@@ -332,6 +362,14 @@ class Verdicts(EngineRows[Verdict]):
     def _make(self, row: dict[str, Any]) -> Verdict:
         return Verdict(row["company"], row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]),
                        row["backflushed"], tuple(row["not_judged"] or ()))
+
+    def among(self, *verdicts: str) -> Verdicts:
+        """The verdicts that are one of `verdicts`, in their order: Arrow's filter."""
+        column, mask = self.table.column("verdict"), None
+        for verdict in verdicts:
+            equal = pc.equal(column, _text(verdict))
+            mask = equal if mask is None else pc.or_(mask, equal)
+        return self.where(mask) if mask is not None else Verdicts(self.table.slice(0, 0))
 
     def _lines(self, rows: pa.Table) -> pa.Array:
         values = {"rules": json_string_lists, "not_judged": json_string_lists, "backflushed": json_booleans}

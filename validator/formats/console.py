@@ -12,7 +12,6 @@ from rich.table import Table
 from validator.findings import (
     ERROR,
     FAIL,
-    IF_ENABLED_OUTCOME,
     INSUFFICIENT_HISTORY,
     MISCONFIGURED,
     NOT_ELIGIBLE,
@@ -70,11 +69,11 @@ def write(report: Report, out: TextIO, *, color: bool = False, first: int = FIRS
     _blocked(console, report, first)
     if found:
         _findings(console, f"First {min(first, found)} of {found:,} findings (a line copied onto several jobs is one row)",
-                  (f for f in report.findings if f.outcome != IF_ENABLED_OUTCOME and not f.waiver), first)
+                  iter(report.findings.selected(waived=False)), first)
     if what_if:
         _findings(console, f"If backflush were switched on: first {min(first, what_if)} of {what_if:,} findings on "
                   "components not backflushed now (they judge the verdicts, never --fail-on)",
-                  (f for f in report.findings if f.outcome == IF_ENABLED_OUTCOME), first)
+                  iter(report.findings.selected(what_if=True)), first)
     _triage(console, report)
     _next_steps(console, report)
     console.print(f"[bold]{found:,} finding(s):[/] {counts['error']:,} error, {counts['warning']:,} warning, "
@@ -137,15 +136,16 @@ def _verdicts(console: Console, report: Report) -> None:
 
 def _blocked(console: Console, report: Report, first: int) -> None:
     """The parts that cannot be backflushed as they are, first: not eligible, then misconfigured."""
-    blocked = [v for v in report.verdicts if v.verdict in (NOT_ELIGIBLE, MISCONFIGURED)]
-    if not blocked:
+    not_eligible, misconfigured = report.verdicts.among(NOT_ELIGIBLE), report.verdicts.among(MISCONFIGURED)
+    total = len(not_eligible) + len(misconfigured)
+    if not total:
         return
-    blocked.sort(key=lambda v: VERDICTS.index(v.verdict))
-    shown = Table(title=f"Parts not eligible or misconfigured: first {min(first, len(blocked))} of {len(blocked):,}",
+    blocked = [*not_eligible[:first], *misconfigured[:max(0, first - len(not_eligible))]]
+    shown = Table(title=f"Parts not eligible or misconfigured: first {len(blocked)} of {total:,}",
                   title_justify="left")
     for column in ("Company", "Site", "Part", "Verdict", "Backflushed now", "Rules"):
         shown.add_column(column)
-    for verdict in blocked[:first]:
+    for verdict in blocked:
         shown.add_row(verdict.company or "", verdict.plant or "", verdict.part, f"[red]{verdict.verdict}[/]",
                       "yes" if verdict.backflushed else "no", " ".join(verdict.rules))
     console.print(shown)

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from validator import __version__
-from validator.findings import IF_ENABLED_OUTCOME, MISCONFIGURED, NOT_ELIGIBLE, NOT_JUDGED, VERDICTS, Finding
+from validator.findings import MISCONFIGURED, NOT_ELIGIBLE, VERDICTS, Finding
 from validator.report import Report
 
 FIRST = 20  # findings shown per rule; the count is always whole
@@ -89,18 +89,14 @@ def _manifest(report: Report) -> list[dict[str, str]]:
 def _blockers(report: Report) -> dict[tuple[str, str], list[tuple[str, int]]]:
     """Per company and site, the rules behind its not-eligible and misconfigured parts, most cited first."""
     cited: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for verdict in report.verdicts:
-        if verdict.verdict in (NOT_ELIGIBLE, MISCONFIGURED):
-            cited[(verdict.company or "", verdict.plant or "")].update(verdict.rules)
+    for verdict in report.verdicts.among(NOT_ELIGIBLE, MISCONFIGURED):
+        cited[(verdict.company or "", verdict.plant or "")].update(verdict.rules)
     return {site: counts.most_common(5) for site, counts in cited.items()}
 
 
 def _first_findings(report: Report) -> dict[str, list[Finding]]:
-    shown: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        if finding.outcome != IF_ENABLED_OUTCOME and len(shown[finding.rule_id]) < FIRST:
-            shown[finding.rule_id].append(finding)
-    return shown
+    """The first findings of each rule on the configuration as it is (Python objects for those alone)."""
+    return defaultdict(list, report.findings.selected().first_per("rule_id", FIRST))
 
 
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
@@ -108,7 +104,7 @@ def write(report: Report, out: TextIO, *, color: bool = False) -> None:
                       trim_blocks=True, lstrip_blocks=True)
     summary = report.summary()
     results = {r.rule_id: r for r in report.results}
-    found = Counter(f.rule_id for f in report.findings if f.outcome != IF_ENABLED_OUTCOME and f.outcome not in NOT_JUDGED)
+    found = Counter(report.findings.selected(not_judged=False).count_by("rule_id"))  # rules in the order they come
     readiness = [(r, report.rules[r.rule_id]) for r in report.results
                  if r.rule_id in report.rules and "readiness" in report.rules[r.rule_id].tags]
     charts = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from validator.findings import ERROR, FAIL, IF_ENABLED_OUTCOME, NOT_JUDGED, SKIPPED, VERDICTS, Finding
+from validator.findings import ERROR, FAIL, SKIPPED, VERDICTS, Finding
 from validator.report import Report
 
 LIMIT = 60_000  # bytes of UTF-8 the summary stays under
@@ -76,15 +76,8 @@ def lines(report: Report) -> list[str]:
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
     head = lines(report)
     used = sum(len(line.encode()) + 1 for line in head)
-    listed: dict[str, list[Finding]] = {}
-    total = 0
-    for finding in report.findings:
-        if finding.outcome == IF_ENABLED_OUTCOME or finding.outcome in NOT_JUDGED or finding.waiver:
-            continue
-        total += 1
-        shown = listed.setdefault(finding.rule_id, [])
-        if len(shown) < PER_RULE:
-            shown.append(finding)
+    judged = report.findings.selected(not_judged=False, waived=False)
+    total, listed = len(judged), judged.first_per("rule_id", PER_RULE)  # Python objects for the listed alone
     body: list[str] = []
     budget = LIMIT - used - 500  # room for the closing line
     shown_count = 0

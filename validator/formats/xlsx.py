@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.findings import IF_ENABLED_OUTCOME, VERDICTS, Finding
+from validator.findings import VERDICTS
 from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
@@ -201,15 +200,11 @@ def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any,
     sheets.close()
 
 
-def _to_fix(findings: Iterable[Finding]) -> Iterator[Finding]:
-    """The findings a steward fixes: on the configuration as it is, not waived."""
-    return (f for f in findings if f.outcome != IF_ENABLED_OUTCOME and not f.waiver)
-
-
 def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: Any,
                  added: dict[str, SheetRows]) -> None:
     """A sheet per rule with findings to fix, a row per finding (its rows made by Arrow a block at a time)."""
-    for rule_id, group in itertools.groupby(_to_fix(report.findings), key=lambda f: f.rule_id):
+    to_fix = report.findings.selected(waived=False)  # on the configuration as it is, not waived
+    for rule_id, group in itertools.groupby(to_fix, key=lambda f: f.rule_id):
         first = list(itertools.islice(group, WIDTH_SAMPLE))
         rule = report.rules.get(rule_id)
         keys = list(dict.fromkeys(c for f in first for c, _ in f.key))
