@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self, TypeVar, overload
 
@@ -187,18 +187,24 @@ class EngineRows(Sequence[T]):
         """The rows `mask` keeps, in their order: Arrow's filter, no Python object per row."""
         return type(self)(self.table.filter(mask))
 
+    def split(self, column: str, key: Callable[[Any], Any] | None = None) -> dict[Any, Self]:
+        """The rows per group, by Arrow's filters (no Python object per row), the groups in the order they first
+        appear: a group is a value of `column`, or what `key` makes of it (called once per distinct value)."""
+        if not len(self):
+            return {}
+        encoded = self.table.column(column).combine_chunks().dictionary_encode(null_encoding="encode")
+        groups = [key(v) if key else v for v in encoded.dictionary.to_pylist()]  # the values in order of appearance
+        first = {group: index for index, group in reversed(list(enumerate(groups)))}
+        numbered = {group: number for number, group in enumerate(dict.fromkeys(groups))}
+        # each distinct value's group as a number, made from bytes (a Python list would have pyarrow import pandas)
+        codes = _arrow_values(pa.int32(), struct.pack(f"={len(groups)}i", *(numbered[g] for g in groups)))
+        per_row = pc.take(codes, encoded.indices)
+        return {group: type(self)(self.table.filter(pc.equal(per_row, codes[first[group]]))) for group in numbered}
+
     def first_per(self, column: str, n: int) -> dict[Any, list[T]]:
         """Up to the first `n` rows of each value of `column`, the values in the order they first appear: Python
         objects for those rows alone."""
-        if not len(self):
-            return {}
-        values = self.table.column(column).combine_chunks()
-        distinct = values.dictionary_encode(null_encoding="encode").dictionary  # in the order they first appear
-        out = {}
-        for index, value in enumerate(distinct.to_pylist()):
-            rows = pc.indices_nonzero(values.is_null() if value is None else pc.equal(values, distinct[index]))
-            out[value] = [self._make(row) for row in self.table.take(rows.slice(0, n)).to_pylist()]
-        return out
+        return {value: rows[:n] for value, rows in self.split(column).items()}
 
     def count_by(self, *columns: str) -> dict[Any, int]:
         """The rows per distinct value of the columns (a tuple of values for more than one column). Arrow's group_by

@@ -7,25 +7,27 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from typing import TextIO
 
-from validator.findings import ERROR, IF_ENABLED_OUTCOME, INSUFFICIENT_HISTORY, NOT_JUDGED, SKIPPED, Finding
+import orjson
+
+from validator.findings import ERROR, INSUFFICIENT_HISTORY, SKIPPED, Findings
 from validator.report import Report
 
 LISTED = 50  # findings listed in one failure; its message counts them all
 
 
-def _site(finding: Finding) -> str:
-    component = dict(finding.component)
-    return " ".join(str(component[c]) for c in ("Company", "Plant") if component.get(c) is not None)
+def _site(component: str | None) -> str:
+    """The company and site of the part a finding names (its component, as JSON)."""
+    named = orjson.loads(component) if component else {}
+    return " ".join(str(named[c]) for c in ("Company", "Plant") if named.get(c) is not None)
 
 
 def _case(suite: ET.Element, name: str, classname: str) -> ET.Element:
     return ET.SubElement(suite, "testcase", name=name, classname=classname, time="0")
 
 
-def _failure(case: ET.Element, findings: list[Finding], severity: str) -> None:
+def _failure(case: ET.Element, findings: Findings, severity: str) -> None:
     shown = [f"{f.table} {', '.join(f'{c}={v}' for c, v in f.key)}: {f.message}" for f in findings[:LISTED]]
     if len(findings) > LISTED:
         shown.append(f"... and {len(findings) - LISTED} more (the JSON or SARIF report lists every one)")
@@ -34,10 +36,8 @@ def _failure(case: ET.Element, findings: list[Finding], severity: str) -> None:
 
 
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
-    judged: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        if finding.outcome != IF_ENABLED_OUTCOME and finding.outcome not in NOT_JUDGED and not finding.waiver:
-            judged[finding.rule_id].append(finding)
+    # per rule, the findings that judge it (Arrow's filters: objects only for the findings listed)
+    judged = report.findings.selected(not_judged=False, waived=False).split("rule_id")
     root = ET.Element("testsuites")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     suite = ET.SubElement(root, "testsuite", name="backflush-validator", package=report.site or "site", id="0",
@@ -52,10 +52,8 @@ def write(report: Report, out: TextIO, *, color: bool = False) -> None:
         rule = report.rules.get(result.rule_id)
         classname = f"backflush.{rule.tags[0] if rule and rule.tags else 'rule'}"
         title = f"{result.rule_id} {result.title}"
-        found = judged.get(result.rule_id, [])
-        by_site: dict[str, list[Finding]] = defaultdict(list)
-        for finding in found:
-            by_site[_site(finding)].append(finding)
+        found = judged.get(result.rule_id)
+        by_site = found.split("component", _site) if found is not None else {}
         if len(by_site) > 1:  # a case per site: a test tab shows which site fails
             for site, items in sorted(by_site.items()):
                 _failure(_case(suite, f"{title} [{site or 'no site'}]", classname), items, result.severity)
