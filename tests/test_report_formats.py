@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import DEMO
 from validator.cli import main
+from validator.findings import FINDING_FIELDS
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
 FORMATS = ("json", "sarif", "junit", "markdown", "xlsx", "html")  # every format, in one run
@@ -138,3 +139,52 @@ def test_the_markdown_summary_stays_under_60_kb_with_a_hundred_thousand_findings
 def test_format_choices_that_cannot_be_met_stop_before_the_run(cli, args, says):
     code, _, err = cli("check", DEMO, *args)
     assert code == 2 and says in err
+
+
+def test_every_sarif_result_is_the_one_made_finding_by_finding(demo_document, builtin_rules):
+    """Plain findings' results are made by Arrow from the engine's JSON, the others (a key with a quote, a
+    backslash, a control character or a decimal, a message with a \\u escape, a waived finding) one by one: each
+    result is byte for byte what the finding-by-finding writer makes of it, in the findings' order, with the
+    baseline's states and a table read from no file."""
+    import io
+
+    import orjson
+
+    from validator.findings import Finding, Findings, Verdicts
+    from validator.formats import sarif
+    from validator.report import Report
+
+    plain = demo_document["findings"][:40]
+    odd = [{**plain[0], "key": {"PartNum": 'A"B'}}, {**plain[1], "key": {"PartNum": "C:\\x"}},
+           {**plain[2], "key": {"PartNum": "L\x01X", "Seq": None, "Flag": True}},
+           {**plain[3], "key": {"QtyPer": 2.5}}, {**plain[4], "message": "bell \x07 rang"},
+           {**plain[5], "table": "Attestation"},
+           {**plain[6], "waiver": {"reason": "r", "owner": "o", "ticket": None, "expires": "2099-12-31"}},
+           {**plain[7], "key": {"PartNum": "P, 1", "Seq": None, "Flag": False, "On": True, "N": -3}}]  # plain
+    documents = plain + odd
+    states = [None if f["outcome"] == "if_enabled" else ("new" if i % 3 else "persisting")
+              for i, f in enumerate(documents)]
+    def line(finding: dict, state: str | None) -> str:  # as the engine writes it, and the gate marks it
+        document = {k: finding[k] for k in FINDING_FIELDS} | ({"baseline": state} if state else {})
+        return json.dumps(document | ({"waiver": finding["waiver"]} if "waiver" in finding else {}),
+                          separators=(",", ":"), ensure_ascii=False)
+
+    lines = [line(f, s) for f, s in zip(documents, states, strict=True)]
+    table = pa.table({"rule_id": [f["rule_id"] for f in documents], "severity": [f["severity"] for f in documents],
+                      "outcome": [f["outcome"] for f in documents], "table": [f["table"] for f in documents],
+                      "fingerprint": [f["fingerprint"] for f in documents],
+                      "site_plant": pa.array([None] * len(documents), pa.string()),
+                      "component": ['{"Company":"EPIC06","Plant":"MfgSys"}'] * len(documents), "line": lines,
+                      "baseline": pa.array(states, pa.string()), "waived": ["waiver" in f for f in documents]})
+    rules = dict(builtin_rules)  # rule id -> rule
+    inputs = {"JobMtl": "exports/JobMtl.csv", "PartPlant": "exports/PartPlant.csv", "Part": "exports/Part.csv"}
+    verdicts = Verdicts(pa.table({"company": pa.array([], pa.string()), "plant": pa.array([], pa.string()),
+                                  "verdict": pa.array([], pa.string()), "backflushed": pa.array([], pa.bool_())}))
+    out = io.StringIO()
+    sarif.write(Report("site", rules, [], Findings(table), verdicts, inputs=inputs), out)
+    index = {rule_id: i for i, rule_id in enumerate(rules)}
+    expected = [orjson.dumps(sarif._result(Finding.from_json(line, '{"Company":"EPIC06","Plant":"MfgSys"}'), index,
+                                           inputs)).decode() for line in lines]
+    written = out.getvalue().split('"results":[\n', 1)[1].rsplit("\n]}]}", 1)[0].split(",\n")
+    assert written == expected
+    assert sum(pa.compute.is_valid(pa.compute.extract_regex(pa.array(lines), sarif.LINE)).to_pylist()) >= 41

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -97,9 +98,23 @@ def _arrow_values(kind: pa.DataType, data: bytes) -> pa.Array:
     return pa.Array.from_buffers(kind, len(data) // 4, [None, pa.py_buffer(data)])
 
 
-def _text(value: str) -> pa.Scalar:
+def text_scalar(value: str) -> pa.Scalar:
     """An Arrow string scalar, made from its bytes (_arrow_values)."""
     return _arrow_values(pa.string(), value.encode())[0]
+
+
+def text_array(values: list[str]) -> pa.Array:
+    """An Arrow array of strings, made from their bytes (_arrow_values)."""
+    data = [v.encode() for v in values]
+    ends = list(itertools.accumulate((len(d) for d in data), initial=0))
+    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(struct.pack(f"={len(ends)}i", *ends)),
+                                                          pa.py_buffer(b"".join(data))])
+
+
+def joined(texts: pa.Array, separator: str) -> pa.Buffer:
+    """The texts joined with `separator` by Arrow, as UTF-8 bytes: no Python string per text."""
+    rows = pa.ListArray.from_arrays(_arrow_values(pa.int32(), struct.pack("=ii", 0, len(texts))), texts)
+    return pc.binary_join(rows, text_scalar(separator))[0].as_buffer()
 
 
 # JSON's escapes of a string, as the engine's to_json writes them (control characters in upper-case hex)
@@ -115,8 +130,8 @@ def json_strings(values: pa.Array) -> pa.Array:
         if pc.any(pc.match_substring_regex(values, "[\\x00-\\x1f]")).as_py():  # a pass per control character
             for char, text in CONTROL_ESCAPES:
                 escaped = pc.replace_substring(escaped, char, text)
-    quote = _text('"')
-    return pc.fill_null(pc.binary_join_element_wise(quote, escaped, quote, _text("")), _text("null"))
+    quote = text_scalar('"')
+    return pc.fill_null(pc.binary_join_element_wise(quote, escaped, quote, text_scalar("")), text_scalar("null"))
 
 
 def json_string_lists(lists: pa.Array) -> pa.Array:
@@ -124,15 +139,16 @@ def json_string_lists(lists: pa.Array) -> pa.Array:
     zero = _arrow_values(pa.int32(), struct.pack("=i", 0))  # a Python 0 would have pyarrow import pandas
     lengths = pc.fill_null(pc.list_value_length(lists).cast(pa.int32()), zero[0])
     if not pc.any(pc.not_equal(lengths, zero[0])).as_py():  # every list empty (most blocks of not_judged)
-        return pc.if_else(pc.is_null(lists), _text("null"), _text("[]"))
+        return pc.if_else(pc.is_null(lists), text_scalar("null"), text_scalar("[]"))
     offsets = pa.concat_arrays([zero, pc.cumulative_sum(lengths)])
     items = pa.ListArray.from_arrays(offsets, json_strings(pc.list_flatten(lists)))
-    listed = pc.binary_join_element_wise(_text("["), pc.binary_join(items, _text(",")), _text("]"), _text(""))
-    return pc.if_else(pc.is_null(lists), _text("null"), listed)
+    listed = pc.binary_join_element_wise(text_scalar("["), pc.binary_join(items, text_scalar(",")), text_scalar("]"),
+                                         text_scalar(""))
+    return pc.if_else(pc.is_null(lists), text_scalar("null"), listed)
 
 
 def json_booleans(values: pa.Array) -> pa.Array:
-    return pc.fill_null(pc.if_else(values, _text("true"), _text("false")), _text("null"))
+    return pc.fill_null(pc.if_else(values, text_scalar("true"), text_scalar("false")), text_scalar("null"))
 
 
 class EngineRows(Sequence[T]):
@@ -173,11 +189,12 @@ class EngineRows(Sequence[T]):
     def json_blocks(self, separator: str) -> Iterator[pa.Buffer]:
         """The rows' JSON documents, joined with `separator` a block of rows at a time by Arrow: UTF-8 bytes, no
         Python string per row nor per block."""
-        between = _text(separator)
         for start in range(0, len(self), BLOCK):
-            chunk = self._lines(self.table.slice(start, BLOCK))
-            rows = pa.ListArray.from_arrays(_arrow_values(pa.int32(), struct.pack("=ii", 0, len(chunk))), chunk)
-            yield pc.binary_join(rows, between)[0].as_buffer()
+            yield joined(self._lines(self.table.slice(start, BLOCK)), separator)
+
+    def block(self, start: int, size: int) -> Self:
+        """The rows from `start`, at most `size` of them."""
+        return type(self)(self.table.slice(start, size))
 
     def _lines(self, rows: pa.Table) -> pa.Array:
         """The JSON documents of some rows: as the engine wrote them."""
@@ -243,10 +260,10 @@ class Findings(EngineRows[Finding]):
         """The findings on the configuration as it is (`what_if`: the what-if ones instead), without those the data
         could not judge unless `not_judged`, without the waived ones unless `waived`: an Arrow filter."""
         outcome = self.table.column("outcome")  # scalars made from bytes: a Python value would import pandas
-        mask = (pc.equal if what_if else pc.not_equal)(outcome, _text(IF_ENABLED_OUTCOME))
+        mask = (pc.equal if what_if else pc.not_equal)(outcome, text_scalar(IF_ENABLED_OUTCOME))
         if not not_judged:
             for judged_nothing in NOT_JUDGED:
-                mask = pc.and_(mask, pc.not_equal(outcome, _text(judged_nothing)))
+                mask = pc.and_(mask, pc.not_equal(outcome, text_scalar(judged_nothing)))
         if not waived and "waived" in self.table.column_names:
             mask = pc.and_(mask, pc.invert(self.table.column("waived")))  # never null (gate.triage)
         return self.where(mask)
@@ -373,7 +390,7 @@ class Verdicts(EngineRows[Verdict]):
         """The verdicts that are one of `verdicts`, in their order: Arrow's filter."""
         column, mask = self.table.column("verdict"), None
         for verdict in verdicts:
-            equal = pc.equal(column, _text(verdict))
+            equal = pc.equal(column, text_scalar(verdict))
             mask = equal if mask is None else pc.or_(mask, equal)
         return self.where(mask) if mask is not None else Verdicts(self.table.slice(0, 0))
 
@@ -382,9 +399,9 @@ class Verdicts(EngineRows[Verdict]):
         pieces: list[Any] = []
         for index, name in enumerate(VERDICT_FIELDS):
             column = rows.column(name).combine_chunks()
-            pieces += [_text(("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"),
+            pieces += [text_scalar(("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"),
                        values.get(name, json_strings)(column)]
-        return pc.binary_join_element_wise(*pieces, _text("}"), _text(""))
+        return pc.binary_join_element_wise(*pieces, text_scalar("}"), text_scalar(""))
 
 
 def _shares(counts: dict[str, int], assessed: bool) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def sections(report: Report) -> dict[str, Any]:
     }
 
 
-def _byte_sink(out: TextIO) -> Callable[[bytes | pa.Buffer], object]:
+def byte_sink(out: TextIO) -> Callable[[bytes | pa.Buffer], object]:
     """Where the document's UTF-8 bytes go: the binary stream under `out` (a file, stdout), else `out` itself as
     text (a StringIO)."""
     binary = getattr(out, "buffer", None)
@@ -39,7 +39,7 @@ def _byte_sink(out: TextIO) -> Callable[[bytes | pa.Buffer], object]:
 
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
     """One top-level key per line and one list item per line: readable and diffable."""
-    put = _byte_sink(out)
+    put = byte_sink(out)
     separator = SEPARATOR.encode()
     put(b"{")
     for index, (key, value) in enumerate(sections(report).items()):

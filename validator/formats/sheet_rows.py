@@ -24,6 +24,8 @@ from xml.etree import ElementTree
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validator.findings import joined, text_array, text_scalar
+
 BLOCK = 20_000  # rows made at a time
 MAX_TEXT = 32_767  # UTF-16 units a cell holds
 CONTROL = [chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20)]] + ["\ufffe", "\uffff"]
@@ -34,10 +36,6 @@ PRESERVED = f"^[{_SPACE}]|[{_SPACE}]$"
 NAMESPACES = {"main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
               "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
               "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
-
-
-def _text(value: str) -> pa.Scalar:
-    return pa.scalar(value, pa.string())
 
 
 def _column_letters(index: int) -> str:
@@ -56,7 +54,7 @@ def _truncated(values: pa.Array) -> pa.Array:
         return values
     cut = [v if v is None or len(v) <= MAX_TEXT // 2 else
            v.encode("utf-16-le")[:2 * MAX_TEXT].decode("utf-16-le", errors="ignore") for v in values.to_pylist()]
-    return pa.array(cut, pa.string())
+    return text_array(cut)
 
 
 def _escaped(values: pa.Array) -> pa.Array:
@@ -75,14 +73,14 @@ def _escaped(values: pa.Array) -> pa.Array:
 def _cells(values: pa.Array, letters: str, rows: pa.Array, numbers: pa.Array | None) -> pa.Array:
     """Each row's cell of one column: an inline string (empty for a blank value, as xlsxwriter writes ""), or where
     `numbers` says so a number, its text as written (`:.16G`)."""
-    text = _escaped(_truncated(pc.fill_null(values, _text(""))))
-    preserve = pc.if_else(pc.match_substring_regex(text, PRESERVED), _text(' xml:space="preserve"'), _text(""))
-    cells = pc.binary_join_element_wise(_text(f'<c r="{letters}'), rows, _text('" t="inlineStr"><is><t'), preserve,
-                                        _text(">"), text, _text("</t></is></c>"), _text(""))
+    text = _escaped(_truncated(pc.fill_null(values, text_scalar(""))))
+    preserve = pc.if_else(pc.match_substring_regex(text, PRESERVED), text_scalar(' xml:space="preserve"'), text_scalar(""))
+    cells = pc.binary_join_element_wise(text_scalar(f'<c r="{letters}'), rows, text_scalar('" t="inlineStr"><is><t'), preserve,
+                                        text_scalar(">"), text, text_scalar("</t></is></c>"), text_scalar(""))
     if numbers is None or not pc.any(numbers).as_py():
         return cells
-    number = pc.binary_join_element_wise(_text(f'<c r="{letters}'), rows, _text('"><v>'), values, _text("</v></c>"),
-                                         _text(""))
+    number = pc.binary_join_element_wise(text_scalar(f'<c r="{letters}'), rows, text_scalar('"><v>'), values,
+                                         text_scalar("</v></c>"), text_scalar(""))
     return pc.if_else(numbers, number, cells)
 
 
@@ -97,8 +95,9 @@ def row_blocks(columns: list[pa.Array], first_row: int, numbers: list[pa.Array |
         rows = pc.cast(pa.array(range(first_row + start, first_row + start + size), pa.int64()), pa.string())
         cells = [_cells(c.slice(start, size), letter, rows, None if n is None else n.slice(start, size))
                  for c, n, letter in zip(columns, numbers, letters, strict=True)]
-        lines = pc.binary_join_element_wise(_text('<row r="'), rows, _text('">'), *cells, _text("</row>"), _text(""))
-        yield pc.binary_join(pa.ListArray.from_arrays(pa.array([0, size], pa.int32()), lines), _text(""))[0].as_buffer()
+        lines = pc.binary_join_element_wise(text_scalar('<row r="'), rows, text_scalar('">'), *cells,
+                                            text_scalar("</row>"), text_scalar(""))
+        yield joined(lines, "")
 
 
 class SheetRows:

@@ -16,7 +16,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.findings import VERDICTS
+from validator.findings import VERDICTS, text_array
 from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
@@ -91,7 +91,7 @@ def _cells(rows: list[list[Any]], width: int) -> tuple[list[pa.Array], list[pa.A
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             texts[i].append(f"{value:.16G}" if number else _text(value))
             numbers[i].append(number)
-    return ([pa.array(t, pa.string()) for t in texts],
+    return ([text_array(t) for t in texts],
             [pa.array(n, pa.bool_()) if any(n) else None for n in numbers])
 
 
@@ -183,7 +183,7 @@ def _verdict_columns(rows: pa.Table, describe: Any) -> list[pa.Array]:
         return pc.fill_null(pc.binary_join(rows.column(name).combine_chunks(), " "), "")
 
     company, part = text("company"), text("part_num")
-    described = pa.array([describe(c, p) for c, p in zip(company.to_pylist(), part.to_pylist(), strict=True)], pa.string())
+    described = text_array([describe(c, p) for c, p in zip(company.to_pylist(), part.to_pylist(), strict=True)])
     flags = rows.column("backflushed").combine_chunks()
     backflushed = pc.fill_null(pc.if_else(flags, "True", "False"), "")
     return [company, text("plant"), part, described, text("verdict"), backflushed, joined("rules"), joined("not_judged")]
