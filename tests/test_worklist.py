@@ -210,3 +210,29 @@ def test_finding_rows_are_written_as_xlsxwriter_writes_them_a_cell_at_a_time(tmp
         inject(source, out, added)
     assert b"<v>1.234567890123457E+16</v>" in _sheet_xml(oracle, "BFE003")
     assert _sheet_xml(written, "BFE003") == _sheet_xml(oracle, "BFE003")
+
+
+def test_every_key_and_evidence_value_of_a_finding_to_fix_has_its_column(tmp_path, monkeypatch):
+    """A rule's sheet has a column for every key and evidence value of its findings, not only of the first rows
+    measured for widths (a rule's job lines come first; its part site rows, keyed by Plant, after them): with widths
+    measured on one row, each finding's row still holds its whole key and evidence, read from the JSON report."""
+    from validator.formats import xlsx
+
+    monkeypatch.setattr(xlsx, "WIDTH_SAMPLE", 1)
+    path, out = tmp_path / "w.xlsx", tmp_path / "r.json"
+    assert main(["check", str(DEMO), "--fail-on", "never", "--format", f"xlsx:{path}", "--format", f"json:{out}"]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    book = openpyxl.load_workbook(path)
+    to_fix: dict[str, list[dict]] = {}
+    for finding in document["findings"]:
+        if finding["outcome"] != "if_enabled" and "waiver" not in finding:
+            to_fix.setdefault(finding["rule_id"], []).append(finding)
+    tables = 0
+    for rule_id, findings in to_fix.items():
+        header, *data = rows(book, rule_id)
+        tables += len({f["table"] for f in findings}) > 1
+        for finding, row in zip(findings, data, strict=True):
+            cells = dict(zip(header, row, strict=True))
+            for name, value in {**finding["evidence"], **finding["key"]}.items():
+                assert cells[name] == ("" if value is None else str(value) if isinstance(value, bool) else value)
+    assert tables  # some rule has findings on two tables

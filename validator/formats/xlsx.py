@@ -9,14 +9,14 @@ of its cost."""
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 from typing import IO, Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.findings import VERDICTS, text_array
+from validator.findings import VERDICTS, Findings, text_array
 from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
@@ -200,19 +200,35 @@ def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any,
     sheets.close()
 
 
+_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string
+_OBJECT = r'\{(?:[^"{}]|' + _STRING + r')*\}'  # a JSON object of names and plain values
+
+
+def _names(findings: Findings, field: str) -> list[str]:
+    """The names in the `field` object (key, evidence) of the findings' documents, in the order they first appear:
+    read by RE2 from the engine's JSON, each distinct list of names parsed once."""
+    objects = pc.struct_field(pc.extract_regex(findings.table.column("line").combine_chunks(),
+                                               f'"{field}":\\s*(?P<object>{_OBJECT})'), "object")
+    shapes = pc.replace_substring_regex(objects, f':\\s*(?:{_STRING}|[^,}}"]*)', "")  # {"Company","JobNum",...}
+    names: dict[str, None] = {}
+    for shape in shapes.dictionary_encode().dictionary.to_pylist():  # in the order they first appear
+        names |= dict.fromkeys(orjson.loads(f"[{shape[1:-1]}]") if shape else [])
+    return list(names)
+
+
 def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: Any,
                  added: dict[str, SheetRows]) -> None:
-    """A sheet per rule with findings to fix, a row per finding (its rows made by Arrow a block at a time)."""
+    """A sheet per rule with findings to fix, a row per finding (its rows made by Arrow a block at a time), a column
+    for every key and evidence value any of its findings has."""
     to_fix = report.findings.selected(waived=False)  # on the configuration as it is, not waived
-    for rule_id, group in itertools.groupby(to_fix, key=lambda f: f.rule_id):
-        first = list(itertools.islice(group, WIDTH_SAMPLE))
+    for rule_id, findings in to_fix.split("rule_id").items():
         rule = report.rules.get(rule_id)
-        keys = list(dict.fromkeys(c for f in first for c, _ in f.key))
-        evidence = list(dict.fromkeys(c for f in first for c, _ in f.evidence if c not in keys))
+        keys = _names(findings, "key")
+        evidence = [name for name in _names(findings, "evidence") if name not in keys]
         header = ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message", "Remediation"]
         remediation = " ".join(rule.remediation.split()) if rule else ""
         sheets, block = _Bulk(book, rule_id, header, formats, added), []
-        for finding in itertools.chain(first, group):
+        for finding in findings:
             key, found, component = dict(finding.key), dict(finding.evidence), dict(finding.component)
             block.append([finding.table, *(key.get(c, found.get(c)) for c in keys), component.get("PartNum"),
                           describe(component.get("Company"), component.get("PartNum")) if component.get("PartNum")
