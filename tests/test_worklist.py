@@ -174,41 +174,65 @@ def test_text_is_kept_as_written_at_a_cells_ends_where_python_sees_whitespace():
 
 
 def test_finding_rows_are_written_as_xlsxwriter_writes_them_a_cell_at_a_time(tmp_path):
-    """A rule sheet's rows are values of any kind (a key's text, a quantity, a flag, a blank): made by Arrow a block
-    at a time, they are the sheet xlsxwriter writes a cell at a time, numbers as numbers, byte for byte."""
+    """A rule sheet's rows are made by Arrow from the engine's JSON documents a block at a time; xlsxwriter, given
+    each finding's values a cell at a time (its key, a value the key lacks from the evidence, the part and its
+    description, the evidence, outcome, message), writes the same sheet byte for byte: text with escapes, quantities
+    as numbers, flags, nulls, a key value that looks like a formula, a message with a quote."""
     import xlsxwriter
 
+    from validator.findings import Findings, Verdicts
     from validator.formats import xlsx
-    from validator.formats.sheet_rows import inject
+    from validator.report import Report
 
-    header = ["Table", "JobNum", "MtlSeq", "Part", "QtyPer", "BackFlush", "Message"]
-    rows = [["JobMtl", "005006", 10, "GLUE-0001", 2.5, True, "Non-stock & backflushed"],
-            ["JobMtl", "005006", 20, None, 0.1, False, " lead"],
-            ["JobMtl", "=1+1", 12345678901234567, "P-1", 1e-05, None, "tail\t"],
-            ["JobMtl", "005007", -3, "P-2", 1234567.5, True, ""]]
+    def finding(table, key, evidence, part, message, outcome="fail"):
+        return {"rule_id": "BFE003", "severity": "error", "table": table, "key": key, "message": message,
+                "evidence": evidence, "outcome": outcome, "fingerprint": "f" * 32, "component": part}
 
-    def book_at(path):
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                               "strings_to_urls": False})
-        return book, {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1})}
+    documents = [
+        finding("JobMtl", {"Company": "EPIC06", "JobNum": "005006", "MtlSeq": 10}, {"PartNum": "GLUE-0001", "QtyPer": 2.5},
+                {"Company": "EPIC06", "PartNum": "GLUE-0001"}, "Non-stock & backflushed"),
+        finding("JobMtl", {"Company": "EPIC06", "JobNum": "=1+1", "MtlSeq": 12345678901234567},
+                {"PartNum": None, "QtyPer": 1e-05}, {"Company": "EPIC06", "PartNum": None}, ' says "lead"'),
+        finding("PartPlant", {"Company": "EPIC06", "Plant": "Mfg\tSys", "PartNum": "GLUE-0002"},
+                {"NonStock": True, "QtyPer": -3}, {"Company": "EPIC06", "PartNum": "GLUE-0002"}, "tail\t"),
+        finding("PartPlant", {"Company": "EPIC06", "Plant": "MfgSys", "PartNum": "Ø-100"},
+                {"NonStock": False, "QtyPer": 1234567.5}, {"Company": None, "PartNum": "Ø-100"}, "")]
+    lines = [json.dumps({k: d[k] for k in ("rule_id", "severity", "table", "key", "message", "evidence", "outcome",
+                                           "fingerprint")}, separators=(",", ":"), ensure_ascii=False) for d in documents]
+    findings = Findings(pa.table({"rule_id": ["BFE003"] * 4, "severity": ["error"] * 4, "outcome": ["fail"] * 4,
+                                  "site_plant": pa.array([None] * 4, pa.string()),
+                                  "component": [json.dumps(d["component"], separators=(",", ":")) for d in documents],
+                                  "line": lines}))
+    verdicts = Verdicts(pa.table({"company": pa.array([], pa.string()), "plant": pa.array([], pa.string()),
+                                  "part_num": pa.array([], pa.string()), "verdict": pa.array([], pa.string()),
+                                  "rules": pa.array([], pa.list_(pa.string())), "backflushed": pa.array([], pa.bool_()),
+                                  "not_judged": pa.array([], pa.list_(pa.string()))}))
+    descriptions = pa.table({"Company": ["EPIC06", "EPIC06"], "PartNum": ["GLUE-0001", "ø-100"],
+                             "PartDescription": ["Adhesive, <expense>", "Washer Ø100"]})
+    report = Report("site", {}, [], findings, verdicts, descriptions=descriptions)
+    written = tmp_path / "w.xlsx"
+    with written.open("wb") as out:
+        xlsx.write(report, out)
 
+    keys = list(dict.fromkeys(c for d in documents for c in d["key"]))
+    evidence = [c for c in dict.fromkeys(c for d in documents for c in d["evidence"]) if c not in keys]
+    describe = report.description()
     oracle = tmp_path / "oracle.xlsx"
-    book, formats = book_at(oracle)
-    sheet = xlsx._Sheet(book, "BFE003", header, formats)
-    for row in rows:
-        sheet.add(row)
+    book = xlsxwriter.Workbook(str(oracle), {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False})
+    book.add_worksheet("Summary")  # the first sheet is the one selected
+    sheet = xlsx._Sheet(book, "BFE003", ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message",
+                                         "Remediation"], {"header": book.add_format(
+                                             {"bold": True, "bg_color": "#DDEBF7", "bottom": 1})})
+    for d in documents:
+        part = d["component"]["PartNum"]
+        sheet.add([d["table"], *(d["key"].get(c, d["evidence"].get(c)) for c in keys), part,
+                   describe(d["component"]["Company"], part) if part else "",
+                   *(d["evidence"].get(c) for c in evidence), d["outcome"], d["message"], ""])
     sheet.close()
     book.close()
-
-    package, written, added = tmp_path / "package.xlsx", tmp_path / "w.xlsx", {}
-    book, formats = book_at(package)
-    sheets = xlsx._Bulk(book, "BFE003", header, formats, added)
-    sheets.add_rows(rows)
-    sheets.close()
-    book.close()
-    with package.open("rb") as source, written.open("wb") as out:
-        inject(source, out, added)
     assert b"<v>1.234567890123457E+16</v>" in _sheet_xml(oracle, "BFE003")
+    assert b"Washer" in _sheet_xml(oracle, "BFE003") and b"1E-05" in _sheet_xml(oracle, "BFE003")
     assert _sheet_xml(written, "BFE003") == _sheet_xml(oracle, "BFE003")
 
 

@@ -9,14 +9,15 @@ of its cost."""
 
 from __future__ import annotations
 
+import re
 import tempfile
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.findings import VERDICTS, Findings, text_array
+from validator.findings import VERDICTS, Findings, text_array, text_scalar
 from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
@@ -80,19 +81,13 @@ class _Sheet:
 
 
 
-def _cells(rows: list[list[Any]], width: int) -> tuple[list[pa.Array], list[pa.Array | None]]:
-    """Rows of Python values as columns of text, and where each is a number: a number as xlsxwriter writes one
-    (`:.16G`), a boolean as True/False, a blank as an empty string, anything else as its text."""
-    texts: list[list[str]] = [[] for _ in range(width)]
-    numbers: list[list[bool]] = [[] for _ in range(width)]
-    for row in rows:
-        for i in range(width):
-            value = row[i] if i < len(row) else None
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            texts[i].append(f"{value:.16G}" if number else _text(value))
-            numbers[i].append(number)
-    return ([text_array(t) for t in texts],
-            [pa.array(n, pa.bool_()) if any(n) else None for n in numbers])
+class _Column(NamedTuple):
+    """A column of a block of rows: each cell's text as written; where a cell is a number (None: nowhere); and, where
+    it differs, the text its width is measured on (a number as Python writes it, as _Sheet measures it)."""
+
+    text: pa.Array
+    numbers: pa.Array | None = None
+    shown: pa.Array | None = None
 
 
 class _Bulk:
@@ -112,23 +107,17 @@ class _Bulk:
         filled = self.rows.count if self.rows is not None and self.rows.count < MAX_ROWS else 0
         return min(BLOCK, MAX_ROWS - filled)
 
-    def add(self, columns: list[pa.Array], numbers: list[pa.Array | None] | None = None,
-            sample: list[list[Any]] | None = None) -> None:
-        """A block of at most room() rows; the first of a sheet frames it, its widths from `sample` (the block's
-        first rows as values; by default their text)."""
+    def add(self, columns: list[_Column]) -> None:
+        """A block of at most room() rows; the first of a sheet frames it, its widths measured on its first rows."""
         if self.rows is None or self.rows.count >= MAX_ROWS:
             self._close_sheet()
             self.part += 1
             name = self.name if self.part == 1 else f"{self.name} ({self.part})"
             self.sheet = _Sheet(self.book, name, self.header, self.formats)
-            if sample is None:
-                sample = [list(r) for r in zip(*(c.slice(0, WIDTH_SAMPLE).to_pylist() for c in columns), strict=True)]
-            self.sheet.framed(sample[:WIDTH_SAMPLE])
+            shown = (c.text if c.shown is None else c.shown for c in columns)
+            self.sheet.framed([list(r) for r in zip(*(s.slice(0, WIDTH_SAMPLE).to_pylist() for s in shown), strict=True)])
             self.rows = self.added[self.sheet.sheet.name] = SheetRows(len(self.header))
-        self.rows.add(columns, numbers)
-
-    def add_rows(self, rows: list[list[Any]]) -> None:
-        self.add(*_cells(rows, len(self.header)), sample=rows)
+        self.rows.add([c.text for c in columns], [c.numbers for c in columns])
 
     def _close_sheet(self) -> None:
         if self.sheet is not None and self.rows is not None:
@@ -195,7 +184,7 @@ def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any,
     table, start = report.verdicts.table, 0
     while start < table.num_rows:
         rows = table.slice(start, sheets.room())
-        sheets.add(_verdict_columns(rows, describe))
+        sheets.add([_Column(c) for c in _verdict_columns(rows, describe)])
         start += rows.num_rows
     sheets.close()
 
@@ -216,10 +205,64 @@ def _names(findings: Findings, field: str) -> list[str]:
     return list(names)
 
 
+def _token_cell(token: str) -> tuple[str, bool, str]:
+    """A JSON value as a cell, as xlsxwriter writes a value: a number by `:.16G`, a boolean as True/False, a blank as
+    an empty string, anything else as its text; whether it is a number; and its text as Python writes it."""
+    value = orjson.loads(token)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return (f"{value:.16G}" if number else _text(value)), number, _text(value)
+
+
+def _token_cells(tokens: pa.Array) -> _Column:
+    """JSON values (null where absent) as cells (_token_cell): a string without escapes by Arrow, any other value read
+    once per distinct value."""
+    plain = pc.fill_null(pc.match_substring_regex(tokens, r'^"[^"\\]*"$'), False)
+    text = pc.if_else(plain, pc.utf8_slice_codeunits(tokens, 1, -1), text_scalar(""))
+    others = pc.and_(pc.invert(plain), pc.is_valid(tokens))
+    if not pc.any(others).as_py():
+        return _Column(text)
+    encoded = pc.filter(tokens, others).dictionary_encode()
+    made = [_token_cell(token) for token in encoded.dictionary.to_pylist()]
+    written = pc.replace_with_mask(text, others, pc.take(text_array([t for t, _, _ in made]), encoded.indices))
+    numbers = pa.array([n for _, n, _ in made], pa.bool_())
+    if not pc.any(numbers).as_py():
+        return _Column(written)
+    nowhere = pc.and_(others, pc.invert(others))  # False in every row
+    return _Column(written, pc.replace_with_mask(nowhere, others, pc.take(numbers, encoded.indices)),
+                   pc.replace_with_mask(text, others, pc.take(text_array([s for _, _, s in made]), encoded.indices)))
+
+
+def _field(texts: pa.Array, name: str) -> pa.Array:
+    """The JSON value named `name` in each JSON object (null where it has none)."""
+    return pc.struct_field(pc.extract_regex(texts, f'"{re.escape(name)}":\\s*(?P<value>{_STRING}|[^,}}]*)'), "value")
+
+
+def _rule_columns(findings: Findings, keys: list[str], evidence: list[str], describe: Any,
+                  remediation: str) -> list[_Column]:
+    """A rule sheet's columns for some of its findings, from the engine's JSON documents: the table, the key (a value
+    the key lacks from the evidence), the part and its description, the evidence, outcome, message, remediation."""
+    table = findings.table
+    lines = table.column("line").combine_chunks()
+    key = pc.struct_field(pc.extract_regex(lines, f'"key":\\s*(?P<object>{_OBJECT})'), "object")
+    found = pc.struct_field(pc.extract_regex(lines, f'"evidence":\\s*(?P<object>{_OBJECT})'), "object")
+    component = table.column("component").combine_chunks()
+    part = _token_cells(_field(component, "PartNum")).text
+    company = _token_cells(_field(component, "Company")).text
+    pairs = pc.binary_join_element_wise(company, part, text_scalar("\x1f")).dictionary_encode()
+    described = [describe(*pair.split("\x1f", 1)) if pair.split("\x1f", 1)[1] else ""
+                 for pair in pairs.dictionary.to_pylist()]
+    message = pc.struct_field(pc.extract_regex(lines, f'"message":\\s*(?P<text>{_STRING})'), "text")
+    return [_token_cells(_field(lines, "table")), *(_token_cells(pc.coalesce(_field(key, c), _field(found, c)))
+                                                   for c in keys),
+            _Column(part), _Column(pc.take(text_array(described), pairs.indices)),
+            *(_token_cells(_field(found, c)) for c in evidence), _Column(table.column("outcome").combine_chunks()),
+            _Column(_token_cells(message).text), _Column(pa.repeat(text_scalar(remediation), len(findings)))]
+
+
 def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: Any,
                  added: dict[str, SheetRows]) -> None:
-    """A sheet per rule with findings to fix, a row per finding (its rows made by Arrow a block at a time), a column
-    for every key and evidence value any of its findings has."""
+    """A sheet per rule with findings to fix, a row per finding, made by Arrow a block at a time from the engine's
+    JSON documents; a column for every key and evidence value any of its findings has."""
     to_fix = report.findings.selected(waived=False)  # on the configuration as it is, not waived
     for rule_id, findings in to_fix.split("rule_id").items():
         rule = report.rules.get(rule_id)
@@ -227,17 +270,11 @@ def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: A
         evidence = [name for name in _names(findings, "evidence") if name not in keys]
         header = ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message", "Remediation"]
         remediation = " ".join(rule.remediation.split()) if rule else ""
-        sheets, block = _Bulk(book, rule_id, header, formats, added), []
-        for finding in findings:
-            key, found, component = dict(finding.key), dict(finding.evidence), dict(finding.component)
-            block.append([finding.table, *(key.get(c, found.get(c)) for c in keys), component.get("PartNum"),
-                          describe(component.get("Company"), component.get("PartNum")) if component.get("PartNum")
-                          else "", *(found.get(c) for c in evidence), finding.outcome, finding.message, remediation])
-            if len(block) == sheets.room():
-                sheets.add_rows(block)
-                block = []
-        if block:
-            sheets.add_rows(block)
+        sheets, start = _Bulk(book, rule_id, header, formats, added), 0
+        while start < len(findings):
+            block = findings.block(start, sheets.room())
+            sheets.add(_rule_columns(block, keys, evidence, describe, remediation))
+            start += len(block)
         sheets.close()
 
 
