@@ -58,6 +58,10 @@ class Violation:
 # A finding as the JSON report writes it, defined once: these fields, in this order. An engine writes each finding's
 # document with them (engines/duckdb/findings.py); Finding reads it back.
 FINDING_FIELDS = ("rule_id", "severity", "table", "key", "message", "evidence", "outcome", "fingerprint")
+# RE2 patterns that read a finding's document as the engine writes it (formats/sarif.py, formats/xlsx.py): a JSON
+# string, and a JSON object of names and plain values (its key, its evidence)
+JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+JSON_OBJECT = r'\{(?:[^"{}]|' + JSON_STRING + r')*\}'
 # a verdict as the JSON report writes it (engines/duckdb/verdicts.py writes it; Verdicts reads it back)
 VERDICT_FIELDS = ("company", "plant", "part_num", "verdict", "rules", "backflushed", "not_judged")
 

@@ -19,6 +19,7 @@ from validator import __version__
 from validator.findings import (
     ERROR,
     IF_ENABLED_OUTCOME,
+    JSON_OBJECT,
     NOT_JUDGED,
     SKIPPED,
     Finding,
@@ -106,14 +107,13 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
 # evidence as JSON. It reads the plain ones: rule, table, outcome and fingerprint of letters and digits; a key whose
 # values are text without quotes, backslashes or control characters, whole numbers, null or booleans; a message
 # without \u escapes; no waiver. Their results are made by Arrow, any other finding's by orjson from the finding.
-_STRING = r'"(?:[^"\\]|\\.)*"'
 _PLAIN = r'"[A-Za-z0-9_./ -]*"'
 _VALUE = r'(?:"[^"\\\x00-\x1f]*"|-?[0-9]+|null|true|false)'
 _PAIR = r'"[A-Za-z0-9_]+":' + _VALUE
 LINE = (r'^\{"rule_id":' + _PLAIN + r',"severity":' + _PLAIN + r',"table":' + _PLAIN
         + r',"key":(?P<key>\{(?:' + _PAIR + r'(?:,' + _PAIR + r')*)?\})'
         + r',"message":(?P<message>"(?:[^"\\]|\\[^u])*")'
-        + r',"evidence":(?P<evidence>\{(?:[^"{}]|' + _STRING + r')*\})'
+        + r',"evidence":(?P<evidence>' + JSON_OBJECT + ')'
         + r',"outcome":' + _PLAIN + r',"fingerprint":' + _PLAIN + r'(?:,"baseline":"(?:new|persisting)")?\}$')
 BLOCK = 20_000  # results made at a time
 

@@ -29,6 +29,7 @@ from validator.findings import joined, text_array, text_scalar
 BLOCK = 20_000  # rows made at a time
 MAX_TEXT = 32_767  # UTF-16 units a cell holds
 CONTROL = [chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20)]] + ["\ufffe", "\uffff"]
+ANY_CONTROL = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in CONTROL) + "]"  # RE2: one of them
 # what Python's \s matches (str.isspace), as RE2 writes it: xlsxwriter's test for leading or trailing whitespace.
 # No whitespace character lies above U+3000 (tests/test_worklist.py).
 _SPACE = "".join(f"\\x{{{c:x}}}" for c in range(0x3001) if chr(c).isspace())
@@ -61,7 +62,7 @@ def _escaped(values: pa.Array) -> pa.Array:
     """Text as a cell's `<t>` holds it: Excel's escapes of control characters, then XML's entities."""
     if pc.any(pc.match_substring_regex(values, "_x[0-9a-fA-F]{4}_")).as_py():
         values = pc.replace_substring_regex(values, "(_x[0-9a-fA-F]{4}_)", "_x005F\\1")
-    if pc.any(pc.match_substring_regex(values, "[" + "".join(f"\\x{{{ord(c):x}}}" for c in CONTROL) + "]")).as_py():
+    if pc.any(pc.match_substring_regex(values, ANY_CONTROL)).as_py():
         for char in CONTROL:
             values = pc.replace_substring(values, char, f"_x{ord(char):04X}_")
     if pc.any(pc.match_substring_regex(values, "[&<>]")).as_py():

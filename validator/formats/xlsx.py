@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.findings import VERDICTS, Findings, text_array, text_scalar
+from validator.findings import JSON_OBJECT, JSON_STRING, VERDICTS, Findings, text_array, text_scalar
 from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
@@ -189,16 +189,15 @@ def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any,
     sheets.close()
 
 
-_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string
-_OBJECT = r'\{(?:[^"{}]|' + _STRING + r')*\}'  # a JSON object of names and plain values
+def _objects(findings: Findings, field: str) -> pa.Array:
+    """The `field` object (key, evidence) of each finding's document, as JSON: read by RE2 from the engine's JSON."""
+    lines = findings.table.column("line").combine_chunks()
+    return pc.struct_field(pc.extract_regex(lines, f'"{field}":\\s*(?P<object>{JSON_OBJECT})'), "object")
 
 
-def _names(findings: Findings, field: str) -> list[str]:
-    """The names in the `field` object (key, evidence) of the findings' documents, in the order they first appear:
-    read by RE2 from the engine's JSON, each distinct list of names parsed once."""
-    objects = pc.struct_field(pc.extract_regex(findings.table.column("line").combine_chunks(),
-                                               f'"{field}":\\s*(?P<object>{_OBJECT})'), "object")
-    shapes = pc.replace_substring_regex(objects, f':\\s*(?:{_STRING}|[^,}}"]*)', "")  # {"Company","JobNum",...}
+def _names(objects: pa.Array) -> list[str]:
+    """The names in the JSON objects, in the order they first appear: each distinct list of names parsed once."""
+    shapes = pc.replace_substring_regex(objects, f':\\s*(?:{JSON_STRING}|[^,}}"]*)', "")  # {"Company","JobNum",...}
     names: dict[str, None] = {}
     for shape in shapes.dictionary_encode().dictionary.to_pylist():  # in the order they first appear
         names |= dict.fromkeys(orjson.loads(f"[{shape[1:-1]}]") if shape else [])
@@ -234,26 +233,30 @@ def _token_cells(tokens: pa.Array) -> _Column:
 
 def _field(texts: pa.Array, name: str) -> pa.Array:
     """The JSON value named `name` in each JSON object (null where it has none)."""
-    return pc.struct_field(pc.extract_regex(texts, f'"{re.escape(name)}":\\s*(?P<value>{_STRING}|[^,}}]*)'), "value")
+    return pc.struct_field(pc.extract_regex(texts, f'"{re.escape(name)}":\\s*(?P<value>{JSON_STRING}|[^,}}]*)'),
+                           "value")
 
 
-def _rule_columns(findings: Findings, keys: list[str], evidence: list[str], describe: Any,
-                  remediation: str) -> list[_Column]:
-    """A rule sheet's columns for some of its findings, from the engine's JSON documents: the table, the key (a value
-    the key lacks from the evidence), the part and its description, the evidence, outcome, message, remediation."""
+def _rule_columns(findings: Findings, key: pa.Array, found: pa.Array, keys: list[str], evidence: list[str],
+                  describe: Any, remediation: str) -> list[_Column]:
+    """A rule sheet's columns for some of its findings, from the engine's JSON documents and their key and evidence
+    objects (`key`, `found`): the table, the key (a value the key lacks from the evidence), the part and its
+    description, the evidence, outcome, message, remediation."""
     table = findings.table
     lines = table.column("line").combine_chunks()
-    key = pc.struct_field(pc.extract_regex(lines, f'"key":\\s*(?P<object>{_OBJECT})'), "object")
-    found = pc.struct_field(pc.extract_regex(lines, f'"evidence":\\s*(?P<object>{_OBJECT})'), "object")
     component = table.column("component").combine_chunks()
     part = _token_cells(_field(component, "PartNum")).text
     company = _token_cells(_field(component, "Company")).text
     pairs = pc.binary_join_element_wise(company, part, text_scalar("\x1f")).dictionary_encode()
     described = [describe(*pair.split("\x1f", 1)) if pair.split("\x1f", 1)[1] else ""
                  for pair in pairs.dictionary.to_pylist()]
-    message = pc.struct_field(pc.extract_regex(lines, f'"message":\\s*(?P<text>{_STRING})'), "text")
-    return [_token_cells(_field(lines, "table")), *(_token_cells(pc.coalesce(_field(key, c), _field(found, c)))
-                                                   for c in keys),
+    message = pc.struct_field(pc.extract_regex(lines, f'"message":\\s*(?P<text>{JSON_STRING})'), "text")
+
+    def key_value(name: str) -> pa.Array:  # the evidence is read only where the key lacks the name
+        value = _field(key, name)
+        return pc.coalesce(value, _field(found, name)) if pc.any(pc.is_null(value)).as_py() else value
+
+    return [_token_cells(_field(lines, "table")), *(_token_cells(key_value(c)) for c in keys),
             _Column(part), _Column(pc.take(text_array(described), pairs.indices)),
             *(_token_cells(_field(found, c)) for c in evidence), _Column(table.column("outcome").combine_chunks()),
             _Column(_token_cells(message).text), _Column(pa.repeat(text_scalar(remediation), len(findings)))]
@@ -266,15 +269,17 @@ def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: A
     to_fix = report.findings.selected(waived=False)  # on the configuration as it is, not waived
     for rule_id, findings in to_fix.split("rule_id").items():
         rule = report.rules.get(rule_id)
-        keys = _names(findings, "key")
-        evidence = [name for name in _names(findings, "evidence") if name not in keys]
+        key, found = _objects(findings, "key"), _objects(findings, "evidence")  # read once, for columns and cells
+        keys = _names(key)
+        evidence = [name for name in _names(found) if name not in keys]
         header = ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message", "Remediation"]
         remediation = " ".join(rule.remediation.split()) if rule else ""
         sheets, start = _Bulk(book, rule_id, header, formats, added), 0
         while start < len(findings):
-            block = findings.block(start, sheets.room())
-            sheets.add(_rule_columns(block, keys, evidence, describe, remediation))
-            start += len(block)
+            size = sheets.room()
+            sheets.add(_rule_columns(findings.block(start, size), key.slice(start, size), found.slice(start, size),
+                                     keys, evidence, describe, remediation))
+            start += size
         sheets.close()
 
 
