@@ -194,3 +194,20 @@ def test_the_command_reports_bad_input_with_exit_code_2_and_no_traceback(tmp_pat
 def test_a_check_whose_report_cannot_be_written_exits_2_naming_the_folder(tmp_path, cli):
     code, _, err = cli("check", DEMO, "--format", "json", "--output", tmp_path / "no-such-folder" / "findings.json")
     assert code == 2 and "no-such-folder" in err
+
+
+@pytest.mark.parametrize("command", ["check", "recommend"])
+@pytest.mark.parametrize("size", ["lots", "1G", "0MB", "--memory-limit=-1GB"])
+def test_a_memory_limit_that_is_not_a_size_is_exit_2_before_any_data_is_read(command, size, tmp_path):
+    given = [size] if size.startswith("--") else ["--memory-limit", size]
+    done = _command(command, DEMO, *given, "--output", tmp_path / "out")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "argument --memory-limit: expected a size such as 1GB" in done.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_recommend_runs_on_the_engine_and_within_the_memory_it_is_given(cli, tmp_path):
+    """recommend takes check's engine options: a limit too small to read the site ends the run with exit code 3."""
+    code, _, err = cli("recommend", DEMO, "--memory-limit", "1KB", "--output", tmp_path / "dmt.csv")
+    assert code == 3 and "ran out of memory under the memory limit of 1KB" in err
+    assert not list(tmp_path.iterdir())

@@ -205,3 +205,55 @@ def test_a_key_two_checks_of_a_rule_flag_is_one_finding_of_the_first_check(tmp_p
     winner = "labour" if labour_first else "second"
     assert {key: found[key].split(":")[0] for key in labour & other} == dict.fromkeys(labour & other, winner)
     assert {found[key].split(":")[0] for key in labour - other} == {"labour"}
+
+
+def _finding_rows(rows: list[tuple[str, dict | None, str]]) -> Findings:
+    """Findings in the engine's shape, in batches of two: (rule id, component or None for a site finding, message)."""
+    table = [{"rule_id": rule, "component": None if part is None else json.dumps(part),
+              "line": json.dumps({"rule_id": rule, "message": message})} for rule, part, message in rows]
+    schema = pa.schema([(name, pa.string()) for name in table[0]])
+    return Findings(pa.Table.from_batches([pa.RecordBatch.from_pylist(table[i:i + 2], schema)
+                                           for i in range(0, len(table), 2)]))
+
+
+def test_the_first_message_of_each_rule_about_a_part_is_read_in_the_findings_order():
+    """A part is its company, site and part as SQL Server compares them (case, trailing spaces); a finding about
+    a site names none; only the parts asked for are read."""
+    screw = {"Company": "EPIC06", "Plant": "MfgSys", "PartNum": "SCR-0001"}
+    rows = [("BFR006", {**screw, "PartNum": "scr-0001  "}, "not cycle counted"),
+            ("BFE001", screw, "lot tracked on job 005001"),
+            ("BFE001", screw, "lot tracked on job 005002"),
+            ("BFR010", {"Company": "EPIC06", "Plant": "MfgSys"}, "the questionnaire is unanswered"),
+            ("BFE003", {"Plant": "MfgSys", "PartNum": "PKG-0016"}, "non-stock, from a job export without Company"),
+            ("BFE001", {**screw, "PartNum": "SHT-0005"}, "a part nobody asked about"),
+            ("BFE003", {**screw, "Plant": "Plant2"}, "non-stock at another site"),
+            ("BFR006", {**screw, "Plant": "Plant2"}, "not cycle counted at another site")]
+    wanted = {("EPIC06", "MFGSYS", "SCR-0001"), ("", "MFGSYS", "PKG-0016"), ("EPIC06", "PLANT2", "SCR-0001")}
+    expected: dict[tuple, dict[str, str]] = {}
+    for rule, part, message in rows:
+        if part is not None and part.get("PartNum") is not None:
+            key = tuple(str(part.get(role) or "").rstrip().upper() for role in ("Company", "Plant", "PartNum"))
+            if key in wanted:
+                expected.setdefault(key, {}).setdefault(rule, message)
+    first = _finding_rows(rows).first_messages(wanted.__contains__)
+    assert [(key, list(messages.items())) for key, messages in first.items()] == list(
+        (key, list(messages.items())) for key, messages in expected.items())
+    assert first[("EPIC06", "MFGSYS", "SCR-0001")] == {"BFR006": "not cycle counted",
+                                                       "BFE001": "lot tracked on job 005001"}
+
+
+def test_rows_are_kept_by_a_test_of_their_values_made_once_per_distinct_combination(demo_document):
+    from validator.findings import VERDICT_FIELDS, Verdicts
+
+    verdicts = demo_document["verdicts"]
+    table = pa.Table.from_pylist([{name: v[name] for name in VERDICT_FIELDS} for v in verdicts])
+    asked: list[tuple] = []
+
+    def acted(verdict: str, backflushed: bool) -> bool:
+        asked.append((verdict, backflushed))
+        return verdict == "unknown" or (backflushed and verdict != "ready")
+
+    kept = Verdicts(table).filtered(("verdict", "backflushed"), acted)
+    assert [v.part for v in kept] == [v["part_num"] for v in verdicts
+                                      if v["verdict"] == "unknown" or (v["backflushed"] and v["verdict"] != "ready")]
+    assert sorted(asked) == sorted({(v["verdict"], v["backflushed"]) for v in verdicts}) and len(kept) < len(verdicts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -62,6 +63,18 @@ EPILOG_EXPLAIN = """examples:
   backflush explain BFC001 --dialect postgres"""
 
 
+MEMORY_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:B|[KMGT]i?B)\s*$", re.IGNORECASE)
+
+
+def memory_size(text: str) -> str:
+    """--memory-limit as the engine reads it: a number and its unit (KB, MB, GB, TB, or KiB ... TiB). DuckDB reads
+    1G as one byte and -1GB as no limit, so a size is checked here, before any data is read."""
+    size = MEMORY_SIZE.match(text)
+    if size is None or float(size.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size such as 1GB, 512MB or 2GiB, not {text!r}")
+    return text.strip()
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", dest="rule_dirs", action="append", type=Path, default=[], metavar="DIR",
                         help="a folder of your own rule files, added to the built-in ones (repeatable)")
@@ -113,6 +126,15 @@ def _selection(parser: argparse.ArgumentParser, what: str = "run only") -> None:
 def _run(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that run the rules on a site."""
     _selection(parser)
+    _engine(parser)
+    parser.add_argument("--attestations", type=Path, metavar="FILE",
+                        help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
+    _reading(parser)
+    _common(parser)
+
+
+def _engine(parser: argparse.ArgumentParser) -> None:
+    """The engine that runs the rules, and its settings."""
     parser.add_argument("--engine", default="duckdb",
                         help="evaluation engine: duckdb (default, in-process, on the exports), sql (inside the "
                              "database --url names) or spark (through Spark, --spark-master)")
@@ -122,11 +144,8 @@ def _run(parser: argparse.ArgumentParser) -> None:
                         help="--engine spark: the Spark master (default: local[*], on this machine)")
     parser.add_argument("--db-schema", default="Erp", metavar="NAME",
                         help="--engine sql: the schema of Epicor's tables (default: Erp)")
-    parser.add_argument("--memory-limit", metavar="SIZE", help="engine memory limit, e.g. 1GB (spills to disk beyond)")
-    parser.add_argument("--attestations", type=Path, metavar="FILE",
-                        help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
-    _reading(parser)
-    _common(parser)
+    parser.add_argument("--memory-limit", type=memory_size, metavar="SIZE",
+                        help="engine memory limit, e.g. 1GB (spills to disk beyond)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--company", help="Company for rows whose PartPlant export has no Company column")
     recommend.add_argument("--attestations", type=Path, metavar="FILE",
                            help="the site's answers to the readiness questionnaire (default: PATH/attestations.yaml)")
-    recommend.add_argument("--engine", default="duckdb", help="evaluation engine (default: duckdb, in-process)")
+    recommend.add_argument("--quiet", action="store_true",
+                           help="no progress display (it shows on a terminal only, once a run takes a few seconds)")
+    _engine(recommend)
     _reading(recommend)
     _common(recommend)
 

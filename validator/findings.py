@@ -95,11 +95,15 @@ class Finding(NamedTuple):
 
 
 def _arrow_values(kind: pa.DataType, data: bytes) -> pa.Array:
-    """An Arrow array of one string (UTF-8 `data`) or of 32-bit integers (packed in `data`), made from its bytes: any
+    """An Arrow array of one string (UTF-8 `data`) or of integers (packed in `data`), made from its bytes: any
     conversion of a Python value to Arrow has pyarrow import pandas, ~0.13 s of a run that needs no pandas."""
     if kind == pa.string():
         return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(struct.pack("=ii", 0, len(data))), pa.py_buffer(data)])
-    return pa.Array.from_buffers(kind, len(data) // 4, [None, pa.py_buffer(data)])
+    return pa.Array.from_buffers(kind, len(data) * 8 // kind.bit_width, [None, pa.py_buffer(data)])
+
+
+def _int64s(values: Sequence[int]) -> pa.Array:
+    return _arrow_values(pa.int64(), struct.pack(f"={len(values)}q", *values))
 
 
 def text_scalar(value: str) -> pa.Scalar:
@@ -228,28 +232,50 @@ class EngineRows(Sequence[T]):
         return {value: rows[:n] for value, rows in self.split(column).items()}
 
     def count_by(self, *columns: str) -> dict[Any, int]:
-        """The rows per distinct value of the columns (a tuple of values for more than one column). Arrow's group_by
-        runs on Acero, whose import (with pyarrow.dataset) costs a run ~0.05 s, and any conversion between Arrow and
-        Python or numpy values has pyarrow import pandas (~0.13 s): the columns' dictionary codes make one integer
-        per row instead, whose distinct values Arrow counts; only the dictionaries and the counts become Python. The
-        values come in the order of their codes: of one column, the order they first appear in."""
+        """The rows per distinct value of the columns (a tuple of values for more than one column), in the order of
+        their codes (_codes): of one column, the order the values first appear in."""
         if not len(self):
             return {}
-        dictionaries, codes = [], None
+        dictionaries, codes = self._codes(columns)
+        counted = codes.value_counts()
+        out: dict[Any, int] = {}
+        for code, n in sorted(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)):
+            values = _decoded(code, dictionaries)
+            out[values[0] if len(columns) == 1 else values] = n
+        return out
+
+    def filtered(self, columns: Sequence[str], keep: Callable[..., bool]) -> Self:
+        """The rows whose values of `columns` `keep` accepts (called with them, once per distinct combination, not
+        per row), in their order."""
+        if not len(self):
+            return self
+        dictionaries, codes = self._codes(columns)
+        kept = [code for code in pc.unique(codes).to_pylist() if keep(*_decoded(code, dictionaries))]
+        return self.where(pc.is_in(codes, value_set=_int64s(kept)))
+
+    def _codes(self, columns: Sequence[str]) -> tuple[list[list[Any]], pa.Array]:
+        """Each row's combination of the columns' values as one integer made of their dictionary codes, and the
+        dictionaries that decode it (_decoded). Arrow's group_by runs on Acero, whose import (with pyarrow.dataset)
+        costs a run ~0.05 s, and any conversion between Arrow and Python or numpy values has pyarrow import pandas
+        (~0.13 s): one integer per row instead, and only the dictionaries become Python."""
+        dictionaries: list[list[Any]] = []
+        codes = None
         for column in columns:
             encoded = self.table.column(column).combine_chunks().dictionary_encode(null_encoding="encode")
             dictionaries.append(encoded.dictionary.to_pylist())
             index = encoded.indices.cast(pa.int64())
-            codes = index if codes is None else pc.add(pc.multiply(codes, pc.count(encoded.dictionary, mode="all")), index)
-        counted = codes.value_counts()
-        out: dict[Any, int] = {}
-        for code, n in sorted(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)):
-            values = []
-            for dictionary in reversed(dictionaries):
-                code, index = divmod(code, len(dictionary))
-                values.append(dictionary[index])
-            out[values[0] if len(columns) == 1 else tuple(reversed(values))] = n
-        return out
+            codes = index if codes is None else pc.add(pc.multiply(codes, len(dictionaries[-1])), index)
+        assert codes is not None
+        return dictionaries, codes
+
+
+def _decoded(code: int, dictionaries: list[list[Any]]) -> tuple[Any, ...]:
+    """The values a code of EngineRows._codes stands for."""
+    values = []
+    for dictionary in reversed(dictionaries):
+        code, index = divmod(code, len(dictionary))
+        values.append(dictionary[index])
+    return tuple(reversed(values))
 
 
 class Findings(EngineRows[Finding]):
@@ -307,6 +333,32 @@ class Findings(EngineRows[Finding]):
         out: dict[str, dict[str, int]] = {}
         for (rule_id, outcome), n in self.count_by("rule_id", "outcome").items():
             out.setdefault(rule_id, {})[outcome] = n
+        return out
+
+    def first_messages(self, wanted: Callable[[tuple[str, str, str]], bool]) -> dict[tuple[str, str, str], dict[str, str]]:
+        """(COMPANY, PLANT, PART) (component_key) -> rule id -> the message of the rule's first finding about that
+        part, for the parts `wanted` accepts; the rules of a part in the order their first findings come. Arrow finds
+        the first findings; only their documents are read, and each distinct component once."""
+        component = self.table.column("component").combine_chunks().dictionary_encode(null_encoding="encode")
+        keys = [None if text is None else component_key(orjson.loads(text)) for text in component.dictionary.to_pylist()]
+        parts = list(dict.fromkeys(k for k in keys if k is not None and wanted(k)))
+        numbered = {key: number for number, key in enumerate(parts)}
+        part = pc.take(_int64s([numbered.get(k, -1) for k in keys]), component.indices)  # -1: no part, or not wanted
+        rows = pc.indices_nonzero(pc.greater_equal(part, 0))
+        if not len(rows):
+            return {}
+        rules = self.table.column("rule_id").combine_chunks().dictionary_encode()
+        pairs = pc.take(pc.add(pc.multiply(part, len(rules.dictionary)), rules.indices.cast(pa.int64())), rows)
+        order = pc.array_sort_indices(pairs)  # a stable sort: the findings of a part and rule keep their order
+        ranked = pc.take(pairs, order)
+        starts = pc.not_equal(ranked, pa.concat_arrays([_int64s([-1]), ranked.slice(0, len(ranked) - 1)]))
+        first = pc.take(rows, pc.filter(order, starts))
+        first = pc.take(first, pc.array_sort_indices(first))  # in the findings' order
+        names = rules.dictionary.to_pylist()
+        out: dict[tuple[str, str, str], dict[str, str]] = {}
+        for number, rule, line in zip(pc.take(part, first).to_pylist(), pc.take(rules.indices, first).to_pylist(),
+                                      pc.take(self.table.column("line"), first).to_pylist(), strict=True):
+            out.setdefault(parts[number], {})[names[rule]] = orjson.loads(line)["message"]
         return out
 
     def site_findings(self) -> dict[tuple[str, str], int]:
@@ -371,13 +423,12 @@ class Verdict(NamedTuple):
     not_judged: tuple[str, ...] = ()
 
 
-def component_key(finding: Finding) -> tuple[str, str, str] | None:
-    """(COMPANY, PLANT, PART) of the part a finding is about, as SQL Server compares them (a blank company as '');
-    None for a site finding."""
-    parts = dict(finding.component)
-    if parts.get("PartNum") is None:
+def component_key(component: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(COMPANY, PLANT, PART) of the part a finding is about (its component), as SQL Server compares them (a blank
+    company as ''); None for a site finding."""
+    if component.get("PartNum") is None:
         return None
-    return tuple(("" if parts.get(role) is None else str(parts[role]).rstrip().upper())  # type: ignore[return-value]
+    return tuple(("" if component.get(role) is None else str(component[role]).rstrip().upper())  # type: ignore[return-value]
                  for role in ("Company", "Plant", "PartNum"))
 
 

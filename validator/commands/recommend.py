@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
-from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
+from validator.commands.setup import engine_for, progress_for, readiness_in_force, reading_options, setup, source_of
 from validator.engines import Engine
 from validator.errors import EXIT_OK, ConfigError
-from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict, component_key
+from validator.findings import AT_RISK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict
 from validator.report import Report
 from validator.sources import Naming, Source
 from validator.tables import Registry
@@ -52,13 +52,14 @@ class Recommendation:
         return self.action == SWITCH_ON or (self.action == NEEDS_REVIEW and self.backflushed_now)
 
 
-def action(verdict: Verdict) -> str | None:
-    """What recommend does with a verdict, or None (nothing to change: ready and on, or not ready and off)."""
-    if verdict.verdict == UNKNOWN:
+def action(verdict: str, backflushed: bool | None) -> str | None:
+    """What recommend does with a part of this verdict, backflushed at its site or not, or None (nothing to change:
+    ready and on, or not ready and off)."""
+    if verdict == UNKNOWN:
         return NEEDS_REVIEW
-    if verdict.verdict == READY and not verdict.backflushed:
+    if verdict == READY and not backflushed:
         return SWITCH_ON
-    if verdict.backflushed and verdict.verdict in (NOT_ELIGIBLE, MISCONFIGURED, AT_RISK):
+    if backflushed and verdict in (NOT_ELIGIBLE, MISCONFIGURED, AT_RISK):
         return SWITCH_OFF
     return None
 
@@ -91,25 +92,25 @@ def _reason(report: Report, verdict: Verdict, messages: dict[str, str]) -> str:
 def recommendations(report: Report, company: str | None = None) -> list[Recommendation]:
     """The parts to switch on, switch off and review, company by company, site by site, part by part. `company`
     fills the company of parts whose PartPlant export has no Company column."""
-    first: dict[tuple[str, str, str], dict[str, str]] = {}  # (COMPANY, PLANT, PART) -> rule id -> its first message
-    for finding in report.findings:
-        key = component_key(finding)
-        if key is not None:
-            first.setdefault(key, {}).setdefault(finding.rule_id, finding.message)
+    acted = list(report.verdicts.filtered(("verdict", "backflushed"), lambda *seen: action(*seen) is not None))
+    keys = [_key(verdict) for verdict in acted]
+    wanted = {*keys, *(("", plant, part) for _, plant, part in keys)}  # a finding without Company
+    first = report.findings.first_messages(wanted.__contains__)  # (COMPANY, PLANT, PART) -> rule id -> its message
     out = []
-    for verdict in report.verdicts:
-        todo = action(verdict)
-        if todo is None:
-            continue
+    for verdict, key in zip(acted, keys, strict=True):
         owner = verdict.company or company
         if not owner:
             raise ConfigError(f"part {verdict.part} at {verdict.plant} has no Company in PartPlant and no --company "
                               "was given; a DMT load needs the company of every row")
-        key = tuple(("" if v is None else str(v).upper()) for v in (verdict.company, verdict.plant, verdict.part))
         messages = {**first.get(("", *key[1:]), {}), **first.get(key, {})}  # type: ignore[arg-type]
-        out.append(Recommendation(owner, verdict.plant or "", verdict.part, todo, verdict.verdict, verdict.rules,
-                                  _reason(report, verdict, messages), verdict.backflushed))
+        out.append(Recommendation(owner, verdict.plant or "", verdict.part, action(verdict.verdict, verdict.backflushed) or "",
+                                  verdict.verdict, verdict.rules, _reason(report, verdict, messages), verdict.backflushed))
     return out
+
+
+def _key(verdict: Verdict) -> tuple[str, str, str]:
+    """The part's (COMPANY, PLANT, PART) as the findings' component_key has it."""
+    return tuple(("" if v is None else str(v).upper()) for v in (verdict.company, verdict.plant, verdict.part))  # type: ignore[return-value]
 
 
 def partplant_has_company(source: Source, registry: Registry, engine: Engine,
@@ -153,17 +154,19 @@ def main(args: argparse.Namespace) -> int:
     registry, config, profile, rules = setup(args)
     reading = reading_options(args, config, registry)
     engine = engine_for(args)
-    with source_of(args.path, engine) as source:
+    with source_of(args.path, engine) as source, progress_for(args) as progress:
         if not args.company and not partplant_has_company(source, registry, engine, reading["named"]):
             # a DMT load needs the company of every row: say so before the run
             raise ConfigError("PartPlant has no Company column; give the company of the DMT rows with --company",
                               location=str(args.path))
         report = run_check(source, select(rules), registry, engine, keep_going=args.keep_going, profile=profile,
-                           attestations=args.attestations, readiness_rules=readiness_in_force(rules), **reading)
+                           attestations=args.attestations, readiness_rules=readiness_in_force(rules),
+                           progress=progress, **reading)
+        progress.step("writing the DMT load and its reasons")
         items = recommendations(report, args.company)
-    reasons = args.output.with_name(args.output.stem + ".reasons.csv")
-    write_atomically(args.output, lambda out: write_dmt(items, out))
-    write_atomically(reasons, lambda out: write_reasons(items, out))
+        reasons = args.output.with_name(args.output.stem + ".reasons.csv")
+        write_atomically(args.output, lambda out: write_dmt(items, out))
+        write_atomically(reasons, lambda out: write_reasons(items, out))
     on, off, review = (sum(i.action == a for i in items) for a in (SWITCH_ON, SWITCH_OFF, NEEDS_REVIEW))
     print(f"{on} part(s) to switch backflush on, {off} to switch off (DMT load {args.output}); {review} need review "
           f"(verdict unknown: {reasons} says what is missing)")
