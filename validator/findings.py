@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self, TypeVar, overload
 
+import numpy
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -104,6 +105,11 @@ def _arrow_values(kind: pa.DataType, data: bytes) -> pa.Array:
 
 def _int64s(values: Sequence[int]) -> pa.Array:
     return _arrow_values(pa.int64(), struct.pack(f"={len(values)}q", *values))
+
+
+def _row_numbers(count: int) -> pa.Array:
+    """0, 1, ... count - 1 as Arrow integers, made by numpy (_arrow_values)."""
+    return pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numpy.arange(count, dtype=numpy.int64))])
 
 
 def text_scalar(value: str) -> pa.Scalar:
@@ -338,12 +344,13 @@ class Findings(EngineRows[Finding]):
     def first_messages(self, wanted: Callable[[tuple[str, str, str]], bool]) -> dict[tuple[str, str, str], dict[str, str]]:
         """(COMPANY, PLANT, PART) (component_key) -> rule id -> the message of the rule's first finding about that
         part, for the parts `wanted` accepts; the rules of a part in the order their first findings come. Arrow finds
-        the first findings; only their documents are read, and each distinct component once."""
+        the first findings; only their documents are read, a block at a time, and each distinct component once."""
         component = self.table.column("component").combine_chunks().dictionary_encode(null_encoding="encode")
         keys = [None if text is None else component_key(orjson.loads(text)) for text in component.dictionary.to_pylist()]
         parts = list(dict.fromkeys(k for k in keys if k is not None and wanted(k)))
         numbered = {key: number for number, key in enumerate(parts)}
         part = pc.take(_int64s([numbered.get(k, -1) for k in keys]), component.indices)  # -1: no part, or not wanted
+        del keys, numbered, component  # a million parts' keys at 10M job lines: their memory goes to the messages
         rows = pc.indices_nonzero(pc.greater_equal(part, 0))
         if not len(rows):
             return {}
@@ -352,13 +359,17 @@ class Findings(EngineRows[Finding]):
         order = pc.array_sort_indices(pairs)  # a stable sort: the findings of a part and rule keep their order
         ranked = pc.take(pairs, order)
         starts = pc.not_equal(ranked, pa.concat_arrays([_int64s([-1]), ranked.slice(0, len(ranked) - 1)]))
-        first = pc.take(rows, pc.filter(order, starts))
-        first = pc.take(first, pc.array_sort_indices(first))  # in the findings' order
-        names = rules.dictionary.to_pylist()
+        # whether each row is the first finding of its part and rule (filters keep the findings' order; a take from
+        # the findings' chunked documents would join their chunks, every time)
+        first = pc.is_in(_row_numbers(len(self)), value_set=pc.take(rows, pc.filter(order, starts)))
+        names, lines = rules.dictionary.to_pylist(), self.table.column("line")
         out: dict[tuple[str, str, str], dict[str, str]] = {}
-        for number, rule, line in zip(pc.take(part, first).to_pylist(), pc.take(rules.indices, first).to_pylist(),
-                                      pc.take(self.table.column("line"), first).to_pylist(), strict=True):
-            out.setdefault(parts[number], {})[names[rule]] = orjson.loads(line)["message"]
+        for start in range(0, len(self), BLOCK):
+            keep = first.slice(start, BLOCK)
+            for number, rule, line in zip(pc.filter(part.slice(start, BLOCK), keep).to_pylist(),
+                                          pc.filter(rules.indices.slice(start, BLOCK), keep).to_pylist(),
+                                          pc.filter(lines.slice(start, BLOCK), keep).to_pylist(), strict=True):
+                out.setdefault(parts[number], {})[names[rule]] = orjson.loads(line)["message"]
         return out
 
     def site_findings(self) -> dict[tuple[str, str], int]:
