@@ -173,3 +173,36 @@ def test_a_baseline_of_a_site_at_a_uri_is_taken_by_the_engine_that_opened_it(sit
     assert sites_at_uris["opened"] == ["abfss://exports@acme.dfs.core.windows.net/epicor"]
     taken, local = (json.loads(p.read_text(encoding="utf-8"))["findings"] for p in (path, baseline))
     assert taken == local
+
+
+def test_the_baseline_records_rule_table_key_and_fingerprint_of_each_finding_of_the_site_as_it_is(baseline, tmp_path):
+    _, document = run_json(DEMO, tmp_path / "out.json")
+    recorded = json.loads(baseline.read_text(encoding="utf-8"))
+    assert recorded["format"] == "backflush-baseline/1" and recorded["tool"]["name"] == "backflush-validator"
+    assert recorded["findings"] == [{"rule_id": f["rule_id"], "table": f["table"], "key": f["key"],
+                                     "fingerprint": f["fingerprint"]}
+                                    for f in document["findings"] if f["outcome"] != "if_enabled"]
+    assert any(f["outcome"] == "if_enabled" for f in document["findings"])
+
+
+def test_keys_with_quotes_backslashes_line_breaks_and_accents_are_recorded_as_exported():
+    """The entries are cut from the engine's documents, whose JSON escapes what a key holds."""
+    import pyarrow as pa
+
+    from validator.findings import Findings
+    from validator.formats.json import SEPARATOR, write_document
+    from validator.gate import baseline_sections
+
+    keys = [{"Company": "EPIC06", "Plant": "MfgSys", "PartNum": 'BOLT "M8"'},
+            {"Company": "EPIC06", "Plant": "C:\\Lyon", "PartNum": "Ø12 dowel €"},
+            {"Company": None, "Plant": "MfgSys", "PartNum": "LINE\nBREAK\t}{"}]
+    documents = [{"rule_id": "BFE007", "severity": "error", "table": "PartPlant", "key": key,
+                  "message": 'not in the part master ("Part")', "evidence": {"Note": "{x}"}, "outcome": "fail",
+                  "fingerprint": f"{index:032x}"} for index, key in enumerate(keys)]
+    findings = Findings(pa.table({name: [d[name] for d in documents] for name in ("rule_id", "table", "fingerprint",
+                                                                                  "outcome")}
+                                 | {"line": [json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in documents]}))
+    out = io.StringIO()
+    write_document(baseline_sections(findings, "site", SEPARATOR), out)
+    assert json.loads(out.getvalue())["findings"] == [{name: d[name] for name in ("rule_id", "table", "key", "fingerprint")}
+                                                      for d in documents]

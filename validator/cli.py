@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     baseline.add_argument("path", type=site_location, help=PATH_HELP + URI_HELP)
     baseline.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the baseline to write")
+    baseline.add_argument("--quiet", action="store_true",
+                          help="no progress display (it shows on a terminal only, once a run takes a few seconds)")
     _run(baseline)
 
     recommend = commands.add_parser("recommend", help="list the parts to switch backflush on and off, as a DMT load",

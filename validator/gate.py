@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
-from validator.findings import VERDICTS, Findings, Verdicts
+from validator.findings import BLOCK, JSON_OBJECT, JSON_STRING, VERDICTS, Findings, Verdicts, joined, json_strings, text_scalar
 
 BASELINE_FORMAT = "backflush-baseline/1"
 
@@ -32,20 +33,41 @@ class Baseline:
 def _name(rule_id: pa.Array | str, fingerprint: pa.Array | str) -> Any:
     if isinstance(rule_id, str):
         return f"{rule_id} {fingerprint}"
-    return pc.binary_join_element_wise(rule_id, fingerprint, " ")
+    return pc.binary_join_element_wise(rule_id, fingerprint, text_scalar(" "))
 
 
-def baseline_document(findings: Findings, site: str) -> dict[str, Any]:
-    """The baseline a run records: each finding's rule, table, key and fingerprint (what-if ones are not defects
-    of the site as it is, and are left out)."""
+# a finding's document as the engine writes it (FINDING_FIELDS), up to its key
+_UP_TO_KEY = (r'^\{"rule_id":' + JSON_STRING + r',"severity":' + JSON_STRING + r',"table":' + JSON_STRING
+              + r',"key":(?P<key>' + JSON_OBJECT + ")")
+
+
+def baseline_sections(findings: Findings, site: str, separator: str) -> dict[str, Any]:
+    """The baseline a run records, as formats/json.py writes a document: the format, the tool, the site, and each
+    of `findings`' rule, table, key and fingerprint, joined by `separator` (`findings`: those of the site as it is,
+    the what-if ones left out: Findings.selected)."""
     return {"format": BASELINE_FORMAT, "tool": {"name": "backflush-validator", "version": __version__}, "site": site,
-            "findings": [{"rule_id": f.rule_id, "table": f.table, "key": dict(f.key), "fingerprint": f.fingerprint}
-                         for f in findings if f.outcome != "if_enabled"]}
+            "findings": _recorded(findings, separator)}
+
+
+def _recorded(findings: Findings, separator: str) -> Iterator[pa.Buffer]:
+    """The findings' baseline entries, made by Arrow from the engine's documents a block at a time."""
+    for start in range(0, len(findings), BLOCK):
+        rows = findings.table.slice(start, BLOCK)
+        lines = rows.column("line").combine_chunks()
+        key = pc.struct_field(pc.extract_regex(lines, _UP_TO_KEY), "key")
+        if key.null_count:
+            raise AssertionError(f"a finding's document does not begin with its rule, table and key: "
+                                 f"{pc.filter(lines, pc.is_null(key))[0]}; this is a defect of the engine")
+        pieces = ['{"rule_id":', rows.column("rule_id"), ',"table":', rows.column("table"), ',"key":', key,
+                  ',"fingerprint":', rows.column("fingerprint"), "}"]
+        yield joined(pc.binary_join_element_wise(
+            *(text_scalar(p) if isinstance(p, str) else p if p is key else json_strings(p.combine_chunks())
+              for p in pieces), text_scalar("")), separator)
 
 
 def baseline_of(findings: Findings, name: str) -> Baseline:
     """The baseline an earlier run's findings make (`backflush diff OLD NEW`): what-if findings left out."""
-    table = findings.table.filter(pc.not_equal(findings.table.column("outcome"), "if_enabled"))
+    table = findings.selected().table
     return Baseline(name, frozenset(_name(table.column("rule_id"), table.column("fingerprint")).to_pylist()))
 
 

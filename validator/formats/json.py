@@ -38,11 +38,16 @@ def byte_sink(out: TextIO) -> Callable[[bytes | pa.Buffer], object]:
 
 
 def write(report: Report, out: TextIO, *, color: bool = False) -> None:
-    """One top-level key per line and one list item per line: readable and diffable."""
+    write_document(sections(report), out)
+
+
+def write_document(document: dict[str, Any], out: TextIO) -> None:
+    """A document of `sections`' kind: one top-level key per line and one list item per line, readable and
+    diffable."""
     put = byte_sink(out)
     separator = SEPARATOR.encode()
     put(b"{")
-    for index, (key, value) in enumerate(sections(report).items()):
+    for index, (key, value) in enumerate(document.items()):
         put(b"%s\n  %s: " % (b"," if index else b"", orjson.dumps(key)))
         if isinstance(value, Iterator):
             put(b"[")
