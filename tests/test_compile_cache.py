@@ -116,3 +116,22 @@ def test_a_run_on_typed_exports_reusing_its_passes_imports_neither_ibis_nor_pand
                      .stdout.splitlines()[-1] for _ in range(2))
     assert first.startswith("0 ['ibis'")  # compiled
     assert second == "0 []"
+
+
+def test_a_recommendation_and_a_baseline_reusing_their_passes_import_neither_ibis_nor_pandera_nor_pandas(cache, tmp_path):
+    """recommend and baseline read the findings and verdicts as check's formats do, by Arrow: no pandas either."""
+    import subprocess
+    import sys
+
+    from benchmarks.bench import generate
+
+    generate(tmp_path / "site", 2_000, 20_000, 6_000)
+    site = str(tmp_path / "site")
+    run = ("import sys; from validator.cli import main; "
+           f"codes = (main(['recommend', {site!r}, '--output', {str(tmp_path / 'dmt.csv')!r}, '--quiet']), "
+           f"main(['baseline', {site!r}, '-o', {str(tmp_path / 'baseline.json')!r}, '--quiet'])); "
+           "print(codes, sorted(m for m in ('ibis', 'pandera', 'pandas') if m in sys.modules))")
+    first, second = (subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, check=True)
+                     .stdout.splitlines()[-1] for _ in range(2))
+    assert first.startswith("(0, 0) ['ibis'")  # compiled
+    assert second == "(0, 0) []"

@@ -270,7 +270,7 @@ class EngineRows(Sequence[T]):
             encoded = self.table.column(column).combine_chunks().dictionary_encode(null_encoding="encode")
             dictionaries.append(encoded.dictionary.to_pylist())
             index = encoded.indices.cast(pa.int64())
-            codes = index if codes is None else pc.add(pc.multiply(codes, len(dictionaries[-1])), index)
+            codes = index if codes is None else pc.add(pc.multiply(codes, pc.count(encoded.dictionary, mode="all")), index)
         assert codes is not None
         return dictionaries, codes
 
@@ -351,11 +351,12 @@ class Findings(EngineRows[Finding]):
         numbered = {key: number for number, key in enumerate(parts)}
         part = pc.take(_int64s([numbered.get(k, -1) for k in keys]), component.indices)  # -1: no part, or not wanted
         del keys, numbered, component  # a million parts' keys at 10M job lines: their memory goes to the messages
-        rows = pc.indices_nonzero(pc.greater_equal(part, 0))
+        rows = pc.indices_nonzero(pc.greater_equal(part, _int64s([0])[0]))
         if not len(rows):
             return {}
         rules = self.table.column("rule_id").combine_chunks().dictionary_encode()
-        pairs = pc.take(pc.add(pc.multiply(part, len(rules.dictionary)), rules.indices.cast(pa.int64())), rows)
+        pairs = pc.take(pc.add(pc.multiply(part, pc.count(rules.dictionary, mode="all")), rules.indices.cast(pa.int64())),
+                        rows)
         order = pc.array_sort_indices(pairs)  # a stable sort: the findings of a part and rule keep their order
         ranked = pc.take(pairs, order)
         starts = pc.not_equal(ranked, pa.concat_arrays([_int64s([-1]), ranked.slice(0, len(ranked) - 1)]))
