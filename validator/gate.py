@@ -19,7 +19,19 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
-from validator.findings import BLOCK, JSON_OBJECT, JSON_STRING, VERDICTS, Findings, Verdicts, joined, json_strings, text_scalar
+from validator.findings import (
+    BLOCK,
+    IF_ENABLED_OUTCOME,
+    JSON_OBJECT,
+    JSON_STRING,
+    VERDICTS,
+    Findings,
+    Verdicts,
+    joined,
+    json_strings,
+    text_array,
+    text_scalar,
+)
 
 BASELINE_FORMAT = "backflush-baseline/1"
 
@@ -96,7 +108,7 @@ def read_baseline(path: Path) -> Baseline:
         raise DataError(f"is not a baseline ({BASELINE_FORMAT}); write one with 'backflush baseline PATH -o FILE'",
                         location=str(path))
     try:
-        names = frozenset(_name(f["rule_id"], f["fingerprint"]) for f in data["findings"])
+        names = frozenset(f"{f['rule_id']} {f['fingerprint']}" for f in data["findings"])  # _name, inlined
     except (KeyError, TypeError):
         raise DataError("a baseline finding lacks rule_id or fingerprint; write it again with 'backflush baseline'",
                         location=str(path)) from None
@@ -129,11 +141,12 @@ class Triage:
         return out
 
 
-def _marked(lines: pa.ChunkedArray, mask: pa.Array, suffix: pa.Array | str) -> pa.Array:
-    """The JSON documents of the rows in `mask` with `suffix` (`,"key":value`) added before their closing brace."""
-    body = pc.utf8_slice_codeunits(lines, 0, -1)
-    marked = pc.binary_join_element_wise(body, suffix, "}", "")
-    return pc.if_else(mask, marked, lines)
+def _marked(lines: pa.ChunkedArray, mask: pa.Array, suffix: pa.Array) -> pa.ChunkedArray:
+    """The JSON documents of the rows in `mask` with `suffix` (`,"key":value`) added before their closing brace. The
+    brace is one byte: cut as bytes, the rest is the same UTF-8 text."""
+    body = pa.chunked_array([pc.binary_slice(chunk.view(pa.binary()), 0, -1).view(pa.string()) for chunk in lines.chunks],
+                            pa.string())
+    return pc.binary_join_element_wise(body, pc.if_else(mask, suffix, text_scalar("")), text_scalar("}"), text_scalar(""))
 
 
 def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver], today: dt.date) -> tuple[Findings, Triage]:
@@ -142,19 +155,20 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
     if not table.num_rows and baseline is None and not waivers:
         return findings, result
     lines = table.column("line")
-    what_if = pc.equal(table.column("outcome"), "if_enabled")
+    what_if = pc.equal(table.column("outcome"), text_scalar(IF_ENABLED_OUTCOME))
     if baseline is not None:
         names = _name(table.column("rule_id"), table.column("fingerprint"))
-        known = pc.is_in(names, value_set=pa.array(sorted(baseline.fingerprints), pa.string()))
-        state = pc.if_else(known, "persisting", "new")
+        known = pc.is_in(names, value_set=text_array(list(baseline.fingerprints)))
+        state = pc.if_else(known, text_scalar("persisting"), text_scalar("new"))
         judged = pc.invert(what_if)
         result.baseline = baseline.file
         result.new = int(pc.sum(pc.and_(judged, pc.invert(known))).as_py() or 0)
         result.persisting = int(pc.sum(pc.and_(judged, known)).as_py() or 0)
-        present = set(pc.filter(names, judged).to_pylist())
-        result.fixed = len(baseline.fingerprints - present)
-        lines = _marked(lines, judged, pc.binary_join_element_wise(',"baseline":"', state, '"', ""))
-        table = table.append_column("baseline", pc.if_else(judged, state, pa.scalar(None, pa.string())))
+        # a finding's name is its own (one finding per rule and key): the baseline's others were fixed
+        result.fixed = len(baseline.fingerprints) - result.persisting
+        lines = _marked(lines, judged, pc.binary_join_element_wise(text_scalar(',"baseline":"'), state, text_scalar('"'),
+                                                                   text_scalar("")))
+        table = table.append_column("baseline", pc.if_else(judged, state, pa.nulls(1, pa.string())[0]))
     waived = [False] * table.num_rows
     suffixes = [""] * table.num_rows
     if waivers:
