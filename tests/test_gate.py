@@ -206,3 +206,38 @@ def test_keys_with_quotes_backslashes_line_breaks_and_accents_are_recorded_as_ex
     write_document(baseline_sections(findings, "site", SEPARATOR), out)
     assert json.loads(out.getvalue())["findings"] == [{name: d[name] for name in ("rule_id", "table", "key", "fingerprint")}
                                                       for d in documents]
+
+
+def test_a_baseline_written_in_any_json_layout_names_the_same_findings(baseline, tmp_path):
+    """`backflush baseline` writes a finding per line, read by Arrow; the same document laid out otherwise (as this
+    tool wrote it before, or as an editor saves it) is read as JSON, to the same names."""
+    from validator.gate import read_baseline
+
+    document = json.loads(baseline.read_text(encoding="utf-8"))
+    indented = tmp_path / "indented.json"
+    indented.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    expected = {f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"]}
+    for path in (baseline, indented):
+        names = read_baseline(path).names.to_pylist()
+        assert sorted(names) == sorted(expected) and len(names) == len(expected) > 1000
+
+
+@pytest.mark.parametrize("edit", ["a comma dropped", "a line cut in two", "an entry outside the list"])
+def test_a_baseline_whose_lines_were_edited_is_read_whole_or_refused_never_in_part(baseline, tmp_path, cli, edit):
+    lines = baseline.read_text(encoding="utf-8").split("\n")
+    entry = next(i for i, line in enumerate(lines) if line.startswith('    {"rule_id":')) + 3
+    if edit == "a comma dropped":
+        lines[entry] = lines[entry].rstrip(",")
+    elif edit == "a line cut in two":
+        lines[entry:entry + 1] = [lines[entry][:40], lines[entry][40:]]
+    else:
+        lines[1:1] = ['  "examples": [', '    {"rule_id":"BFE001","table":"Part","key":{},"fingerprint":"00"}', "  ],"]
+    edited = tmp_path / "edited.json"
+    edited.write_text("\n".join(lines), encoding="utf-8")
+    code, _, err = cli("check", DEMO, "--baseline", edited, "--format", "json", "--output", tmp_path / "out.json")
+    if edit == "a comma dropped":
+        assert code == 2 and "is not JSON (line" in err
+    else:  # still JSON: every finding is read (the one cut in two is whole in JSON's eyes too)
+        assert code == 0, err
+        summary = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["summary"]["baseline"]
+        assert summary["new"] == 0 and summary["fixed"] == 0

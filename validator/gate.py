@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ BASELINE_FORMAT = "backflush-baseline/1"
 @dataclass(frozen=True)
 class Baseline:
     file: str
-    fingerprints: frozenset[str]  # "RULE fingerprint": a finding's name across runs
+    names: pa.Array  # each finding's "RULE fingerprint", its name across runs, once
 
 
 def _name(rule_id: pa.Array | str, fingerprint: pa.Array | str) -> Any:
@@ -80,7 +81,7 @@ def _recorded(findings: Findings, separator: str) -> Iterator[pa.Buffer]:
 def baseline_of(findings: Findings, name: str) -> Baseline:
     """The baseline an earlier run's findings make (`backflush diff OLD NEW`): what-if findings left out."""
     table = findings.selected().table
-    return Baseline(name, frozenset(_name(table.column("rule_id"), table.column("fingerprint")).to_pylist()))
+    return Baseline(name, pc.unique(_name(table.column("rule_id"), table.column("fingerprint")).combine_chunks()))
 
 
 def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
@@ -98,21 +99,71 @@ def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
 
 def read_baseline(path: Path) -> Baseline:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read the baseline: {exc}", location=str(path)) from None
+    names = _recorded_names(data)
+    if names is not None:
+        return Baseline(str(path), names)
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise DataError(f"cannot read the baseline: {exc}", location=str(path)) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); write it with "
                         "'backflush baseline'", location=str(path)) from None
-    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT or not isinstance(data.get("findings"), list):
+    if not _frame(document):
         raise DataError(f"is not a baseline ({BASELINE_FORMAT}); write one with 'backflush baseline PATH -o FILE'",
                         location=str(path))
     try:
-        names = frozenset(f"{f['rule_id']} {f['fingerprint']}" for f in data["findings"])  # _name, inlined
+        listed = {f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"]}  # _name, of Python values
     except (KeyError, TypeError):
         raise DataError("a baseline finding lacks rule_id or fingerprint; write it again with 'backflush baseline'",
                         location=str(path)) from None
-    return Baseline(str(path), names)
+    return Baseline(str(path), text_array(list(listed)))
+
+
+def _frame(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("format") == BASELINE_FORMAT and isinstance(
+        document.get("findings"), list)
+
+
+# a finding as `backflush baseline` writes it (baseline_sections, through formats/json.py): one per line, its rule and
+# fingerprint plain text (what they read as JSON)
+_ENTRY = (r'^    \{"rule_id":"(?P<rule>[A-Za-z0-9_.-]+)","table":' + JSON_STRING + r',"key":' + JSON_OBJECT
+          + r',"fingerprint":"(?P<fingerprint>[0-9a-f]+)"\}(?P<comma>,?)$')
+
+
+def _recorded_names(data: bytes) -> pa.Array | None:
+    """The names of a baseline as `backflush baseline` writes it, read by Arrow a line each (at 3M findings the JSON
+    module's objects take gigabytes); None for any other file, which the JSON module reads. The findings' lines must
+    follow each other between the list's brackets, each but the last with its comma, and the rest of the file must be
+    a baseline whose list is empty."""
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(struct.pack("=qq", 0, len(data))),
+                                                        pa.py_buffer(data)])
+    try:
+        text.validate(full=True)  # UTF-8
+    except pa.ArrowInvalid:
+        return None
+    lines = pc.list_flatten(pc.split_pattern(text, "\n"))  # an option, not a value: no conversion
+    entries = pc.extract_regex(lines, _ENTRY)
+    listed = pc.indices_nonzero(pc.is_valid(entries))
+    if not len(listed):
+        return None
+    first, last = listed[0].as_py(), listed[-1].as_py()
+    commas = pc.equal(pc.struct_field(entries, "comma").filter(pc.is_valid(entries)), text_scalar(","))
+    if (len(listed) != last - first + 1 or pc.sum(commas).as_py() != len(listed) - 1 or commas[-1].as_py()
+            or lines[first - 1].as_py() != '  "findings": [' or lines[last + 1].as_py() != "  ]"):
+        return None
+    try:
+        frame = json.loads("\n".join([*lines.slice(0, first).to_pylist(), *lines.slice(last + 1).to_pylist()]))
+    except json.JSONDecodeError:
+        return None
+    if not _frame(frame) or frame["findings"]:
+        return None
+    named = entries.filter(pc.is_valid(entries))
+    return pc.unique(_name(pc.struct_field(named, "rule").cast(pa.string()),
+                           pc.struct_field(named, "fingerprint").cast(pa.string())))
 
 
 @dataclass
@@ -158,14 +209,14 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
     what_if = pc.equal(table.column("outcome"), text_scalar(IF_ENABLED_OUTCOME))
     if baseline is not None:
         names = _name(table.column("rule_id"), table.column("fingerprint"))
-        known = pc.is_in(names, value_set=text_array(list(baseline.fingerprints)))
+        known = pc.is_in(names, value_set=baseline.names)
         state = pc.if_else(known, text_scalar("persisting"), text_scalar("new"))
         judged = pc.invert(what_if)
         result.baseline = baseline.file
         result.new = int(pc.sum(pc.and_(judged, pc.invert(known))).as_py() or 0)
         result.persisting = int(pc.sum(pc.and_(judged, known)).as_py() or 0)
         # a finding's name is its own (one finding per rule and key): the baseline's others were fixed
-        result.fixed = len(baseline.fingerprints) - result.persisting
+        result.fixed = len(baseline.names) - result.persisting
         lines = _marked(lines, judged, pc.binary_join_element_wise(text_scalar(',"baseline":"'), state, text_scalar('"'),
                                                                    text_scalar("")))
         table = table.append_column("baseline", pc.if_else(judged, state, pa.nulls(1, pa.string())[0]))
