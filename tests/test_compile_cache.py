@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -98,40 +99,38 @@ def test_a_cache_folder_that_cannot_be_written_changes_nothing(monkeypatch, comp
     assert code == 0 and document["findings"]
 
 
-def test_a_run_on_typed_exports_reusing_its_passes_imports_neither_ibis_nor_pandera_nor_pandas(cache, tmp_path):
-    """ibis compiles passes, pandera checks exported text, pyarrow imports pandas to convert values; a second run
-    writing JSON from typed Parquet exports (the benchmark's generated site, whose values keep their contracts) needs
-    none of them, and their imports (~0.45 s) would be most of such a run's own cost (docs/performance.md)."""
+def _imported_in_two_runs(tmp_path: Path, commands: list[list[str]]) -> tuple[str, str]:
+    """The exit codes of `commands` (SITE: the benchmark's generated site, typed Parquet whose values keep their
+    contracts) and which of ibis, pandera and pandas they imported, in a first process and in a second one."""
     import subprocess
     import sys
 
     from benchmarks.bench import generate
 
     generate(tmp_path / "site", 2_000, 20_000, 6_000)
+    calls = ", ".join(f"main({[str(tmp_path / 'site') if a == 'SITE' else a for a in c]!r})" for c in commands)
     run = ("import sys; from validator.cli import main; "
-           f"code = main(['check', {str(tmp_path / 'site')!r}, '--tag', 'eligibility', '--tag', 'integrity', '--format', "
-           f"'json', '--output', {str(tmp_path / 'o.json')!r}, '--fail-on', 'never', '--quiet']); "
-           "print(code, sorted(m for m in ('ibis', 'pandera', 'pandas') if m in sys.modules))")
+           f"codes = [{calls}]; print(codes, sorted(m for m in ('ibis', 'pandera', 'pandas') if m in sys.modules))")
     first, second = (subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, check=True)
                      .stdout.splitlines()[-1] for _ in range(2))
-    assert first.startswith("0 ['ibis'")  # compiled
-    assert second == "0 []"
+    return first, second
+
+
+def test_a_run_on_typed_exports_reusing_its_passes_imports_neither_ibis_nor_pandera_nor_pandas(cache, tmp_path):
+    """ibis compiles passes, pandera checks exported text, pyarrow imports pandas to convert values; a second run
+    writing JSON from typed Parquet exports needs none of them, and their imports (~0.45 s) would be most of such a
+    run's own cost (docs/performance.md)."""
+    first, second = _imported_in_two_runs(tmp_path, [
+        ["check", "SITE", "--tag", "eligibility", "--tag", "integrity", "--format", "json", "--output",
+         str(tmp_path / "o.json"), "--fail-on", "never", "--quiet"]])
+    assert first.startswith("[0] ['ibis'")  # compiled
+    assert second == "[0] []"
 
 
 def test_a_recommendation_and_a_baseline_reusing_their_passes_import_neither_ibis_nor_pandera_nor_pandas(cache, tmp_path):
     """recommend and baseline read the findings and verdicts as check's formats do, by Arrow: no pandas either."""
-    import subprocess
-    import sys
-
-    from benchmarks.bench import generate
-
-    generate(tmp_path / "site", 2_000, 20_000, 6_000)
-    site = str(tmp_path / "site")
-    run = ("import sys; from validator.cli import main; "
-           f"codes = (main(['recommend', {site!r}, '--output', {str(tmp_path / 'dmt.csv')!r}, '--quiet']), "
-           f"main(['baseline', {site!r}, '-o', {str(tmp_path / 'baseline.json')!r}, '--quiet'])); "
-           "print(codes, sorted(m for m in ('ibis', 'pandera', 'pandas') if m in sys.modules))")
-    first, second = (subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, check=True)
-                     .stdout.splitlines()[-1] for _ in range(2))
-    assert first.startswith("(0, 0) ['ibis'")  # compiled
-    assert second == "(0, 0) []"
+    first, second = _imported_in_two_runs(tmp_path, [
+        ["recommend", "SITE", "--output", str(tmp_path / "dmt.csv"), "--quiet"],
+        ["baseline", "SITE", "-o", str(tmp_path / "baseline.json"), "--quiet"]])
+    assert first.startswith("[0, 0] ['ibis'")  # compiled
+    assert second == "[0, 0] []"
