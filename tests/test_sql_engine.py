@@ -108,3 +108,13 @@ def test_a_business_object_field_the_database_cannot_derive_names_where_it_comes
     assert code == 2 and "Traceback" not in err, err
     assert "PartWhse.Plant is filled in by Epicor's business object" in err
     assert "Erp.Warehse.Plant (on WarehouseCode = WarehouseCode)" in err
+
+
+def test_recommend_inside_postgresql_writes_the_dmt_load_and_reasons_the_exports_give(database, database_demo, tmp_path):  # noqa: F811
+    """recommend takes check's engine options: --engine sql with --url runs it inside the database."""
+    url, _ = database
+    assert main(["recommend", str(database_demo), "--output", str(tmp_path / "files.csv")]) == 0
+    assert main(["recommend", str(database_demo), "--engine", "sql", "--url", url, "--output", str(tmp_path / "db.csv")]) == 0
+    for written in ("{}.csv", "{}.reasons.csv"):
+        files, inside = ((tmp_path / written.format(name)).read_text(encoding="utf-8") for name in ("files", "db"))
+        assert inside == files and len(inside.splitlines()) > 50
