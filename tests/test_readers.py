@@ -71,6 +71,22 @@ def test_windows_1252(tmp_path):
     assert rows == [("Résine 2½ kg – “special”", "C-1")]
 
 
+@pytest.mark.parametrize("tail", [b"", "é".encode("cp1252"), b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf"],
+                         ids=["utf-8", "cp1252 last byte", "cut sequence", "surrogate", "overlong"])
+def test_a_file_is_utf8_only_when_every_byte_decodes_as_python_decodes_it(tmp_path, tail):
+    """Excel's Windows-1252 shows in a single byte, anywhere in the file, even in the last one."""
+    from validator.sources.csv_reader import _encoding
+
+    path = tmp_path / "Part.csv"
+    path.write_bytes("PartNum,PartDescription\nC-1,Écrou\n".encode() * 50_000 + b"C-2,x" + tail)
+    try:
+        path.read_bytes().decode("utf-8")
+        expected = "utf-8"
+    except UnicodeDecodeError:
+        expected = "cp1252"
+    assert _encoding(path) == expected and (expected == "utf-8") == (tail == b"")
+
+
 def test_quoted_fields_with_commas_quotes_and_newlines(tmp_path):
     write(tmp_path, "Part.csv", b'PartNum,PartDescription\nC-1,"Screw, M4 ""pan""\nzinc"\nC-2,plain\n')
     rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})
