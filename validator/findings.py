@@ -107,9 +107,11 @@ def _int64s(values: Sequence[int]) -> pa.Array:
     return _arrow_values(pa.int64(), struct.pack(f"={len(values)}q", *values))
 
 
-def _row_numbers(count: int) -> pa.Array:
-    """0, 1, ... count - 1 as Arrow integers, made by numpy (_arrow_values)."""
-    return pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numpy.arange(count, dtype=numpy.int64))])
+def among_rows(count: int, rows: Sequence[int] | pa.Array) -> pa.Array:
+    """Whether each of `count` rows (0, 1, ...) is one of `rows`: an Arrow mask, made without a conversion of Python
+    values (_arrow_values)."""
+    numbers = pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numpy.arange(count, dtype=numpy.int64))])
+    return pc.is_in(numbers, value_set=rows if isinstance(rows, pa.Array) else _int64s(rows))
 
 
 def text_scalar(value: str) -> pa.Scalar:
@@ -362,7 +364,7 @@ class Findings(EngineRows[Finding]):
         starts = pc.not_equal(ranked, pa.concat_arrays([_int64s([-1]), ranked.slice(0, len(ranked) - 1)]))
         # whether each row is the first finding of its part and rule (filters keep the findings' order; a take from
         # the findings' chunked documents would join their chunks, every time)
-        first = pc.is_in(_row_numbers(len(self)), value_set=pc.take(rows, pc.filter(order, starts)))
+        first = among_rows(len(self), pc.take(rows, pc.filter(order, starts)))
         names, lines = rules.dictionary.to_pylist(), self.table.column("line")
         out: dict[tuple[str, str, str], dict[str, str]] = {}
         for start in range(0, len(self), BLOCK):

@@ -28,6 +28,7 @@ from validator.findings import (
     VERDICTS,
     Findings,
     Verdicts,
+    among_rows,
     joined,
     json_strings,
     text_array,
@@ -225,21 +226,20 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
         lines = _marked(lines, judged, pc.binary_join_element_wise(text_scalar(',"baseline":"'), state, text_scalar('"'),
                                                                    text_scalar("")))
         table = table.append_column("baseline", pc.if_else(judged, state, pa.nulls(1, pa.string())[0]))
-    waived = [False] * table.num_rows
-    suffixes = [""] * table.num_rows
     if waivers:
         rules = {w.rule.upper() for w in waivers}
-        candidates = pc.indices_nonzero(pc.and_(pc.is_in(pc.utf8_upper(table.column("rule_id")),
-                                                          value_set=pa.array(sorted(rules))), pc.invert(what_if)))
+        candidate = pc.and_(pc.is_in(pc.utf8_upper(table.column("rule_id")), value_set=text_array(sorted(rules))),
+                            pc.invert(what_if))
         counts = {id(w): 0 for w in waivers}
-        for index in candidates.to_pylist():
-            document = orjson.loads(lines[index].as_py())
+        waived: dict[int, str] = {}  # row -> what its document gains: the waiver that waives it
+        for index, line in zip(pc.indices_nonzero(candidate).to_pylist(), pc.filter(lines, candidate).to_pylist(),
+                               strict=True):
+            document = orjson.loads(line)
             for waiver in waivers:
                 if waiver.matches(document["rule_id"], document["table"], document["key"]):
                     counts[id(waiver)] += 1
-                    if not waiver.expired(today) and not waived[index]:
-                        waived[index] = True
-                        suffixes[index] = ',"waiver":' + orjson.dumps(waiver.to_dict()).decode()
+                    if not waiver.expired(today) and index not in waived:
+                        waived[index] = ',"waiver":' + orjson.dumps(waiver.to_dict()).decode()
         for waiver in waivers:
             if waiver.expired(today):
                 result.expired.append((waiver, counts[id(waiver)]))
@@ -247,8 +247,10 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
                 result.applied.append((waiver, counts[id(waiver)]))
             else:
                 result.unmatched.append(waiver)
-        mask = pa.array(waived)
-        lines = _marked(lines, mask, pa.array(suffixes, pa.string()))
+        rows = sorted(waived)
+        mask = among_rows(table.num_rows, rows)
+        lines = _marked(lines, mask, pc.replace_with_mask(pa.nulls(table.num_rows, pa.string()), mask,
+                                                          text_array([waived[row] for row in rows])))
         table = table.append_column("waived", mask)
     table = table.set_column(table.column_names.index("line"), "line", lines)
     return Findings(table), result
