@@ -412,3 +412,12 @@ def test_running_out_of_memory_under_the_limit_is_exit_code_3_with_advice(cli):
     assert code == 3
     assert "the engine ran out of memory under the memory limit of 2MB" in err
     assert "larger --memory-limit" in err and "Traceback" not in err
+
+
+def test_the_same_typo_in_several_waivers_is_named_where_it_first_appears(cli, tmp_path):
+    waivers = tmp_path / "waivers.yaml"
+    entry = ('  - rule: BFC003\n    key: {{JobNum: "{job}*"}}\n    reason: consumables issued by hand\n'
+             '    approved_by: J. Smith\n    expires: 2027-06-30\n')
+    waivers.write_text("waivers:\n" + "".join(entry.format(job=job) for job in ("0050", "0051", "0052")), encoding="utf-8")
+    err = _refused(cli, "check", DEMO, "--waivers", waivers)
+    assert "waivers.yaml:5 (at /waivers/0/approved_by): unknown key(s) 'approved_by'; allowed keys: " in err

@@ -111,10 +111,14 @@ def check_document(doc: YamlDocument, schema_name: str, error: type[BackflushErr
     digest = hashlib.sha256(f"{_schemas_digest()}\0{schema_name}\0{doc.text}".encode()).hexdigest()
     if _valid.seen(digest):
         return
-    errors = sorted(validator_for(schema_name).iter_errors(doc.data), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator_for(schema_name).iter_errors(doc.data), key=lambda e: doc.line_of(list(e.absolute_path)))
     if errors:
         from jsonschema.exceptions import best_match
 
-        message, path = _explain(best_match(errors))
+        chosen = best_match(errors)
+        # jsonschema breaks ties between violations of one kind by their path, the last winning: name the first in
+        # the file instead, the one a user fixes first
+        chosen = next((e for e in errors if e.validator == chosen.validator and len(e.path) == len(chosen.path)), chosen)
+        message, path = _explain(chosen)
         raise error(message, location=doc.where(path))
     _valid.remember(digest)
