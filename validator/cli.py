@@ -68,7 +68,7 @@ MEMORY_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:B|[KMGT]i?B)\s*$", re.IGNORE
 
 def memory_size(text: str) -> str:
     """--memory-limit as the engine reads it: a number and its unit (KB, MB, GB, TB, or KiB ... TiB). DuckDB reads
-    1G as one byte and -1GB as no limit, so a size is checked here, before any data is read."""
+    1G as a limit of almost nothing and -1GB as no limit, so a size is checked here, before any data is read."""
     size = MEMORY_SIZE.match(text)
     if size is None or float(size.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"expected a size such as 1GB, 512MB or 2GiB, not {text!r}")
