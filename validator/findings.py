@@ -119,6 +119,17 @@ def text_scalar(value: str) -> pa.Scalar:
     return _arrow_values(pa.string(), value.encode())[0]
 
 
+def whole_text(data: pa.Buffer | bytes) -> pa.Array | None:
+    """The bytes (a file's, mapped or read) as one Arrow text, not copied; None when they are not UTF-8."""
+    size = data.size if isinstance(data, pa.Buffer) else len(data)
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(struct.pack("=qq", 0, size)), pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return text
+
+
 def text_array(values: list[str]) -> pa.Array:
     """An Arrow array of strings, made from their bytes (_arrow_values)."""
     data = [v.encode() for v in values]

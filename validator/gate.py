@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from validator.findings import (
     json_strings,
     text_array,
     text_scalar,
+    whole_text,
 )
 
 BASELINE_FORMAT = "backflush-baseline/1"
@@ -72,11 +72,10 @@ def _recorded(findings: Findings, separator: str) -> Iterator[pa.Buffer]:
         if key.null_count:
             raise AssertionError(f"a finding's document does not begin with its rule, table and key: "
                                  f"{pc.filter(lines, pc.is_null(key))[0]}; this is a defect of the engine")
-        pieces = ['{"rule_id":', rows.column("rule_id"), ',"table":', rows.column("table"), ',"key":', key,
-                  ',"fingerprint":', rows.column("fingerprint"), "}"]
+        rule, table, fingerprint = (json_strings(rows.column(c).combine_chunks()) for c in ("rule_id", "table", "fingerprint"))
         yield joined(pc.binary_join_element_wise(
-            *(text_scalar(p) if isinstance(p, str) else p if p is key else json_strings(p.combine_chunks())
-              for p in pieces), text_scalar("")), separator)
+            text_scalar('{"rule_id":'), rule, text_scalar(',"table":'), table, text_scalar(',"key":'), key,
+            text_scalar(',"fingerprint":'), fingerprint, text_scalar("}"), text_scalar("")), separator)
 
 
 def baseline_of(findings: Findings, name: str) -> Baseline:
@@ -117,7 +116,7 @@ def read_baseline(path: Path) -> Baseline:
         raise DataError(f"is not a baseline ({BASELINE_FORMAT}); write one with 'backflush baseline PATH -o FILE'",
                         location=str(path))
     try:
-        listed = {f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"]}  # _name, of Python values
+        listed = {_name(f["rule_id"], f["fingerprint"]) for f in document["findings"]}
     except (KeyError, TypeError):
         raise DataError("a baseline finding lacks rule_id or fingerprint; write it again with 'backflush baseline'",
                         location=str(path)) from None
@@ -140,11 +139,8 @@ def _recorded_names(data: bytes) -> pa.Array | None:
     module's objects take gigabytes); None for any other file, which the JSON module reads. The findings' lines must
     follow each other between the list's brackets, each but the last with its comma, and the rest of the file must be
     a baseline whose list is empty."""
-    text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(struct.pack("=qq", 0, len(data))),
-                                                        pa.py_buffer(data)])
-    try:
-        text.validate(full=True)  # UTF-8
-    except pa.ArrowInvalid:
+    text = whole_text(data)
+    if text is None:
         return None
     lines = pc.list_flatten(pc.split_pattern(text, "\n"))  # an option, not a value: no conversion
     entries = pc.extract_regex(lines, _ENTRY)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from validator import __version__
 from validator.findings import (
+    BLOCK,
     ERROR,
     IF_ENABLED_OUTCOME,
     JSON_OBJECT,
@@ -115,7 +116,6 @@ LINE = (r'^\{"rule_id":' + _PLAIN + r',"severity":' + _PLAIN + r',"table":' + _P
         + r',"message":(?P<message>"(?:[^"\\]|\\[^u])*")'
         + r',"evidence":(?P<evidence>' + JSON_OBJECT + ')'
         + r',"outcome":' + _PLAIN + r',"fingerprint":' + _PLAIN + r'(?:,"baseline":"(?:new|persisting)")?\}$')
-BLOCK = 20_000  # results made at a time
 
 
 def _key_text(key: pa.Array) -> pa.Array:

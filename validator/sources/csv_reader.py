@@ -10,7 +10,6 @@ import codecs
 import csv
 import io
 import re
-import struct
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from validator.errors import DataError
+from validator.findings import whole_text
 from validator.sources import ROW, Columns
 
 
@@ -27,14 +27,8 @@ def _encoding(path: Path) -> str:
     with path.open("rb") as handle:
         if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             return "utf-16"
-    with pa.memory_map(str(path)) as mapped:  # the file as one text, checked as UTF-8 by Arrow (not copied, not decoded)
-        data = mapped.read_buffer()
-        text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(struct.pack("=qq", 0, data.size)), data])
-        try:
-            text.validate(full=True)
-        except pa.ArrowInvalid:
-            return "cp1252"
-    return "utf-8"
+    with pa.memory_map(str(path)) as mapped:  # the file checked as UTF-8 by Arrow, not copied, not decoded
+        return "utf-8" if whole_text(mapped.read_buffer()) is not None else "cp1252"
 
 
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}  # comma first: it wins a tie
