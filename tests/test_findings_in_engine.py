@@ -93,7 +93,7 @@ def test_the_findings_a_report_lists_are_selected_as_their_outcomes_and_waivers_
     findings = _demo_findings(document, waived)
 
     def fingerprints(selected):
-        return [json.loads(line)["fingerprint"] for line in selected.table.column("line").to_pylist()]
+        return [json.loads(line)["fingerprint"] for line in selected.lines(selected.table).to_pylist()]
 
     as_is = [f["fingerprint"] for f in document if f["outcome"] != "if_enabled"]
     judged = [f["fingerprint"] for f, w in zip(document, waived, strict=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
 from typing import NoReturn
 
 from validator import __version__, told
+from validator.config.settings import byte_size
 from validator.errors import EXIT_BAD_INPUT, EXIT_OK, BackflushError
 from validator.formats import FORMATS
 from validator.sources import site_location
@@ -63,14 +63,10 @@ EPILOG_EXPLAIN = """examples:
   backflush explain BFC001 --dialect postgres"""
 
 
-MEMORY_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:B|[KMGT]i?B)\s*$", re.IGNORECASE)
-
-
 def memory_size(text: str) -> str:
     """--memory-limit as the engine reads it: a number and its unit (KB, MB, GB, TB, or KiB ... TiB). DuckDB reads
     1G as a limit of almost nothing and -1GB as no limit, so a size is checked here, before any data is read."""
-    size = MEMORY_SIZE.match(text)
-    if size is None or float(size.group(1)) <= 0:
+    if byte_size(text) is None:
         raise argparse.ArgumentTypeError(f"expected a size such as 1GB, 512MB or 2GiB, not {text!r}")
     return text.strip()
 

@@ -13,6 +13,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validator.finding_documents import DOCUMENT, Documents, int64s
 from validator.rules.model import SEVERITY_RANK
 from validator.rules.what_if import IF_ENABLED as IF_ENABLED_OUTCOME  # found only as if the site default were on
 
@@ -180,15 +181,23 @@ def json_booleans(values: pa.Array) -> pa.Array:
 
 class EngineRows(Sequence[T]):
     """Rows the engine made, held as one Arrow table: formats stream their JSON documents a block at a time (the
-    findings' as the engine wrote them, column `line`; the verdicts' made from their columns), and Python objects
-    are made only for the rows a reader asks for (at a million findings, one object per finding cost more than the
-    rules: docs/performance.md)."""
+    findings' as the engine wrote them, held apart: validator/finding_documents.py; the verdicts' made from their
+    columns), and Python objects are made only for the rows a reader asks for (at a million findings, one object per
+    finding cost more than the rules: docs/performance.md)."""
 
     def __init__(self, table: pa.Table) -> None:
         self.table = table
 
     def _make(self, row: dict[str, Any]) -> T:
         raise NotImplementedError
+
+    def _like(self, table: pa.Table) -> Self:
+        """Rows of the same kind: some of these, or these with more columns."""
+        return type(self)(table)
+
+    def _pylist(self, table: pa.Table) -> list[dict[str, Any]]:
+        """Some rows (a slice of the table) as the dicts `_make` reads."""
+        return table.to_pylist()
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -202,34 +211,34 @@ class EngineRows(Sequence[T]):
     def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
-            rows = self.table.slice(start, max(0, stop - start)).to_pylist()
+            rows = self._pylist(self.table.slice(start, max(0, stop - start)))
             return [self._make(row) for row in rows[::step]]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        return self._make(self.table.slice(index % len(self), 1).to_pylist()[0])
+        return self._make(self._pylist(self.table.slice(index % len(self), 1))[0])
 
     def __iter__(self) -> Iterator[T]:
-        for batch in self.table.to_batches(max_chunksize=10_000):
-            for row in batch.to_pylist():
+        for start in range(0, len(self), 10_000):
+            for row in self._pylist(self.table.slice(start, 10_000)):
                 yield self._make(row)
 
     def json_blocks(self, separator: str) -> Iterator[pa.Buffer]:
         """The rows' JSON documents, joined with `separator` a block of rows at a time by Arrow: UTF-8 bytes, no
         Python string per row nor per block."""
         for start in range(0, len(self), BLOCK):
-            yield joined(self._lines(self.table.slice(start, BLOCK)), separator)
+            yield joined(self.lines(self.table.slice(start, BLOCK)), separator)
 
     def block(self, start: int, size: int) -> Self:
         """The rows from `start`, at most `size` of them."""
-        return type(self)(self.table.slice(start, size))
+        return self._like(self.table.slice(start, size))
 
-    def _lines(self, rows: pa.Table) -> pa.Array:
-        """The JSON documents of some rows: as the engine wrote them."""
-        return rows.column("line").combine_chunks()
+    def lines(self, rows: pa.Table) -> pa.Array:
+        """The JSON documents of some rows (a slice or filter of the table), as one array."""
+        raise NotImplementedError
 
     def where(self, mask: pa.Array | pa.ChunkedArray) -> Self:
         """The rows `mask` keeps, in their order: Arrow's filter, no Python object per row."""
-        return type(self)(self.table.filter(mask))
+        return self._like(self.table.filter(mask))
 
     def split(self, column: str, key: Callable[[Any], Any] | None = None) -> dict[Any, Self]:
         """The rows per group, by Arrow's filters (no Python object per row), the groups in the order they first
@@ -243,7 +252,7 @@ class EngineRows(Sequence[T]):
         # each distinct value's group as a number, made from bytes (a Python list would have pyarrow import pandas)
         codes = _arrow_values(pa.int32(), struct.pack(f"={len(groups)}i", *(numbered[g] for g in groups)))
         per_row = pc.take(codes, encoded.indices)
-        return {group: type(self)(self.table.filter(pc.equal(per_row, codes[first[group]]))) for group in numbered}
+        return {group: self._like(self.table.filter(pc.equal(per_row, codes[first[group]]))) for group in numbered}
 
     def first_per(self, column: str, n: int) -> dict[Any, list[T]]:
         """Up to the first `n` rows of each value of `column`, the values in the order they first appear: Python
@@ -300,7 +309,27 @@ def _decoded(code: int, dictionaries: list[list[Any]]) -> tuple[Any, ...]:
 class Findings(EngineRows[Finding]):
     """The findings of a run, one per rule and key, sorted as Finding sorts (severity, rule, table, key).
     `site_plant` is set on a finding about a site itself (its attestations), `component` is the part it
-    names as JSON."""
+    names as JSON. Each finding's JSON document, as the engine wrote it, is among `documents` at the position its
+    column DOCUMENT gives; a table with the documents in its column `line` holds them in memory."""
+
+    def __init__(self, table: pa.Table, documents: Documents | None = None) -> None:
+        if documents is None:
+            documents = Documents.in_memory(table.column("line"))
+            table = table.drop_columns(["line"]).append_column(DOCUMENT, int64s(numpy.arange(table.num_rows)))
+        super().__init__(table)
+        self.documents = documents
+
+    def _like(self, table: pa.Table) -> Findings:
+        return Findings(table, self.documents)
+
+    def _pylist(self, table: pa.Table) -> list[dict[str, Any]]:
+        rows = table.to_pylist()
+        for row, line in zip(rows, self.lines(table).to_pylist(), strict=True):
+            row["line"] = line
+        return rows
+
+    def lines(self, rows: pa.Table) -> pa.Array:
+        return self.documents.take(rows.column(DOCUMENT))
 
     def _make(self, row: dict[str, Any]) -> Finding:
         return Finding.from_json(row["line"], row["component"])
@@ -376,13 +405,14 @@ class Findings(EngineRows[Finding]):
         # whether each row is the first finding of its part and rule (filters keep the findings' order; a take from
         # the findings' chunked documents would join their chunks, every time)
         first = among_rows(len(self), pc.take(rows, pc.filter(order, starts)))
-        names, lines = rules.dictionary.to_pylist(), self.table.column("line")
+        names, documents = rules.dictionary.to_pylist(), self.table.column(DOCUMENT)
         out: dict[tuple[str, str, str], dict[str, str]] = {}
         for start in range(0, len(self), BLOCK):
             keep = first.slice(start, BLOCK)
+            lines = self.documents.take(pc.filter(documents.slice(start, BLOCK), keep))
             for number, rule, line in zip(pc.filter(part.slice(start, BLOCK), keep).to_pylist(),
                                           pc.filter(rules.indices.slice(start, BLOCK), keep).to_pylist(),
-                                          pc.filter(lines.slice(start, BLOCK), keep).to_pylist(), strict=True):
+                                          lines.to_pylist(), strict=True):
                 out.setdefault(parts[number], {})[names[rule]] = orjson.loads(line)["message"]
         return out
 
@@ -390,7 +420,7 @@ class Findings(EngineRows[Finding]):
         """(Company or '', Plant) -> how many findings are about the site itself (its attestations; a blank
         company: the attestations name no company)."""
         rows = self.table.filter(pc.is_valid(self.table["site_plant"]))
-        counted = Findings(rows).count_by("site_company", "site_plant")
+        counted = self._like(rows).count_by("site_company", "site_plant")
         return {(company or "", plant): n for (company, plant), n in counted.items()}
 
 
@@ -474,7 +504,7 @@ class Verdicts(EngineRows[Verdict]):
             mask = equal if mask is None else pc.or_(mask, equal)
         return self.where(mask) if mask is not None else Verdicts(self.table.slice(0, 0))
 
-    def _lines(self, rows: pa.Table) -> pa.Array:
+    def lines(self, rows: pa.Table) -> pa.Array:
         values = {"rules": json_string_lists, "not_judged": json_string_lists, "backflushed": json_booleans}
         pieces: list[Any] = []
         for index, name in enumerate(VERDICT_FIELDS):

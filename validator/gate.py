@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
+from validator.finding_documents import DOCUMENT, Documents, int64s
 from validator.findings import (
     BLOCK,
     IF_ENABLED_OUTCOME,
@@ -67,7 +69,7 @@ def _recorded(findings: Findings, separator: str) -> Iterator[pa.Buffer]:
     """The findings' baseline entries, made by Arrow from the engine's documents a block at a time."""
     for start in range(0, len(findings), BLOCK):
         rows = findings.table.slice(start, BLOCK)
-        lines = rows.column("line").combine_chunks()
+        lines = findings.lines(rows)
         key = pc.struct_field(pc.extract_regex(lines, _UP_TO_KEY), "key")
         if key.null_count:
             raise AssertionError(f"a finding's document does not begin with its rule, table and key: "
@@ -189,17 +191,18 @@ class Triage:
         return out
 
 
-def _marked(lines: pa.ChunkedArray, mask: pa.Array | pa.ChunkedArray, suffix: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
-    """The JSON documents of the rows in `mask` with `suffix` (`,"key":value`) added before their closing brace, made
-    a block at a time (at 3M findings the documents take 2 GB: a copy of them all would be 2 GB more). The brace is
-    one byte: cut as bytes, the rest is the same UTF-8 text."""
-    blocks = []
-    for start in range(0, len(lines), BLOCK):
-        body = pc.binary_slice(lines.slice(start, BLOCK).combine_chunks().view(pa.binary()), 0, -1).view(pa.string())
-        added = pc.if_else(mask.slice(start, BLOCK), suffix.slice(start, BLOCK), text_scalar(""))
-        made = pc.binary_join_element_wise(body, added, text_scalar("}"), text_scalar(""))
-        blocks += made.chunks if isinstance(made, pa.ChunkedArray) else [made]
-    return pa.chunked_array(blocks, pa.string())
+def _marked(findings: Findings, suffix: pa.Array | pa.ChunkedArray) -> Documents:
+    """The findings' JSON documents, in their order, each with its `suffix` (`,"key":value` pairs; "" for none)
+    added before its closing brace, made a block at a time into a spool (at 3M findings the documents take 2 GB: a
+    copy of them all in memory would be 2 GB more). The brace is one byte: cut as bytes, the rest is the same UTF-8
+    text."""
+    spool = findings.documents.spool()
+    for start in range(0, len(findings), BLOCK):
+        lines = findings.lines(findings.table.slice(start, BLOCK))
+        kind = pa.large_binary() if pa.types.is_large_string(lines.type) else pa.binary()
+        body = pc.binary_slice(lines.view(kind), 0, -1).view(lines.type)
+        spool.add(pc.binary_join_element_wise(body, suffix.slice(start, BLOCK), text_scalar("}"), text_scalar("")))
+    return spool.done()
 
 
 def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver], today: dt.date) -> tuple[Findings, Triage]:
@@ -207,8 +210,8 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
     result = Triage()
     if not table.num_rows and baseline is None and not waivers:
         return findings, result
-    lines = table.column("line")
     what_if = pc.equal(table.column("outcome"), text_scalar(IF_ENABLED_OUTCOME))
+    added: list[Any] = []  # what each document gains, in the order it gains them: its baseline state, its waiver
     if baseline is not None:
         names = _name(table.column("rule_id"), table.column("fingerprint"))
         known = pc.is_in(names, value_set=baseline.names)
@@ -219,8 +222,8 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
         result.persisting = int(pc.sum(pc.and_(judged, known)).as_py() or 0)
         # a finding's name is its own (one finding per rule and key): the baseline's others were fixed
         result.fixed = len(baseline.names) - result.persisting
-        lines = _marked(lines, judged, pc.binary_join_element_wise(text_scalar(',"baseline":"'), state, text_scalar('"'),
-                                                                   text_scalar("")))
+        added.append(pc.if_else(judged, pc.binary_join_element_wise(text_scalar(',"baseline":"'), state, text_scalar('"'),
+                                                                    text_scalar("")), text_scalar("")))
         table = table.append_column("baseline", pc.if_else(judged, state, pa.nulls(1, pa.string())[0]))
     if waivers:
         rules = {w.rule.upper() for w in waivers}
@@ -228,8 +231,8 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
                             pc.invert(what_if))
         counts = {id(w): 0 for w in waivers}
         waived: dict[int, str] = {}  # row -> what its document gains: the waiver that waives it
-        for index, line in zip(pc.indices_nonzero(candidate).to_pylist(), pc.filter(lines, candidate).to_pylist(),
-                               strict=True):
+        lines = findings.documents.take(pc.filter(table.column(DOCUMENT), candidate))
+        for index, line in zip(pc.indices_nonzero(candidate).to_pylist(), lines.to_pylist(), strict=True):
             document = orjson.loads(line)
             for waiver in waivers:
                 if waiver.matches(document["rule_id"], document["table"], document["key"]):
@@ -245,8 +248,12 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
                 result.unmatched.append(waiver)
         rows = sorted(waived)
         mask = among_rows(table.num_rows, rows)
-        lines = _marked(lines, mask, pc.replace_with_mask(pa.nulls(table.num_rows, pa.string()), mask,
-                                                          text_array([waived[row] for row in rows])))
+        added.append(pc.fill_null(pc.replace_with_mask(pa.nulls(table.num_rows, pa.string()), mask,
+                                                       text_array([waived[row] for row in rows])), text_scalar("")))
         table = table.append_column("waived", mask)
-    table = table.set_column(table.column_names.index("line"), "line", lines)
-    return Findings(table), result
+    if not added:  # neither a baseline nor a waiver (a waivers file that lists none): nothing to mark
+        return findings, result
+    suffix = added[0] if len(added) == 1 else pc.binary_join_element_wise(*added, text_scalar(""))
+    documents = _marked(findings, suffix)
+    table = table.set_column(table.column_names.index(DOCUMENT), DOCUMENT, int64s(numpy.arange(table.num_rows)))
+    return Findings(table, documents), result

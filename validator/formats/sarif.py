@@ -136,7 +136,8 @@ def _results(findings: Findings, index: dict[str, int], inputs: dict[str, str]) 
     """Each finding's result as JSON text: the plain ones (LINE) made by Arrow from the engine's JSON, the others by
     orjson from the finding, as _result makes them."""
     column = {name: findings.table.column(name).combine_chunks()
-              for name in ("rule_id", "severity", "outcome", "table", "fingerprint", "line")}
+              for name in ("rule_id", "severity", "outcome", "table", "fingerprint")}
+    column["line"] = findings.lines(findings.table)
     parts = pc.extract_regex(column["line"], LINE)
     plain = pc.is_valid(parts)
     what_if = pc.equal(column["outcome"], text_scalar(IF_ENABLED_OUTCOME))

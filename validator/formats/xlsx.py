@@ -191,7 +191,7 @@ def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any,
 
 def _objects(findings: Findings, field: str) -> pa.Array:
     """The `field` object (key, evidence) of each finding's document, as JSON: read by RE2 from the engine's JSON."""
-    lines = findings.table.column("line").combine_chunks()
+    lines = findings.lines(findings.table)
     return pc.struct_field(pc.extract_regex(lines, f'"{field}":\\s*(?P<object>{JSON_OBJECT})'), "object")
 
 
@@ -243,7 +243,7 @@ def _rule_columns(findings: Findings, key: pa.Array, found: pa.Array, keys: list
     objects (`key`, `found`): the table, the key (a value the key lacks from the evidence), the part and its
     description, the evidence, outcome, message, remediation."""
     table = findings.table
-    lines = table.column("line").combine_chunks()
+    lines = findings.lines(table)
     component = table.column("component").combine_chunks()
     part = _token_cells(_field(component, "PartNum")).text
     company = _token_cells(_field(component, "Company")).text

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from validator.config.settings import byte_size
 from validator.engines.duckdb import findings as engine_findings
 from validator.engines.duckdb import verdicts as engine_verdicts
 from validator.engines.duckdb.compile_cache import CompileCache, site_inputs
@@ -29,6 +30,7 @@ from validator.tables import COMPANY, Registry
 from validator.told import AUTO
 
 T = TypeVar("T")
+DOCUMENTS_SHARE = 4  # of the memory limit, the part the findings' documents may take in memory
 
 if TYPE_CHECKING:
     import ibis
@@ -59,6 +61,10 @@ class DuckDBEngine:
                  cache_dir: Path | None = None) -> None:
         """`cache_dir`: where compiled passes are kept between runs (compile_cache.py); None keeps none."""
         self.memory_limit = memory_limit
+        # the findings' documents held in memory: a quarter of the memory limit, the rest read back from a file
+        # (validator/finding_documents.py); without a limit, all of them
+        limit = byte_size(memory_limit) if memory_limit else None
+        self.documents_held = limit // DOCUMENTS_SHARE if limit else None
         self.threads = threads
         self.cache = CompileCache(cache_dir) if cache_dir is not None else None
         self._inputs: dict[int, str] = {}  # id(site) -> what of the site its compiled passes depend on
@@ -171,7 +177,7 @@ class DuckDBEngine:
 
     @_within_memory
     def findings(self, site: DuckDBSite) -> Findings:
-        return engine_findings.unique_findings(site.con)
+        return engine_findings.unique_findings(site.con, self.documents_held)
 
     @_within_memory
     def verdicts(self, site: DuckDBSite, basis: VerdictBasis) -> Verdicts:

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import duckdb
+import numpy
+import pyarrow as pa
 
 from validator.engines.duckdb.sql_text import literal, quote
-from validator.findings import FINDING_FIELDS, Findings
+from validator.finding_documents import DOCUMENT, DocumentSpool, int64s
+from validator.findings import BLOCK, FINDING_FIELDS, Findings
 from validator.rules import what_if
 from validator.rules.analysis import FORMATTED, message_format
 from validator.rules.model import SEVERITY_RANK
@@ -169,8 +172,9 @@ def collect(con: duckdb.DuckDBPyConnection, compiled: CompiledTable, query_sql: 
         con.execute(f"DROP TABLE IF EXISTS {FLAGGED}")
 
 
-def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
-    """Every finding kept, once per rule and key (a rule's first check that found it wins), sorted."""
+def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> Findings:
+    """Every finding kept, once per rule and key (a rule's first check that found it wins), sorted; their documents
+    read a block at a time, past `held` bytes into a file (validator/finding_documents.py)."""
     con.execute(CREATE_FOUND)
     # per rule and key: the checks that found it, and whether one of them found it twice
     shared = con.execute(f"""SELECT rule_id, tbl, fingerprint, max(n) > 1 AS twice
@@ -183,7 +187,15 @@ def unique_findings(con: duckdb.DuckDBPyConnection) -> Findings:
     # a key found by two checks of one rule is one finding: a pass makes it only for the first of its checks there
     # (_flag), so the window that keeps the first runs only where a rule's checks on a table were split over passes
     first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if shared else ""
-    table = con.execute(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line, tbl AS \"table\", "
-                        f"fingerprint FROM {FOUND} {first} "
-                        "ORDER BY rank, rule_id, tbl, sort_key").to_arrow_table()
-    return Findings(table)
+    # a relation's reader streams the sorted rows (an executed query's would copy them all first)
+    reader = con.sql(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line, "
+                     f"tbl AS \"table\", fingerprint FROM {FOUND} {first} ORDER BY rank, rule_id, tbl, sort_key"
+                     ).to_arrow_reader(BLOCK)
+    spool, batches = DocumentSpool(held), []
+    for batch in reader:  # the documents go to the spool as they come
+        spool.add(batch.column("line"))
+        batches.append(batch.drop_columns(["line"]))
+    schema = reader.schema
+    table = pa.Table.from_batches(batches, schema.remove(schema.get_field_index("line")))
+    table = table.append_column(DOCUMENT, int64s(numpy.arange(table.num_rows)))
+    return Findings(table, spool.done())
