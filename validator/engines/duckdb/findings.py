@@ -194,7 +194,9 @@ def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> 
     spool, batches = DocumentSpool(held), []
     for batch in reader:  # the documents go to the spool as they come
         spool.add(batch.column("line"))
-        batches.append(batch.drop_columns(["line"]))
+        # the other columns copied out of the batch: DuckDB frees a batch's memory only when all its columns go
+        light = batch.drop_columns(["line"])
+        batches.append(pa.RecordBatch.from_arrays([pa.concat_arrays([c]) for c in light.columns], schema=light.schema))
     schema = reader.schema
     table = pa.Table.from_batches(batches, schema.remove(schema.get_field_index("line")))
     table = table.append_column(DOCUMENT, int64s(numpy.arange(table.num_rows)))
