@@ -35,6 +35,11 @@ def int64s(values: numpy.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
+def in_order(count: int) -> pa.Array:
+    """0, 1, ... count - 1 as Arrow int64 values: the positions of rows in their order."""
+    return int64s(numpy.arange(count, dtype=numpy.int64))
+
+
 def _no_texts(kind: pa.DataType) -> pa.Array:
     offsets = struct.pack("=q" if kind == pa.large_string() else "=i", 0)
     return pa.Array.from_buffers(kind, 0, [None, pa.py_buffer(offsets), pa.py_buffer(b"")])

@@ -8,12 +8,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self, TypeVar, overload
 
-import numpy
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.finding_documents import DOCUMENT, Documents, int64s
+from validator.finding_documents import DOCUMENT, Documents, in_order
 from validator.rules.model import SEVERITY_RANK
 from validator.rules.what_if import IF_ENABLED as IF_ENABLED_OUTCOME  # found only as if the site default were on
 
@@ -111,8 +110,7 @@ def _int64s(values: Sequence[int]) -> pa.Array:
 def among_rows(count: int, rows: Sequence[int] | pa.Array) -> pa.Array:
     """Whether each of `count` rows (0, 1, ...) is one of `rows`: an Arrow mask, made without a conversion of Python
     values (_arrow_values)."""
-    numbers = pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numpy.arange(count, dtype=numpy.int64))])
-    return pc.is_in(numbers, value_set=rows if isinstance(rows, pa.Array) else _int64s(rows))
+    return pc.is_in(in_order(count), value_set=rows if isinstance(rows, pa.Array) else _int64s(rows))
 
 
 def text_scalar(value: str) -> pa.Scalar:
@@ -315,7 +313,7 @@ class Findings(EngineRows[Finding]):
     def __init__(self, table: pa.Table, documents: Documents | None = None) -> None:
         if documents is None:
             documents = Documents.in_memory(table.column("line"))
-            table = table.drop_columns(["line"]).append_column(DOCUMENT, int64s(numpy.arange(table.num_rows)))
+            table = table.drop_columns(["line"]).append_column(DOCUMENT, in_order(table.num_rows))
         super().__init__(table)
         self.documents = documents
 

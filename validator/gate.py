@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,7 +19,7 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
-from validator.finding_documents import DOCUMENT, Documents, int64s
+from validator.finding_documents import DOCUMENT, Documents, in_order
 from validator.findings import (
     BLOCK,
     IF_ENABLED_OUTCOME,
@@ -255,5 +254,5 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
         return findings, result
     suffix = added[0] if len(added) == 1 else pc.binary_join_element_wise(*added, text_scalar(""))
     documents = _marked(findings, suffix)
-    table = table.set_column(table.column_names.index(DOCUMENT), DOCUMENT, int64s(numpy.arange(table.num_rows)))
+    table = table.set_column(table.column_names.index(DOCUMENT), DOCUMENT, in_order(table.num_rows))
     return Findings(table, documents), result

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import duckdb
-import numpy
 import pyarrow as pa
 
 from validator.engines.duckdb.sql_text import literal, quote
-from validator.finding_documents import DOCUMENT, DocumentSpool, int64s
+from validator.finding_documents import DOCUMENT, DocumentSpool, in_order
 from validator.findings import BLOCK, FINDING_FIELDS, Findings
 from validator.rules import what_if
 from validator.rules.analysis import FORMATTED, message_format
@@ -199,5 +198,5 @@ def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> 
         batches.append(pa.RecordBatch.from_arrays([pa.concat_arrays([c]) for c in light.columns], schema=light.schema))
     schema = reader.schema
     table = pa.Table.from_batches(batches, schema.remove(schema.get_field_index("line")))
-    table = table.append_column(DOCUMENT, int64s(numpy.arange(table.num_rows)))
+    table = table.append_column(DOCUMENT, in_order(table.num_rows))
     return Findings(table, spool.done())
