@@ -217,6 +217,19 @@ def test_verdicts_exist_only_for_components_at_their_site(demo_document):
     assert {(v["company"], v["plant"], v["part_num"]) for v in demo_document["verdicts"]} == expected
 
 
+def test_a_verdict_names_the_same_rules_however_the_engine_groups_the_rule_ids(tmp_path, monkeypatch, demo_document):
+    """The engine gathers a part's rules as one bit per rule id, 64 ids to a number; with three to a number, a
+    part whose rules are four or more spans several numbers, and every verdict still names the same rules."""
+    import validator.engines.duckdb.verdicts as engine_verdicts
+
+    monkeypatch.setattr(engine_verdicts, "MASK_BITS", 3)
+    code, document = run_json(DEMO, tmp_path / "findings.json")
+    assert code == 0
+    assert document["verdicts"] == demo_document["verdicts"]
+    assert any(len(v["rules"]) > 3 for v in document["verdicts"]), "some verdict names rules of several numbers"
+    assert any(len(v["not_judged"]) > 3 for v in document["verdicts"])
+
+
 def _rewritten(source: Path, site: Path, table: str, change) -> Path:
     """A copy of a fixture with one export's rows changed (`change` takes and returns the rows), written with csv."""
     shutil.copytree(source, site)

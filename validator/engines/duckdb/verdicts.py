@@ -138,6 +138,33 @@ def _ids(ids: frozenset[str]) -> str:
     return f"[{', '.join(literal(i) for i in sorted(ids))}]::VARCHAR[]" if ids else "[]::VARCHAR[]"
 
 
+MASK_BITS = 64  # rule ids per UBIGINT mask
+JUDGED = "__judged"  # the judged parts of the run, while their verdicts are made
+
+
+def _rule_masks(con: duckdb.DuckDBPyConnection, where: str) -> list[list[str]]:
+    """The rule ids of the findings that may decide a verdict, sorted (as list_sort sorts them), in groups of
+    MASK_BITS: a part's rules are aggregated as one bit per rule (bit_or), not as a list per part. A list aggregate
+    over millions of parts cannot spill: at 50M job lines it ran out of memory under a 2GB limit
+    (docs/performance.md), a bit_or's state is a number."""
+    (ids,) = con.execute(f"SELECT list_sort(list(DISTINCT rule_id)) FROM {FOUND} WHERE {where}").fetchone()
+    ids = ids or []
+    return [ids[start:start + MASK_BITS] for start in range(0, len(ids), MASK_BITS)]
+
+
+def _names(groups: list[list[str]]) -> list[str]:
+    return [f"[{', '.join(literal(i) for i in group)}]::VARCHAR[]" for group in groups]
+
+
+def _rules_of(groups: list[list[str]], mask: str) -> str:
+    """SQL: the sorted rule ids whose bits the masks `{mask}0`, `{mask}1`... set; NULL when none is set."""
+    if not groups:
+        return "NULL::VARCHAR[]"
+    lists = [f"list_filter({names}, lambda x, i: ({mask}{g} >> (i - 1)) & 1 = 1)" for g, names in enumerate(_names(groups))]
+    joined = lists[0] if len(lists) == 1 else f"flatten([{', '.join(lists)}])"
+    return f"CASE WHEN {' OR '.join(f'{mask}{g} IS NOT NULL' for g in range(len(groups)))} THEN {joined} END"
+
+
 def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) -> Verdicts:
     """One verdict per judged part, worst first: not eligible (an eligibility error, as it is or if enabled),
     misconfigured (any other error), at risk (a warning, or a readiness error, with its evidence), unknown
@@ -152,19 +179,34 @@ def verdicts(con: duckdb.DuckDBPyConnection, site: Site, basis: VerdictBasis) ->
              f"WHEN 2 THEN {literal(AT_RISK)} ELSE CASE WHEN {'TRUE' if basis.assessed else 'FALSE'} "
              f"AND n.insufficient IS NULL THEN {literal(READY)} ELSE {literal(UNKNOWN)} END END")
     con.execute(CREATE_FOUND)
+    # the judged parts are read twice below: made once, into a table that DuckDB spills past its memory limit (as
+    # a query's two references, at 50M job lines they ran out of memory under a 2GB limit: docs/performance.md)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {JUDGED} AS {judged_sql(site, basis)}")
+    try:
+        return _verdicts(con, rank, label)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {JUDGED}")
+
+
+def _verdicts(con: duckdb.DuckDBPyConnection, rank: str, label: str) -> Verdicts:
+    deciding = "severity <> 'info' AND part IS NOT NULL"
+    groups = _rule_masks(con, deciding)
+    bits = "".join(f", CAST(1 AS UBIGINT) << (list_position({names}, rule_id) - 1) AS b{g}"
+                   for g, names in enumerate(_names(groups)))
+    masks = "".join(f", bit_or(f.b{g}) FILTER (WHERE f.r > 1) AS m{g}, bit_or(f.b{g}) FILTER (WHERE f.r = 1) AS u{g}"
+                    for g in range(len(groups)))
     table = con.execute(f"""
-        WITH given AS ({judged_sql(site, basis)}),
-            found AS (SELECT upper(coalesce(rtrim(company), '')) AS c, upper(coalesce(rtrim(plant), '')) AS p,
-                upper(rtrim(part)) AS k, rule_id, {rank} AS r
-                FROM {FOUND} WHERE severity <> 'info' AND part IS NOT NULL),
-            named AS (SELECT g.c, g.p, g.k, max(f.r) FILTER (WHERE f.r > 1) AS worst,
-                list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.r > 1)) AS rules,
-                list_sort(list(DISTINCT f.rule_id) FILTER (WHERE f.r = 1)) AS insufficient
-                FROM given g JOIN found f ON f.p = g.p AND f.k = g.k AND (f.c = g.c OR f.c = '' OR g.c = '')
+        WITH found AS (SELECT upper(coalesce(rtrim(company), '')) AS c, upper(coalesce(rtrim(plant), '')) AS p,
+                upper(rtrim(part)) AS k, {rank} AS r {bits}
+                FROM {FOUND} WHERE {deciding}),
+            masked AS (SELECT g.c, g.p, g.k, max(f.r) FILTER (WHERE f.r > 1) AS worst {masks}
+                FROM {JUDGED} g JOIN found f ON f.p = g.p AND f.k = g.k AND (f.c = g.c OR f.c = '' OR g.c = '')
                 GROUP BY ALL),
+            named AS (SELECT c, p, k, worst, {_rules_of(groups, "m")} AS rules, {_rules_of(groups, "u")} AS insufficient
+                FROM masked),
             judged AS (SELECT g.company, g.plant, g.part AS part_num, {label} AS verdict,
                 coalesce(n.rules, CAST([] AS VARCHAR[])) AS rules, g.backflushed,
                 coalesce(n.insufficient, CAST([] AS VARCHAR[])) AS not_judged, g.c, g.p, g.k
-                FROM given g LEFT JOIN named n ON n.c = g.c AND n.p = g.p AND n.k = g.k)
+                FROM {JUDGED} g LEFT JOIN named n ON n.c = g.c AND n.p = g.p AND n.k = g.k)
         SELECT {", ".join(VERDICT_FIELDS)} FROM judged ORDER BY c, p, k""").to_arrow_table()
     return Verdicts(table)
