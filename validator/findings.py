@@ -113,6 +113,28 @@ def among_rows(count: int, rows: Sequence[int] | pa.Array) -> pa.Array:
     return pc.is_in(in_order(count), value_set=rows if isinstance(rows, pa.Array) else _int64s(rows))
 
 
+def encoded_values(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """A column's values as a dictionary in the order they first appear, a null an entry of its own (Arrow's
+    dictionary_encode with null_encoding "encode"), whether the column is plain or a dictionary already (the
+    engine's findings hold their short columns as dictionaries shared by the whole run: entries this column may
+    not use, in another order)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(array.type):
+        return array.dictionary_encode(null_encoding="encode")
+    present = pc.unique(array.indices)  # the entries used, in the order they first appear (a null among them)
+    return pa.DictionaryArray.from_arrays(pc.index_in(array.indices, value_set=present, skip_nulls=False),
+                                          array.dictionary.take(present))
+
+
+def plain_values(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A column's values as plain ones (a dictionary's decoded), chunked as they are."""
+    if not pa.types.is_dictionary(column.type):
+        return column
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks], column.type.value_type)
+    return column.dictionary_decode()
+
+
 def text_scalar(value: str) -> pa.Scalar:
     """An Arrow string scalar, made from its bytes (_arrow_values)."""
     return _arrow_values(pa.string(), value.encode())[0]
@@ -150,6 +172,8 @@ CONTROL_ESCAPES = [(chr(code), SHORT_ESCAPES.get(chr(code), f"\\u{code:04X}")) f
 
 def json_strings(values: pa.Array) -> pa.Array:
     """Each string as JSON text (a blank as null), escaped as the engine escapes it."""
+    if pa.types.is_dictionary(values.type):  # each entry made once
+        return pc.fill_null(pc.take(json_strings(values.dictionary), values.indices), text_scalar("null"))
     escaped = values
     if pc.any(pc.match_substring_regex(values, '["\\\\\\x00-\\x1f]')).as_py():  # rare in keys: escaped only then
         escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
@@ -243,7 +267,7 @@ class EngineRows(Sequence[T]):
         appear: a group is a value of `column`, or what `key` makes of it (called once per distinct value)."""
         if not len(self):
             return {}
-        encoded = self.table.column(column).combine_chunks().dictionary_encode(null_encoding="encode")
+        encoded = encoded_values(self.table.column(column))
         groups = [key(v) if key else v for v in encoded.dictionary.to_pylist()]  # the values in order of appearance
         first = {group: index for index, group in reversed(list(enumerate(groups)))}
         numbered = {group: number for number, group in enumerate(dict.fromkeys(groups))}
@@ -287,7 +311,7 @@ class EngineRows(Sequence[T]):
         dictionaries: list[list[Any]] = []
         codes = None
         for column in columns:
-            encoded = self.table.column(column).combine_chunks().dictionary_encode(null_encoding="encode")
+            encoded = encoded_values(self.table.column(column))
             dictionaries.append(encoded.dictionary.to_pylist())
             index = encoded.indices.cast(pa.int64())
             codes = index if codes is None else pc.add(pc.multiply(codes, pc.count(encoded.dictionary, mode="all")), index)
@@ -385,7 +409,7 @@ class Findings(EngineRows[Finding]):
         """(COMPANY, PLANT, PART) (component_key) -> rule id -> the message of the rule's first finding about that
         part, for the parts `wanted` accepts; the rules of a part in the order their first findings come. Arrow finds
         the first findings; only their documents are read, a block at a time, and each distinct component once."""
-        component = self.table.column("component").combine_chunks().dictionary_encode(null_encoding="encode")
+        component = encoded_values(self.table.column("component"))
         keys = [None if text is None else component_key(orjson.loads(text)) for text in component.dictionary.to_pylist()]
         parts = list(dict.fromkeys(k for k in keys if k is not None and wanted(k)))
         numbered = {key: number for number, key in enumerate(parts)}

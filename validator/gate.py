@@ -31,6 +31,7 @@ from validator.findings import (
     among_rows,
     joined,
     json_strings,
+    plain_values,
     text_array,
     text_scalar,
     whole_text,
@@ -48,7 +49,7 @@ class Baseline:
 def _name(rule_id: pa.Array | str, fingerprint: pa.Array | str) -> Any:
     if isinstance(rule_id, str):
         return f"{rule_id} {fingerprint}"
-    return pc.binary_join_element_wise(rule_id, fingerprint, text_scalar(" "))
+    return pc.binary_join_element_wise(plain_values(rule_id), plain_values(fingerprint), text_scalar(" "))
 
 
 # a finding's document as the engine writes it (FINDING_FIELDS), up to its key
@@ -226,7 +227,7 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
         table = table.append_column("baseline", pc.if_else(judged, state, pa.nulls(1, pa.string())[0]))
     if waivers:
         rules = {w.rule.upper() for w in waivers}
-        candidate = pc.and_(pc.is_in(pc.utf8_upper(table.column("rule_id")), value_set=text_array(sorted(rules))),
+        candidate = pc.and_(pc.is_in(pc.utf8_upper(plain_values(table.column("rule_id"))), value_set=text_array(sorted(rules))),
                             pc.invert(what_if))
         counts = {id(w): 0 for w in waivers}
         waived: dict[int, str] = {}  # row -> what its document gains: the waiver that waives it

@@ -26,6 +26,7 @@ from validator.findings import (
     Finding,
     Findings,
     joined,
+    plain_values,
     text_array,
     text_scalar,
 )
@@ -135,7 +136,7 @@ def _per_value(values: pa.Array, text: Callable[[str], str]) -> pa.Array:
 def _results(findings: Findings, index: dict[str, int], inputs: dict[str, str]) -> pa.Array:
     """Each finding's result as JSON text: the plain ones (LINE) made by Arrow from the engine's JSON, the others by
     orjson from the finding, as _result makes them."""
-    column = {name: findings.table.column(name).combine_chunks()
+    column = {name: plain_values(findings.table.column(name).combine_chunks())
               for name in ("rule_id", "severity", "outcome", "table", "fingerprint")}
     column["line"] = findings.lines(findings.table)
     parts = pc.extract_regex(column["line"], LINE)

@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.findings import JSON_OBJECT, JSON_STRING, VERDICTS, Findings, text_array, text_scalar
+from validator.findings import JSON_OBJECT, JSON_STRING, VERDICTS, Findings, plain_values, text_array, text_scalar
 from validator.formats.sheet_rows import BLOCK, SheetRows, inject
 from validator.report import Report
 
@@ -244,7 +244,7 @@ def _rule_columns(findings: Findings, key: pa.Array, found: pa.Array, keys: list
     description, the evidence, outcome, message, remediation."""
     table = findings.table
     lines = findings.lines(table)
-    component = table.column("component").combine_chunks()
+    component = plain_values(table.column("component").combine_chunks())
     part = _token_cells(_field(component, "PartNum")).text
     company = _token_cells(_field(component, "Company")).text
     pairs = pc.binary_join_element_wise(company, part, text_scalar("\x1f")).dictionary_encode()
@@ -258,7 +258,7 @@ def _rule_columns(findings: Findings, key: pa.Array, found: pa.Array, keys: list
 
     return [_token_cells(_field(lines, "table")), *(_token_cells(key_value(c)) for c in keys),
             _Column(part), _Column(pc.take(text_array(described), pairs.indices)),
-            *(_token_cells(_field(found, c)) for c in evidence), _Column(table.column("outcome").combine_chunks()),
+            *(_token_cells(_field(found, c)) for c in evidence), _Column(plain_values(table.column("outcome").combine_chunks())),
             _Column(_token_cells(message).text), _Column(pa.repeat(text_scalar(remediation), len(findings)))]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from validator.engines.duckdb.sql_text import literal, quote
 from validator.finding_documents import DOCUMENT, DocumentSpool, in_order
@@ -193,10 +194,16 @@ def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> 
     spool, batches = DocumentSpool(held), []
     for batch in reader:  # the documents go to the spool as they come
         spool.add(batch.column("line"))
-        # the other columns copied out of the batch: DuckDB frees a batch's memory only when all its columns go
+        # the other columns copied out of the batch (DuckDB frees a batch's memory only when all its columns go),
+        # those of few distinct values as dictionaries
         light = batch.drop_columns(["line"])
-        batches.append(pa.RecordBatch.from_arrays([pa.concat_arrays([c]) for c in light.columns], schema=light.schema))
-    schema = reader.schema
-    table = pa.Table.from_batches(batches, schema.remove(schema.get_field_index("line")))
+        batches.append(pa.RecordBatch.from_arrays(
+            [pa.concat_arrays([c]) if name == "fingerprint" else pc.dictionary_encode(c)
+             for name, c in zip(light.schema.names, light.columns, strict=True)], names=light.schema.names))
+    if batches:
+        table = pa.Table.from_batches(batches).unify_dictionaries()
+    else:
+        schema = reader.schema
+        table = schema.remove(schema.get_field_index("line")).empty_table()
     table = table.append_column(DOCUMENT, in_order(table.num_rows))
     return Findings(table, spool.done())
