@@ -77,6 +77,37 @@ def test_findings_are_counted_per_value_across_batches_and_blank_values(tmp_path
     assert None in findings.count_by("site_plant") and sum(on_site) > 0
 
 
+def test_findings_whose_short_columns_are_dictionaries_of_the_whole_run_count_and_split_as_plain_ones(tmp_path):
+    """The engine holds rule, severity, outcome and site as dictionaries unified over the run: a filtered part of
+    them has entries it does not use, in another order. Counted, split and escaped, they give what plain columns
+    give, the values in the order they first appear."""
+    import pyarrow.compute as pc
+
+    from validator.findings import json_strings
+
+    out = tmp_path / "demo.json"
+    assert main(["check", "fixtures/demo", "--format", "json", "--output", str(out), "--fail-on", "never", "--quiet"]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))["findings"]
+    rows = [{"rule_id": f["rule_id"], "severity": f["severity"], "outcome": f["outcome"],
+             "site_plant": f["key"]["Plant"] if f["table"] == "Attestation" else None, "line": json.dumps(f)}
+            for f in document]
+    plain = pa.Table.from_pylist(rows, pa.schema([(name, pa.string()) for name in rows[0]]))
+    batches = [pa.RecordBatch.from_arrays([c if n == "line" else pc.dictionary_encode(c) for n, c in
+                                           zip(batch.schema.names, batch.columns, strict=True)], names=batch.schema.names)
+               for batch in plain.to_batches(max_chunksize=97)]
+    encoded = pa.Table.from_batches(batches).unify_dictionaries()
+    warnings = pc.equal(plain.column("severity"), "warning")
+    for as_plain, as_dictionary in ((Findings(plain), Findings(encoded)),
+                                    (Findings(plain.filter(warnings)), Findings(encoded.filter(warnings)))):
+        assert pa.types.is_dictionary(as_dictionary.table.column("rule_id").type)
+        for columns in (("rule_id",), ("severity", "outcome"), ("site_plant",)):
+            assert list(as_dictionary.count_by(*columns).items()) == list(as_plain.count_by(*columns).items())
+        assert ({k: len(v) for k, v in as_dictionary.split("rule_id").items()}
+                == {k: len(v) for k, v in as_plain.split("rule_id").items()})
+        assert (json_strings(as_dictionary.table.column("site_plant").combine_chunks()).to_pylist()
+                == json_strings(as_plain.table.column("site_plant").combine_chunks()).to_pylist())
+
+
 def _demo_findings(document: list[dict], waived: list[bool]) -> Findings:
     """The report document's findings as the engine's Arrow table holds them, in batches, with the gate's column of
     waived findings."""
