@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import errno
 import shutil
+import tempfile
 from pathlib import Path
 
 from tests.conftest import CASES, DEMO, run_json
@@ -412,6 +414,59 @@ def test_running_out_of_memory_under_the_limit_is_exit_code_3_with_advice(cli):
     assert code == 3
     assert "the engine ran out of memory under the memory limit of 2MB" in err
     assert "larger --memory-limit" in err and "Traceback" not in err
+
+
+def test_a_full_disk_under_the_temporary_folder_is_exit_code_4_with_advice(cli, monkeypatch):
+    """The findings' documents past a quarter of the memory limit go to a file in TMPDIR; a disk too full to take
+    it stops the run with its own exit code, not a traceback."""
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("validator.engines.duckdb.DOCUMENTS_SHARE", 1_000_000)  # 1GB: 1,000 bytes held
+    monkeypatch.setattr("validator.finding_documents.tempfile.TemporaryFile", full)
+    code, _, err = cli("check", DEMO, "--memory-limit", "1GB", "--fail-on", "never", "--quiet")
+    assert code == 4
+    assert "is full (" in err and "No space left on device" in err and "TMPDIR" in err and "Traceback" not in err
+
+
+def test_a_report_that_fills_the_disk_is_exit_code_4_naming_the_file_and_leaves_no_partial_file(cli, monkeypatch,
+                                                                                                 tmp_path):
+    def full(report, out, color=False):
+        out.write('{"tool": ')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("validator.formats.json.write", full)
+    out = tmp_path / "findings.json"
+    code, _, err = cli("check", DEMO, "--format", "json", "--output", out, "--fail-on", "never", "--quiet")
+    assert code == 4
+    assert f"{out}: cannot write: the disk is full" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_engine_spills_into_a_folder_of_its_own_in_tmpdir_removed_after_the_run(cli, monkeypatch, tmp_path):
+    """Not DuckDB's default .tmp in the working folder (a CI checkout, the consultant's site folder)."""
+    from validator.engines.duckdb import DuckDBEngine
+
+    (tmp_path / "work").mkdir()
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    folders = []
+    connect = DuckDBEngine.connect
+
+    def connected(self):
+        con = connect(self)
+        folders.append(Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]))
+        return con
+
+    monkeypatch.setattr(DuckDBEngine, "connect", connected)
+    code, _, _ = cli("check", DEMO, "--memory-limit", "1GB", "--fail-on", "never", "--quiet")
+    assert code == 0 and folders
+    for folder in folders:
+        assert folder.parent == tmp_path / "tmp" and folder.name.startswith("backflush-spill-")
+        assert not folder.exists()
+    assert list((tmp_path / "work").iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_the_same_typo_in_several_waivers_is_named_where_it_first_appears(cli, tmp_path):

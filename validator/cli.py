@@ -30,7 +30,8 @@ EPILOG_CHECK = """examples:
   backflush check exports.zip                             # a ZIP of exports
   backflush check exports/ --date-order day-first --decimal-separator comma   # 31/12/2025 and 2,5
 
-exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input or configuration."""
+exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input or configuration; 3 the engine
+ran out of memory under --memory-limit; 4 a disk filled up (the temporary folder, TMPDIR, or a report's)."""
 
 EPILOG_INIT = """examples:
   backflush init fixtures/demo                  # writes fixtures/demo/attestations.yaml, a block per site

@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_OUT_OF_MEMORY = 3
+EXIT_OUT_OF_DISK = 4
 
 
 class BackflushError(Exception):
@@ -45,3 +46,9 @@ class OutOfMemoryError(BackflushError):
     """The engine needed more memory than its limit allows, even spilling to disk."""
 
     exit_code = EXIT_OUT_OF_MEMORY
+
+
+class OutOfDiskError(BackflushError):
+    """The disk the engine spills to (and keeps the findings' documents on) is full."""
+
+    exit_code = EXIT_OUT_OF_DISK

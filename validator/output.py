@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from validator.errors import BackflushError
+from validator.errors import BackflushError, OutOfDiskError
 
 
 def write_atomically(path: Path, write: Callable[[TextIO], None] | Callable[[BinaryIO], None], *,
@@ -26,6 +27,11 @@ def write_atomically(path: Path, write: Callable[[TextIO], None] | Callable[[Bin
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # as any file the user writes (mkstemp makes it private)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise OutOfDiskError(f"cannot write: the disk is full ({exc.strerror})", location=str(path)) from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -4,7 +4,10 @@ only one that imports duckdb (tests/test_layering.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -19,8 +22,8 @@ from validator.engines.duckdb import verdicts as engine_verdicts
 from validator.engines.duckdb.compile_cache import CompileCache, site_inputs
 from validator.engines.duckdb.contracts import check_site
 from validator.engines.duckdb.load import DuckDBSite, load_site, materialize_text_tables
-from validator.engines.duckdb.sql_text import quote
-from validator.errors import OutOfMemoryError
+from validator.engines.duckdb.sql_text import literal, quote
+from validator.errors import OutOfDiskError, OutOfMemoryError
 from validator.findings import Findings, VerdictBasis, Verdicts, Violation
 from validator.rules.model import Check, Rule
 from validator.rules.passes import CompiledTable, counted_catalog
@@ -38,9 +41,14 @@ if TYPE_CHECKING:
     from validator.rules.compile import Catalog, Rows
 
 
+def _no_space(exc: BaseException) -> bool:
+    """Whether an error is a full disk: DuckDB's own (an IO error), or one of a file written beside it."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
 def _within_memory(method: Callable[..., T]) -> Callable[..., T]:
     """DuckDB running out of memory (its limit reached with nothing left to spill) is a clear error with exit code 3,
-    not a traceback."""
+    a full disk under its temporary folder one with exit code 4; not a traceback."""
     @functools.wraps(method)
     def run(self: DuckDBEngine, *args: Any, **kwargs: Any) -> T:
         try:
@@ -51,6 +59,14 @@ def _within_memory(method: Callable[..., T]) -> Callable[..., T]:
             raise OutOfMemoryError(f"the engine ran out of memory under {limit} ({reason}); run again with a larger "
                                    "--memory-limit (beyond it DuckDB spills to its temporary folder), or with fewer "
                                    "rules (--rule, --tag)") from None
+        except (duckdb.IOException, OSError) as exc:
+            if not _no_space(exc):
+                raise
+            reason = str(exc).strip().splitlines()[0]
+            raise OutOfDiskError(f"the disk of the temporary folder {tempfile.gettempdir()} is full ({reason}): the "
+                                 "engine spills there past its memory limit, and keeps the findings there; free "
+                                 "space, set TMPDIR to a folder on a larger disk, or run with a larger --memory-limit "
+                                 "or fewer rules (--rule, --tag)") from None
     return run
 
 
@@ -68,10 +84,16 @@ class DuckDBEngine:
         self.threads = threads
         self.cache = CompileCache(cache_dir) if cache_dir is not None else None
         self._inputs: dict[int, str] = {}  # id(site) -> what of the site its compiled passes depend on
+        self._spills: dict[int, Path] = {}  # id(connection) -> its spill folder
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         con = duckdb.connect(config=config)
+        # spilled past the memory limit into a folder of its own in the temporary folder (TMPDIR), not DuckDB's
+        # default .tmp in the working directory (a CI checkout, a consultant's site folder); removed on close
+        spill = Path(tempfile.mkdtemp(prefix="backflush-spill-"))
+        self._spills[id(con)] = spill
+        con.execute(f"SET temp_directory = {literal(str(spill))}")
         con.execute("SET enable_progress_bar = false")  # its bar would land in a report written to stdout
         # every result the tool reads in an order says ORDER BY (findings, verdicts, example rows by __row): tables
         # made on the way need not keep their rows' order
@@ -90,7 +112,7 @@ class DuckDBEngine:
         try:
             return load_site(source, registry, needs, con, documents, date_order, decimal_separator, named)
         except BaseException:
-            con.close()
+            self.disconnect(con)
             raise
 
     @_within_memory
@@ -188,7 +210,14 @@ class DuckDBEngine:
 
     def close(self, site: DuckDBSite) -> None:
         self._inputs.pop(id(site), None)
-        site.con.close()
+        self.disconnect(site.con)
+
+    def disconnect(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Close a connection connect() made, and remove its spill folder."""
+        con.close()
+        spill = self._spills.pop(id(con), None)
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def create(**options: object) -> DuckDBEngine:
