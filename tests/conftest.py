@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
@@ -27,7 +28,10 @@ def load_site(path: Path, registry, needs: dict[str, set[str]], con=None, docume
     source = open_source(Path(path))
     if con is not None:
         return duckdb_load.load_site(source, registry, needs, con, extra, **options)
-    return DuckDBEngine().load(source, registry, needs, documents=extra, **options)
+    engine = DuckDBEngine()
+    site = engine.load(source, registry, needs, documents=extra, **options)
+    atexit.register(engine.close, site)  # when the tests end: its spill folder goes with it
+    return site
 
 
 ROOT = Path(__file__).resolve().parent.parent
