@@ -200,6 +200,7 @@ def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> 
         batches.append(pa.RecordBatch.from_arrays(
             [pa.concat_arrays([c]) if name == "fingerprint" else pc.dictionary_encode(c)
              for name, c in zip(light.schema.names, light.columns, strict=True)], names=light.schema.names))
+    reader.close()  # DuckDB's sorted result goes before the dictionaries are unified: at 50M job lines 1.2 GiB
     if batches:
         table = pa.Table.from_batches(batches).unify_dictionaries()
     else:
