@@ -25,6 +25,7 @@ from validator.rules.passes import CompiledCheck, CompiledTable
 from validator.tables import COMPANY
 
 FOUND = "__found"  # every finding row of the run, as the passes insert them
+COMPONENTS = "__components"  # the run's distinct components, while the findings are fetched
 FLAGGED = "__flagged"  # one pass's flagged rows, while its findings are made
 CREATE_FOUND = f"""CREATE TEMP TABLE IF NOT EXISTS {FOUND} (rank TINYINT, rule_id VARCHAR, check_index INTEGER,
     tbl VARCHAR, severity VARCHAR, outcome VARCHAR, sort_key VARCHAR[], fingerprint VARCHAR, company VARCHAR,
@@ -187,24 +188,40 @@ def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> 
     # a key found by two checks of one rule is one finding: a pass makes it only for the first of its checks there
     # (_flag), so the window that keeps the first runs only where a rule's checks on a table were split over passes
     first = "QUALIFY row_number() OVER (PARTITION BY rule_id, fingerprint ORDER BY check_index) = 1" if shared else ""
-    # a relation's reader streams the sorted rows (an executed query's would copy them all first)
-    reader = con.sql(f"SELECT rule_id, severity, outcome, site_company, site_plant, component, line, "
-                     f"tbl AS \"table\", fingerprint FROM {FOUND} {first} ORDER BY rank, rule_id, tbl, sort_key"
-                     ).to_arrow_reader(BLOCK)
-    spool, batches = DocumentSpool(held), []
-    for batch in reader:  # the documents go to the spool as they come
-        spool.add(batch.column("line"))
-        # the other columns copied out of the batch (DuckDB frees a batch's memory only when all its columns go),
-        # those of few distinct values as dictionaries
-        light = batch.drop_columns(["line"])
-        batches.append(pa.RecordBatch.from_arrays(
-            [pa.concat_arrays([c]) if name == "fingerprint" else pc.dictionary_encode(c)
-             for name, c in zip(light.schema.names, light.columns, strict=True)], names=light.schema.names))
-    reader.close()  # DuckDB's sorted result goes before the dictionaries are unified: at 50M job lines 1.2 GiB
+    # the run's distinct components, numbered: a finding holds its component's number into one dictionary of them
+    # (a part has findings of several rules, far apart in their order; each batch's own dictionary would hold its
+    # components again: at 50M job lines about 1 GiB: docs/performance.md)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {COMPONENTS} AS SELECT component, CAST(row_number() OVER () - 1 AS INTEGER)
+        AS code FROM (SELECT DISTINCT component FROM {FOUND} WHERE component IS NOT NULL)""")
+    try:
+        components = con.execute(f"SELECT component FROM {COMPONENTS} ORDER BY code").to_arrow_table().column(0)
+        components = components.combine_chunks() if components.num_chunks else pa.array([], components.type)
+        # a relation's reader streams the sorted rows (an executed query's would copy them all first)
+        reader = con.sql(f"""SELECT f.rule_id, f.severity, f.outcome, f.site_company, f.site_plant, c.code AS component,
+                f.line, f.tbl AS "table", f.fingerprint
+            FROM (SELECT * FROM {FOUND} {first}) f LEFT JOIN {COMPONENTS} c ON c.component = f.component
+            ORDER BY f.rank, f.rule_id, f.tbl, f.sort_key""").to_arrow_reader(BLOCK)
+        spool, batches, numbers = DocumentSpool(held), [], []
+        for batch in reader:  # the documents go to the spool as they come
+            spool.add(batch.column("line"))
+            # the other columns copied out of the batch (DuckDB frees a batch's memory only when all its columns
+            # go), those of few distinct values as dictionaries
+            numbers.append(pa.DictionaryArray.from_arrays(pa.concat_arrays([batch.column("component")]), components))
+            light = batch.drop_columns(["line", "component"])
+            batches.append(pa.RecordBatch.from_arrays(
+                [pa.concat_arrays([c]) if name == "fingerprint" else pc.dictionary_encode(c)
+                 for name, c in zip(light.schema.names, light.columns, strict=True)], names=light.schema.names))
+        reader.close()  # DuckDB's sorted result goes before the dictionaries are unified: at 50M job lines 1.2 GiB
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {COMPONENTS}")
+    schema = reader.schema
     if batches:
         table = pa.Table.from_batches(batches).unify_dictionaries()
     else:
-        schema = reader.schema
-        table = schema.remove(schema.get_field_index("line")).empty_table()
+        table = schema.remove(schema.get_field_index("line")).remove(schema.get_field_index("component")).empty_table()
+    # the components' column beside the others, its chunks sharing the one dictionary (unified, it would be hashed
+    # once per chunk)
+    kind = pa.dictionary(pa.int32(), components.type)
+    table = table.add_column(schema.get_field_index("component"), "component", pa.chunked_array(numbers, kind))
     table = table.append_column(DOCUMENT, in_order(table.num_rows))
     return Findings(table, spool.done())
