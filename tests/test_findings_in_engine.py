@@ -78,9 +78,9 @@ def test_findings_are_counted_per_value_across_batches_and_blank_values(tmp_path
 
 
 def test_findings_whose_short_columns_are_dictionaries_of_the_whole_run_count_and_split_as_plain_ones(tmp_path):
-    """The engine holds rule, severity, outcome and site as dictionaries unified over the run: a filtered part of
-    them has entries it does not use, in another order. Counted, split and escaped, they give what plain columns
-    give, the values in the order they first appear."""
+    """The engine holds rule, severity, outcome and site as one-byte codes into dictionaries of the run's values,
+    sorted: a filtered part of them has entries it does not use, in another order. Counted, split and escaped, they
+    give what plain columns give, the values in the order they first appear."""
     import pyarrow.compute as pc
 
     from validator.findings import json_strings
@@ -92,10 +92,17 @@ def test_findings_whose_short_columns_are_dictionaries_of_the_whole_run_count_an
              "site_plant": f["key"]["Plant"] if f["table"] == "Attestation" else None, "line": json.dumps(f)}
             for f in document]
     plain = pa.Table.from_pylist(rows, pa.schema([(name, pa.string()) for name in rows[0]]))
-    batches = [pa.RecordBatch.from_arrays([c if n == "line" else pc.dictionary_encode(c) for n, c in
+    run_values = {name: pa.array(sorted({v for v in plain.column(name).to_pylist() if v is not None} | {"(unused)"}),
+                                 pa.string()) for name in plain.column_names}
+
+    def as_codes(column: pa.Array, name: str) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pc.index_in(column, value_set=run_values[name]).cast(pa.uint8()),
+                                              run_values[name])
+
+    batches = [pa.RecordBatch.from_arrays([c if n == "line" else as_codes(c, n) for n, c in
                                            zip(batch.schema.names, batch.columns, strict=True)], names=batch.schema.names)
                for batch in plain.to_batches(max_chunksize=97)]
-    encoded = pa.Table.from_batches(batches).unify_dictionaries()
+    encoded = pa.Table.from_batches(batches)
     warnings = pc.equal(plain.column("severity"), "warning")
     for as_plain, as_dictionary in ((Findings(plain), Findings(encoded)),
                                     (Findings(plain.filter(warnings)), Findings(encoded.filter(warnings)))):
@@ -147,6 +154,15 @@ def test_the_first_findings_of_each_rule_come_in_the_order_the_rules_first_appea
     first = findings.first_per("rule_id", 3)
     assert [(rule, [f.fingerprint for f in listed]) for rule, listed in first.items()] == list(expected.items())
     assert list(findings.count_by("rule_id")) == list(expected)
+
+
+def test_findings_come_worst_first_then_by_rule_id_and_table(demo_document):
+    """The report's order, read from the findings' own fields: errors, then warnings, then info; within a severity by
+    rule id, then by table, as text compares them."""
+    rank = {"error": 0, "warning": 1, "info": 2}
+    order = [(rank[f["severity"]], f["rule_id"], f["table"]) for f in demo_document["findings"]]
+    assert order == sorted(order)
+    assert len({rule for _, rule, _ in order}) > 20 and len({table for *_, table in order}) > 5
 
 
 VERDICT_ROWS = {  # what an export may hold: quotes, backslashes, control characters, non-ASCII, blanks

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from validator.engines.duckdb.sql_text import literal, quote
 from validator.finding_documents import DOCUMENT, DocumentSpool, in_order
-from validator.findings import BLOCK, FINDING_FIELDS, Findings
+from validator.findings import BLOCK, FINDING_FIELDS, Findings, text_array
 from validator.rules import what_if
 from validator.rules.analysis import FORMATTED, message_format
 from validator.rules.model import SEVERITY_RANK
@@ -27,6 +26,10 @@ from validator.tables import COMPANY
 FOUND = "__found"  # every finding row of the run, as the passes insert them
 COMPONENTS = "__components"  # the run's distinct components, while the findings are fetched
 FLAGGED = "__flagged"  # one pass's flagged rows, while its findings are made
+# the findings' columns of few distinct values (the FOUND column -> the findings' column), fetched as codes into one
+# dictionary of each column's values in the run
+SHORT_COLUMNS = {"rule_id": "rule_id", "severity": "severity", "outcome": "outcome", "site_company": "site_company",
+                 "site_plant": "site_plant", "tbl": "table"}
 CREATE_FOUND = f"""CREATE TEMP TABLE IF NOT EXISTS {FOUND} (rank TINYINT, rule_id VARCHAR, check_index INTEGER,
     tbl VARCHAR, severity VARCHAR, outcome VARCHAR, sort_key VARCHAR[], fingerprint VARCHAR, company VARCHAR,
     plant VARCHAR, part VARCHAR, site_company VARCHAR, site_plant VARCHAR, component VARCHAR, line VARCHAR)"""
@@ -196,27 +199,37 @@ def unique_findings(con: duckdb.DuckDBPyConnection, held: int | None = None) -> 
     try:
         components = con.execute(f"SELECT component FROM {COMPONENTS} ORDER BY code").to_arrow_table().column(0)
         components = components.combine_chunks() if components.num_chunks else pa.array([], components.type)
+        # the short columns as DuckDB's ENUMs of their sorted values: sorted and fetched as one or two bytes a row,
+        # in the order of their text (an ENUM sorts in the order its values are listed)
+        values = con.execute("SELECT " + ", ".join(f"list_sort(list(DISTINCT {c}) FILTER (WHERE {c} IS NOT NULL))"
+                                                    for c in SHORT_COLUMNS) + f" FROM {FOUND}").fetchone() or ()
+        listed = {c: v or [""] for c, v in zip(SHORT_COLUMNS, values, strict=True)}  # an ENUM lists one value or more
+        short = ", ".join(f"CAST(f.{c} AS ENUM({', '.join(literal(v) for v in listed[c])})) AS {quote(SHORT_COLUMNS[c])}"
+                          for c in SHORT_COLUMNS)
+        dictionaries = {SHORT_COLUMNS[c]: text_array(v) for c, v in listed.items()}
         # a relation's reader streams the sorted rows (an executed query's would copy them all first)
         reader = con.sql(f"""SELECT f.rule_id, f.severity, f.outcome, f.site_company, f.site_plant, c.code AS component,
-                f.line, f.tbl AS "table", f.fingerprint
-            FROM (SELECT * FROM {FOUND} {first}) f LEFT JOIN {COMPONENTS} c ON c.component = f.component
-            ORDER BY f.rank, f.rule_id, f.tbl, f.sort_key""").to_arrow_reader(BLOCK)
+                f.line, f."table", f.fingerprint
+            FROM (SELECT {short}, f.rank, f.sort_key, f.component, f.line, f.fingerprint
+                  FROM (SELECT * FROM {FOUND} {first}) f) f LEFT JOIN {COMPONENTS} c ON c.component = f.component
+            ORDER BY f.rank, f.rule_id, f."table", f.sort_key""").to_arrow_reader(BLOCK)
         spool, batches, numbers = DocumentSpool(held), [], []
         for batch in reader:  # the documents go to the spool as they come
             spool.add(batch.column("line"))
             # the other columns copied out of the batch (DuckDB frees a batch's memory only when all its columns
-            # go), those of few distinct values as dictionaries
+            # go), the short ones as codes into the run's dictionaries
             numbers.append(pa.DictionaryArray.from_arrays(pa.concat_arrays([batch.column("component")]), components))
             light = batch.drop_columns(["line", "component"])
             batches.append(pa.RecordBatch.from_arrays(
-                [pa.concat_arrays([c]) if name == "fingerprint" else pc.dictionary_encode(c)
+                [pa.concat_arrays([c]) if name == "fingerprint"
+                 else pa.DictionaryArray.from_arrays(pa.concat_arrays([c.indices]), dictionaries[name])
                  for name, c in zip(light.schema.names, light.columns, strict=True)], names=light.schema.names))
-        reader.close()  # DuckDB's sorted result goes before the dictionaries are unified: at 50M job lines 1.2 GiB
+        reader.close()  # DuckDB's sorted result goes as soon as it is read: at 50M job lines 1.2 GiB
     finally:
         con.execute(f"DROP TABLE IF EXISTS {COMPONENTS}")
     schema = reader.schema
     if batches:
-        table = pa.Table.from_batches(batches).unify_dictionaries()
+        table = pa.Table.from_batches(batches)
     else:
         table = schema.remove(schema.get_field_index("line")).remove(schema.get_field_index("component")).empty_table()
     # the components' column beside the others, its chunks sharing the one dictionary (unified, it would be hashed
