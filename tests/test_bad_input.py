@@ -469,6 +469,37 @@ def test_the_engine_spills_into_a_folder_of_its_own_in_tmpdir_removed_after_the_
     assert list((tmp_path / "work").iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_while_the_findings_are_fetched_the_engine_works_within_half_its_memory_limit(cli, monkeypatch):
+    """Python holds the fetched findings' columns and documents beside DuckDB's sorted result: DuckDB sorts within
+    half the limit then, and has the whole limit again after."""
+    import duckdb
+
+    from validator.engines.duckdb import DuckDBEngine
+    from validator.engines.duckdb import findings as engine_findings
+
+    def shown(limit: str) -> str:  # a limit as DuckDB shows it
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{limit}'")
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    seen = []
+    unique_findings, close = engine_findings.unique_findings, DuckDBEngine.close
+
+    def fetched(con, held=None):
+        seen.append(("fetch", con.execute("SELECT current_setting('memory_limit')").fetchone()[0]))
+        return unique_findings(con, held)
+
+    def closed(self, site):
+        seen.append(("after", site.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]))
+        close(self, site)
+
+    monkeypatch.setattr(engine_findings, "unique_findings", fetched)
+    monkeypatch.setattr(DuckDBEngine, "close", closed)
+    code, _, _ = cli("check", DEMO, "--memory-limit", "3GB", "--fail-on", "never", "--quiet")
+    assert code == 0
+    assert seen == [("fetch", shown("1500MB")), ("after", shown("3GB"))]
+
+
 def test_the_same_typo_in_several_waivers_is_named_where_it_first_appears(cli, tmp_path):
     waivers = tmp_path / "waivers.yaml"
     entry = ('  - rule: BFC003\n    key: {{JobNum: "{job}*"}}\n    reason: consumables issued by hand\n'

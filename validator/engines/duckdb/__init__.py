@@ -34,6 +34,7 @@ from validator.told import AUTO
 
 T = TypeVar("T")
 DOCUMENTS_SHARE = 4  # of the memory limit, the part the findings' documents may take in memory
+FETCH_SHARE = 2  # of the memory limit, the part DuckDB works in while the findings are fetched
 
 if TYPE_CHECKING:
     import ibis
@@ -81,6 +82,10 @@ class DuckDBEngine:
         # (validator/finding_documents.py); without a limit, all of them
         limit = byte_size(memory_limit) if memory_limit else None
         self.documents_held = limit // DOCUMENTS_SHARE if limit else None
+        # while the findings are fetched, Python holds their columns and up to a quarter of the limit of their
+        # documents beside DuckDB's sorted result: DuckDB sorts within half its limit then, so that the run stays
+        # near it (every rule at 50M job lines: docs/performance.md)
+        self.fetch_limit = limit // FETCH_SHARE if limit else None
         self.threads = threads
         self.cache = CompileCache(cache_dir) if cache_dir is not None else None
         self._inputs: dict[int, str] = {}  # id(site) -> what of the site its compiled passes depend on
@@ -199,7 +204,13 @@ class DuckDBEngine:
 
     @_within_memory
     def findings(self, site: DuckDBSite) -> Findings:
-        return engine_findings.unique_findings(site.con, self.documents_held)
+        if self.fetch_limit is None:
+            return engine_findings.unique_findings(site.con, self.documents_held)
+        site.con.execute(f"SET memory_limit = '{self.fetch_limit}B'")
+        try:
+            return engine_findings.unique_findings(site.con, self.documents_held)
+        finally:
+            site.con.execute(f"SET memory_limit = {literal(str(self.memory_limit))}")
 
     @_within_memory
     def verdicts(self, site: DuckDBSite, basis: VerdictBasis) -> Verdicts:
