@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self, TypeVar, overload
 
+import numpy
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validator.finding_documents import DOCUMENT, Documents, in_order
+from validator.finding_documents import DOCUMENT, Documents, in_order, int64s, positions
 from validator.rules.model import SEVERITY_RANK
 from validator.rules.what_if import IF_ENABLED as IF_ENABLED_OUTCOME  # found only as if the site default were on
 
@@ -405,38 +406,36 @@ class Findings(EngineRows[Finding]):
             out.setdefault(rule_id, {})[outcome] = n
         return out
 
-    def first_messages(self, wanted: Callable[[tuple[str, str, str]], bool]) -> dict[tuple[str, str, str], dict[str, str]]:
-        """(COMPANY, PLANT, PART) (component_key) -> rule id -> the message of the rule's first finding about that
-        part, for the parts `wanted` accepts; the rules of a part in the order their first findings come. Arrow finds
-        the first findings; only their documents are read, a block at a time, and each distinct component once."""
+    def first_findings(self, wanted: Callable[[tuple[str, str, str]], bool]) -> FirstFindings:
+        """The first finding of each rule about each part `wanted` accepts ((COMPANY, PLANT, PART), component_key),
+        found by Arrow once; their messages are read a block of parts at a time (FirstFindings.messages), each
+        distinct component parsed once."""
         component = encoded_values(self.table.column("component"))
         keys = [None if text is None else component_key(orjson.loads(text)) for text in component.dictionary.to_pylist()]
         parts = list(dict.fromkeys(k for k in keys if k is not None and wanted(k)))
         numbered = {key: number for number, key in enumerate(parts)}
         part = pc.take(_int64s([numbered.get(k, -1) for k in keys]), component.indices)  # -1: no part, or not wanted
-        del keys, numbered, component  # a million parts' keys at 10M job lines: their memory goes to the messages
+        del keys, parts, component  # a million parts' keys at 10M job lines
         rows = pc.indices_nonzero(pc.greater_equal(part, _int64s([0])[0]))
-        if not len(rows):
-            return {}
         rules = self.table.column("rule_id").combine_chunks().dictionary_encode()
+        names = rules.dictionary.to_pylist()
+        if not len(rows):
+            return FirstFindings(numbered, names, numpy.zeros(len(numbered) + 1, numpy.int64), *[numpy.zeros(0, numpy.int64)] * 2,
+                                 self.documents)
         pairs = pc.take(pc.add(pc.multiply(part, pc.count(rules.dictionary, mode="all")), rules.indices.cast(pa.int64())),
                         rows)
         order = pc.array_sort_indices(pairs)  # a stable sort: the findings of a part and rule keep their order
         ranked = pc.take(pairs, order)
         starts = pc.not_equal(ranked, pa.concat_arrays([_int64s([-1]), ranked.slice(0, len(ranked) - 1)]))
-        # whether each row is the first finding of its part and rule (filters keep the findings' order; a take from
-        # the findings' chunked documents would join their chunks, every time)
-        first = among_rows(len(self), pc.take(rows, pc.filter(order, starts)))
-        names, documents = rules.dictionary.to_pylist(), self.table.column(DOCUMENT)
-        out: dict[tuple[str, str, str], dict[str, str]] = {}
-        for start in range(0, len(self), BLOCK):
-            keep = first.slice(start, BLOCK)
-            lines = self.documents.take(pc.filter(documents.slice(start, BLOCK), keep))
-            for number, rule, line in zip(pc.filter(part.slice(start, BLOCK), keep).to_pylist(),
-                                          pc.filter(rules.indices.slice(start, BLOCK), keep).to_pylist(),
-                                          lines.to_pylist(), strict=True):
-                out.setdefault(parts[number], {})[names[rule]] = orjson.loads(line)["message"]
-        return out
+        # the first findings, by part and then in the findings' order (the order a part's rules are listed in)
+        first = numpy.sort(positions(pc.take(rows, pc.filter(order, starts))))
+        of_part = positions(pc.take(part, int64s(first)))
+        by_part = numpy.argsort(of_part, kind="stable")
+        first, of_part = first[by_part], of_part[by_part]
+        documents = positions(pc.take(self.table.column(DOCUMENT), int64s(first)))
+        rule = positions(pc.take(rules.indices.cast(pa.int64()), int64s(first)))
+        offsets = numpy.searchsorted(of_part, numpy.arange(len(numbered) + 1))
+        return FirstFindings(numbered, names, offsets, rule, documents, self.documents)
 
     def site_findings(self) -> dict[tuple[str, str], int]:
         """(Company or '', Plant) -> how many findings are about the site itself (its attestations; a blank
@@ -444,6 +443,7 @@ class Findings(EngineRows[Finding]):
         rows = self.table.filter(pc.is_valid(self.table["site_plant"]))
         counted = self._like(rows).count_by("site_company", "site_plant")
         return {(company or "", plant): n for (company, plant), n in counted.items()}
+
 
 
 def rule_status(failed: int, insufficient: int = 0) -> str:  # insufficient: the findings of NOT_JUDGED outcomes
@@ -498,6 +498,29 @@ class Verdict(NamedTuple):
     rules: tuple[str, ...]
     backflushed: bool = False
     not_judged: tuple[str, ...] = ()
+
+
+class FirstFindings:
+    """The first finding of each rule about each part asked for (Findings.first_findings): per part, its rules and
+    their documents, in the order their first findings come."""
+
+    def __init__(self, numbered: dict[tuple[str, str, str], int], names: list[str], offsets: numpy.ndarray,
+                 rules: numpy.ndarray, documents: numpy.ndarray, read: Documents) -> None:
+        """`numbered`: part -> number; part number n's first findings are rows offsets[n]:offsets[n + 1] of
+        `rules` (codes into `names`) and `documents` (their positions among `read`)."""
+        self._numbered, self._names, self._offsets = numbered, names, offsets
+        self._rules, self._documents, self._read = rules, documents, read
+
+    def messages(self, parts: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:
+        """For each of `parts` (one block of them), rule id -> the message of the rule's first finding about it; only
+        the documents of these parts are read."""
+        spans = [(int(self._offsets[n]), int(self._offsets[n + 1])) if (n := self._numbered.get(part)) is not None
+                 else (0, 0) for part in parts]
+        wanted = numpy.unique(numpy.concatenate([self._documents[a:b] for a, b in spans] or [numpy.zeros(0, numpy.int64)]))
+        lines = self._read.take(int64s(wanted)).to_pylist() if len(wanted) else []
+        message = dict(zip(wanted.tolist(), (orjson.loads(line)["message"] for line in lines), strict=True))
+        return [{self._names[r]: message[d] for r, d in zip(self._rules[a:b].tolist(), self._documents[a:b].tolist(),
+                                                            strict=True)} for a, b in spans]
 
 
 def component_key(component: dict[str, Any]) -> tuple[str, str, str] | None:
