@@ -265,7 +265,8 @@ def _finding_rows(rows: list[tuple[str, dict | None, str]]) -> Findings:
 
 def test_the_first_message_of_each_rule_about_a_part_is_read_in_the_findings_order():
     """A part is its company, site and part as SQL Server compares them (case, trailing spaces); a finding about
-    a site names none; only the parts asked for are read."""
+    a site names none; a finding without a company is about the part at its site in every company, and the part's
+    own finding of a rule wins over it; parts nobody asks about are not read."""
     screw = {"Company": "EPIC06", "Plant": "MfgSys", "PartNum": "SCR-0001"}
     rows = [("BFR006", {**screw, "PartNum": "scr-0001  "}, "not cycle counted"),
             ("BFE001", screw, "lot tracked on job 005001"),
@@ -274,20 +275,33 @@ def test_the_first_message_of_each_rule_about_a_part_is_read_in_the_findings_ord
             ("BFE003", {"Plant": "MfgSys", "PartNum": "PKG-0016"}, "non-stock, from a job export without Company"),
             ("BFE001", {**screw, "PartNum": "SHT-0005"}, "a part nobody asked about"),
             ("BFE003", {**screw, "Plant": "Plant2"}, "non-stock at another site"),
-            ("BFR006", {**screw, "Plant": "Plant2"}, "not cycle counted at another site")]
-    wanted = {("EPIC06", "MFGSYS", "SCR-0001"), ("", "MFGSYS", "PKG-0016"), ("EPIC06", "PLANT2", "SCR-0001")}
-    expected: dict[tuple, dict[str, str]] = {}
-    for rule, part, message in rows:
-        if part is not None and part.get("PartNum") is not None:
-            key = tuple(str(part.get(role) or "").rstrip().upper() for role in ("Company", "Plant", "PartNum"))
-            if key in wanted:
-                expected.setdefault(key, {}).setdefault(rule, message)
-    first = _finding_rows(rows).first_findings(wanted.__contains__)
-    asked = [*sorted(wanted), ("EPIC06", "MFGSYS", "SHT-0005"), ("EPIC06", "MFGSYS", "SCR-0001")]
-    read = first.messages(asked)
-    assert [list(messages.items()) for messages in read] == [list(expected.get(key, {}).items()) for key in asked]
-    assert read[-1] == {"BFR006": "not cycle counted", "BFE001": "lot tracked on job 005001"}
-    assert read[-2] == {}  # found, but not asked for
+            ("BFR006", {**screw, "Plant": "Plant2"}, "not cycle counted at another site"),
+            ("BFE003", {"Plant": "MfgSys", "PartNum": "SCR-0001"}, "non-stock, from a job export without Company"),
+            ("BFE002", {"Plant": "MfgSys", "PartNum": "SCR-0001"}, "serial tracked, from a job export without Company")]
+    asked = [("EPIC06", "MfgSys", "SCR-0001"), ("EPIC06", "MfgSys", "PKG-0016"), ("EPIC06", "Plant2", "SCR-0001"),
+             ("EPIC06", "MfgSys", "NOPE-0001"), ("epic06", "MfgSys ", "scr-0001"), (None, "MfgSys", "PKG-0016")]
+
+    def key(company, plant, part):
+        return tuple(str(v or "").rstrip().upper() for v in (company, plant, part))
+
+    def first_of(wanted):
+        found: dict[str, str] = {}
+        for rule, component, message in rows:
+            if component is not None and component.get("PartNum") is not None and key(
+                    component.get("Company"), component.get("Plant"), component["PartNum"]) == wanted:
+                found.setdefault(rule, message)
+        return found
+
+    expected = [{**first_of(("", *key(*part)[1:])), **first_of(key(*part))} for part in asked]
+    parts = pa.table({name: [part[i] for part in asked] for i, name in enumerate(("company", "plant", "part_num"))})
+    first = _finding_rows(rows).first_findings(parts)
+    read = first.messages(0, len(asked))
+    assert [list(messages.items()) for messages in read] == [list(messages.items()) for messages in expected]
+    assert read[0] == {"BFE003": "non-stock, from a job export without Company",
+                       "BFE002": "serial tracked, from a job export without Company",
+                       "BFR006": "not cycle counted", "BFE001": "lot tracked on job 005001"}
+    assert read[3] == {} and read[4] == read[0] and read[5] == read[1]
+    assert first.messages(2, 4) == read[2:4]
 
 
 def test_rows_are_kept_by_a_test_of_their_values_made_once_per_distinct_combination(demo_document):

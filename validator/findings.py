@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self, TypeVar, overload
 
@@ -406,36 +406,44 @@ class Findings(EngineRows[Finding]):
             out.setdefault(rule_id, {})[outcome] = n
         return out
 
-    def first_findings(self, wanted: Callable[[tuple[str, str, str]], bool]) -> FirstFindings:
-        """The first finding of each rule about each part `wanted` accepts ((COMPANY, PLANT, PART), component_key),
-        found by Arrow once; their messages are read a block of parts at a time (FirstFindings.messages), each
-        distinct component parsed once."""
-        component = encoded_values(self.table.column("component"))
-        keys = [None if text is None else component_key(orjson.loads(text)) for text in component.dictionary.to_pylist()]
-        parts = list(dict.fromkeys(k for k in keys if k is not None and wanted(k)))
-        numbered = {key: number for number, key in enumerate(parts)}
-        part = pc.take(_int64s([numbered.get(k, -1) for k in keys]), component.indices)  # -1: no part, or not wanted
-        del keys, parts, component  # a million parts' keys at 10M job lines
-        rows = pc.indices_nonzero(pc.greater_equal(part, _int64s([0])[0]))
+    def first_findings(self, parts: pa.Table) -> FirstFindings:
+        """The first finding of each rule about each of `parts` (its company, site and part: Company, Plant and
+        PartNum, as the verdicts have them), found by Arrow once: a part's findings are those whose component is the
+        part as SQL Server compares it (component_key), and those that name its site and part without a company.
+        Their messages are read a block of parts at a time (FirstFindings.messages). No Python object is held per
+        part or per finding: at 50M job lines, with 5M parts, Python keys were 3.6 GiB (docs/performance.md)."""
+        column = self.table.column("component").combine_chunks()
+        components = column.dictionary if pa.types.is_dictionary(column.type) else column.dictionary_encode().dictionary
+        codes = column.indices if pa.types.is_dictionary(column.type) else column.dictionary_encode().indices
+        # each distinct component's key as text; its number is the first component with the same key
+        keys = _key_texts(None if text is None else component_key(orjson.loads(text))
+                          for text in _texts(components))
+        same = positions(pc.index_in(keys, value_set=keys).cast(pa.int64()))
+        own = pc.index_in(_key_texts(_part_keys(parts, blank_company=False)), value_set=keys)
+        anywhere = pc.index_in(_key_texts(_part_keys(parts, blank_company=True)), value_set=keys)
+        asked = numpy.zeros(len(keys), bool)
+        for found in (own, anywhere):
+            asked[positions(pc.drop_null(found).cast(pa.int64()))] = True
+        component = positions(pc.fill_null(codes.cast(pa.int64()), _int64s([-1])[0]))
+        part = numpy.where(component >= 0, same[numpy.maximum(component, 0)], -1)
+        part[part >= 0] = numpy.where(asked[part[part >= 0]], part[part >= 0], -1)  # -1: no part, or not asked about
+        del component, same, asked
         rules = self.table.column("rule_id").combine_chunks().dictionary_encode()
-        names = rules.dictionary.to_pylist()
-        if not len(rows):
-            return FirstFindings(numbered, names, numpy.zeros(len(numbered) + 1, numpy.int64), *[numpy.zeros(0, numpy.int64)] * 2,
-                                 self.documents)
-        pairs = pc.take(pc.add(pc.multiply(part, pc.count(rules.dictionary, mode="all")), rules.indices.cast(pa.int64())),
-                        rows)
-        order = pc.array_sort_indices(pairs)  # a stable sort: the findings of a part and rule keep their order
-        ranked = pc.take(pairs, order)
-        starts = pc.not_equal(ranked, pa.concat_arrays([_int64s([-1]), ranked.slice(0, len(ranked) - 1)]))
+        rule = positions(rules.indices.cast(pa.int64()))
+        rows = numpy.flatnonzero(part >= 0)
+        pairs = part[rows] * max(len(rules.dictionary), 1) + rule[rows]
+        order = numpy.argsort(pairs, kind="stable")  # the findings of a part and rule keep their order
+        ranked = pairs[order]
+        starts = numpy.ones(len(ranked), bool)
+        starts[1:] = ranked[1:] != ranked[:-1]
         # the first findings, by part and then in the findings' order (the order a part's rules are listed in)
-        first = numpy.sort(positions(pc.take(rows, pc.filter(order, starts))))
-        of_part = positions(pc.take(part, int64s(first)))
+        first = numpy.sort(rows[order[starts]])
+        of_part = part[first]
         by_part = numpy.argsort(of_part, kind="stable")
         first, of_part = first[by_part], of_part[by_part]
         documents = positions(pc.take(self.table.column(DOCUMENT), int64s(first)))
-        rule = positions(pc.take(rules.indices.cast(pa.int64()), int64s(first)))
-        offsets = numpy.searchsorted(of_part, numpy.arange(len(numbered) + 1))
-        return FirstFindings(numbered, names, offsets, rule, documents, self.documents)
+        offsets = numpy.searchsorted(of_part, numpy.arange(len(keys) + 1))
+        return FirstFindings(own, anywhere, rules.dictionary.to_pylist(), offsets, rule[first], documents, self.documents)
 
     def site_findings(self) -> dict[tuple[str, str], int]:
         """(Company or '', Plant) -> how many findings are about the site itself (its attestations; a blank
@@ -501,26 +509,65 @@ class Verdict(NamedTuple):
 
 
 class FirstFindings:
-    """The first finding of each rule about each part asked for (Findings.first_findings): per part, its rules and
+    """The first finding of each rule about each part asked about (Findings.first_findings): per part, its rules and
     their documents, in the order their first findings come."""
 
-    def __init__(self, numbered: dict[tuple[str, str, str], int], names: list[str], offsets: numpy.ndarray,
+    def __init__(self, own: pa.Array, anywhere: pa.Array, names: list[str], offsets: numpy.ndarray,
                  rules: numpy.ndarray, documents: numpy.ndarray, read: Documents) -> None:
-        """`numbered`: part -> number; part number n's first findings are rows offsets[n]:offsets[n + 1] of
-        `rules` (codes into `names`) and `documents` (their positions among `read`)."""
-        self._numbered, self._names, self._offsets = numbered, names, offsets
+        """`own`, `anywhere`: each part's component number, as it is and without its company (null: none found);
+        component n's first findings are rows offsets[n]:offsets[n + 1] of `rules` (codes into `names`) and
+        `documents` (their positions among `read`)."""
+        self._own, self._anywhere, self._names, self._offsets = own, anywhere, names, offsets
         self._rules, self._documents, self._read = rules, documents, read
 
-    def messages(self, parts: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:
-        """For each of `parts` (one block of them), rule id -> the message of the rule's first finding about it; only
-        the documents of these parts are read."""
-        spans = [(int(self._offsets[n]), int(self._offsets[n + 1])) if (n := self._numbered.get(part)) is not None
-                 else (0, 0) for part in parts]
-        wanted = numpy.unique(numpy.concatenate([self._documents[a:b] for a, b in spans] or [numpy.zeros(0, numpy.int64)]))
+    def messages(self, start: int, stop: int) -> list[dict[str, str]]:
+        """For the parts start to stop (one block of them), rule id -> the message of the rule's first finding about
+        the part: a finding without a company first, the part's own after it (its message wins); only the documents
+        of these parts are read."""
+        spans = [[(int(self._offsets[n]), int(self._offsets[n + 1])) for n in numbers if n is not None]
+                 for numbers in zip(self._anywhere.slice(start, stop - start).to_pylist(),
+                                    self._own.slice(start, stop - start).to_pylist(), strict=True)]
+        wanted = numpy.unique(numpy.concatenate([self._documents[a:b] for part in spans for a, b in part]
+                                                or [numpy.zeros(0, numpy.int64)]))
         lines = self._read.take(int64s(wanted)).to_pylist() if len(wanted) else []
         message = dict(zip(wanted.tolist(), (orjson.loads(line)["message"] for line in lines), strict=True))
-        return [{self._names[r]: message[d] for r, d in zip(self._rules[a:b].tolist(), self._documents[a:b].tolist(),
-                                                            strict=True)} for a, b in spans]
+        out = []
+        for part in spans:
+            found: dict[str, str] = {}
+            for a, b in part:
+                found.update(zip((self._names[r] for r in self._rules[a:b].tolist()),
+                                 (message[d] for d in self._documents[a:b].tolist()), strict=True))
+            out.append(found)
+        return out
+
+
+def _texts(values: pa.Array) -> Iterator[str | None]:
+    """An Arrow array's values as Python's, a block at a time."""
+    for start in range(0, len(values), BLOCK):
+        yield from values.slice(start, BLOCK).to_pylist()
+
+
+def _key_texts(keys: Iterable[tuple[str, str, str] | None]) -> pa.Array:
+    """(COMPANY, PLANT, PART) keys as one text each (None: a text no part's key is), made a block at a time."""
+    blocks, block = [], []
+    for key in keys:
+        block.append("\x00" if key is None else "\x1f".join(key))
+        if len(block) == BLOCK:
+            blocks.append(text_array(block))
+            block = []
+    blocks.append(text_array(block))
+    return pa.concat_arrays(blocks)
+
+
+def _part_keys(parts: pa.Table, blank_company: bool) -> Iterator[tuple[str, str, str]]:
+    """The parts' keys as component_key makes a finding's (as SQL Server compares them); `blank_company`: with the
+    company left blank, as a finding from an export without Company names the part."""
+    for start in range(0, parts.num_rows, BLOCK):
+        block = parts.slice(start, BLOCK)
+        for company, plant, part in zip(*(block.column(c).to_pylist() for c in ("company", "plant", "part_num")),
+                                        strict=True):
+            yield tuple("" if v is None or (blank_company and role == "Company") else str(v).rstrip().upper()
+                        for role, v in (("Company", company), ("Plant", plant), ("PartNum", part)))  # type: ignore[misc]
 
 
 def component_key(component: dict[str, Any]) -> tuple[str, str, str] | None:

@@ -21,7 +21,7 @@ from typing import TextIO
 from validator.commands.setup import engine_for, progress_for, readiness_in_force, reading_options, setup, source_of
 from validator.engines import Engine
 from validator.errors import EXIT_OK, ConfigError
-from validator.findings import AT_RISK, BLOCK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict, Verdicts
+from validator.findings import AT_RISK, BLOCK, MISCONFIGURED, NOT_ELIGIBLE, READY, UNKNOWN, Verdict
 from validator.report import Report
 from validator.sources import Naming, Source
 from validator.tables import Registry
@@ -96,30 +96,16 @@ def recommendations(report: Report, company: str | None = None) -> Iterator[Reco
     were 1.6 GiB: docs/performance.md). `company` fills the company of parts whose PartPlant export has no Company
     column."""
     acted = report.verdicts.filtered(("verdict", "backflushed"), lambda *seen: action(*seen) is not None)
-    wanted: set[tuple[str, str, str]] = set()
-    for start in range(0, len(acted), BLOCK):
-        for key in _keys(acted.block(start, BLOCK)):
-            wanted.update((key, ("", *key[1:])))  # a finding without Company is about the part at every company
-    first = report.findings.first_findings(wanted.__contains__)
-    del wanted
+    first = report.findings.first_findings(acted.table)
     for start in range(0, len(acted), BLOCK):
         block = acted.block(start, BLOCK)
-        keys = _keys(block)
-        own, anywhere = first.messages(keys), first.messages([("", *key[1:]) for key in keys])  # type: ignore[misc]
-        for verdict, mine, theirs in zip(block, own, anywhere, strict=True):
+        for verdict, messages in zip(block, first.messages(start, start + len(block)), strict=True):
             owner = verdict.company or company
             if not owner:
                 raise ConfigError(f"part {verdict.part} at {verdict.plant} has no Company in PartPlant and no --company "
                                   "was given; a DMT load needs the company of every row")
             yield Recommendation(owner, verdict.plant or "", verdict.part, action(verdict.verdict, verdict.backflushed) or "",
-                                 verdict.verdict, verdict.rules, _reason(report, verdict, {**theirs, **mine}),
-                                 verdict.backflushed)
-
-
-def _keys(verdicts: Verdicts) -> list[tuple[str, str, str]]:
-    """Each part's (COMPANY, PLANT, PART) as the findings' component_key has it: as SQL Server compares them."""
-    return [tuple("" if v is None else str(v).rstrip().upper() for v in row)  # type: ignore[misc]
-            for row in zip(*(verdicts.table.column(c).to_pylist() for c in ("company", "plant", "part_num")), strict=True)]
+                                 verdict.verdict, verdict.rules, _reason(report, verdict, messages), verdict.backflushed)
 
 
 def partplant_has_company(source: Source, registry: Registry, engine: Engine,
