@@ -426,7 +426,7 @@ class Findings(EngineRows[Finding]):
             asked[positions(pc.drop_null(found).cast(pa.int64()))] = True
         component = positions(pc.fill_null(codes.cast(pa.int64()), _int64s([-1])[0]))
         part = numpy.where(component >= 0, same[numpy.maximum(component, 0)], -1)
-        part[part >= 0] = numpy.where(asked[part[part >= 0]], part[part >= 0], -1)  # -1: no part, or not asked about
+        part = numpy.where((part >= 0) & asked[numpy.maximum(part, 0)], part, -1)  # -1: no part, or not asked about
         del component, same, asked
         rules = self.table.column("rule_id").combine_chunks().dictionary_encode()
         rule = positions(rules.indices.cast(pa.int64()))
@@ -451,7 +451,6 @@ class Findings(EngineRows[Finding]):
         rows = self.table.filter(pc.is_valid(self.table["site_plant"]))
         counted = self._like(rows).count_by("site_company", "site_plant")
         return {(company or "", plant): n for (company, plant), n in counted.items()}
-
 
 
 def rule_status(failed: int, insufficient: int = 0) -> str:  # insufficient: the findings of NOT_JUDGED outcomes
