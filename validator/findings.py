@@ -413,8 +413,8 @@ class Findings(EngineRows[Finding]):
         Their messages are read a block of parts at a time (FirstFindings.messages). No Python object is held per
         part or per finding: at 50M job lines, with 5M parts, Python keys were 3.6 GiB (docs/performance.md)."""
         column = self.table.column("component").combine_chunks()
-        components = column.dictionary if pa.types.is_dictionary(column.type) else column.dictionary_encode().dictionary
-        codes = column.indices if pa.types.is_dictionary(column.type) else column.dictionary_encode().indices
+        encoded = column if pa.types.is_dictionary(column.type) else column.dictionary_encode()
+        components, codes = encoded.dictionary, encoded.indices
         # each distinct component's key as text; its number is the first component with the same key
         keys = _key_texts(None if text is None else component_key(orjson.loads(text))
                           for text in _texts(components))
@@ -558,15 +558,14 @@ def _key_texts(keys: Iterable[tuple[str, str, str] | None]) -> pa.Array:
     return pa.concat_arrays(blocks)
 
 
-def _part_keys(parts: pa.Table, blank_company: bool) -> Iterator[tuple[str, str, str]]:
+def _part_keys(parts: pa.Table, blank_company: bool) -> Iterator[tuple[str, str, str] | None]:
     """The parts' keys as component_key makes a finding's (as SQL Server compares them); `blank_company`: with the
     company left blank, as a finding from an export without Company names the part."""
     for start in range(0, parts.num_rows, BLOCK):
         block = parts.slice(start, BLOCK)
         for company, plant, part in zip(*(block.column(c).to_pylist() for c in ("company", "plant", "part_num")),
                                         strict=True):
-            yield tuple("" if v is None or (blank_company and role == "Company") else str(v).rstrip().upper()
-                        for role, v in (("Company", company), ("Plant", plant), ("PartNum", part)))  # type: ignore[misc]
+            yield component_key({"Company": None if blank_company else company, "Plant": plant, "PartNum": part})
 
 
 def component_key(component: dict[str, Any]) -> tuple[str, str, str] | None:
