@@ -418,26 +418,30 @@ class Findings(EngineRows[Finding]):
         # each distinct component's key as text; its number is the first component with the same key
         keys = _key_texts(None if text is None else component_key(orjson.loads(text))
                           for text in _texts(components))
-        same = positions(pc.index_in(keys, value_set=keys).cast(pa.int64()))
+        same = positions(pc.index_in(keys, value_set=keys))
         own = pc.index_in(_key_texts(_part_keys(parts, blank_company=False)), value_set=keys)
         anywhere = pc.index_in(_key_texts(_part_keys(parts, blank_company=True)), value_set=keys)
         asked = numpy.zeros(len(keys), bool)
         for found in (own, anywhere):
-            asked[positions(pc.drop_null(found).cast(pa.int64()))] = True
-        component = positions(pc.fill_null(codes.cast(pa.int64()), _int64s([-1])[0]))
+            asked[positions(pc.drop_null(found))] = True
+        # per finding, int32 codes (half of int64's memory at 16M findings): its part's number, -1 for no part or
+        # one not asked about, and its rule
+        component = positions(pc.fill_null(codes.cast(pa.int32()), _arrow_values(pa.int32(), struct.pack("=i", -1))[0]))
         part = numpy.where(component >= 0, same[numpy.maximum(component, 0)], -1)
-        part = numpy.where((part >= 0) & asked[numpy.maximum(part, 0)], part, -1)  # -1: no part, or not asked about
+        part = numpy.where((part >= 0) & asked[numpy.maximum(part, 0)], part, -1)
         del component, same, asked
         rules = self.table.column("rule_id").combine_chunks().dictionary_encode()
-        rule = positions(rules.indices.cast(pa.int64()))
-        rows = numpy.flatnonzero(part >= 0)
-        pairs = part[rows] * max(len(rules.dictionary), 1) + rule[rows]
-        order = numpy.argsort(pairs, kind="stable")  # the findings of a part and rule keep their order
-        ranked = pairs[order]
-        starts = numpy.ones(len(ranked), bool)
-        starts[1:] = ranked[1:] != ranked[:-1]
+        rule = positions(rules.indices.cast(pa.int32()))
+        about_part = part >= 0
+        # each rule's first finding about each part: numpy's unique gives the first of equal values; one rule at a
+        # time, so no sort of every finding is held at once
+        firsts = [numpy.zeros(0, numpy.int64)]
+        for code in range(len(rules.dictionary)):
+            rows = numpy.flatnonzero(about_part & (rule == code))
+            firsts.append(rows[numpy.unique(part[rows], return_index=True)[1]])
         # the first findings, by part and then in the findings' order (the order a part's rules are listed in)
-        first = numpy.sort(rows[order[starts]])
+        first = numpy.sort(numpy.concatenate(firsts))
+        del firsts, about_part
         of_part = part[first]
         by_part = numpy.argsort(of_part, kind="stable")
         first, of_part = first[by_part], of_part[by_part]
