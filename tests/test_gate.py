@@ -218,8 +218,62 @@ def test_a_baseline_written_in_any_json_layout_names_the_same_findings(baseline,
     indented.write_text(json.dumps(document, indent=1), encoding="utf-8")
     expected = {f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"]}
     for path in (baseline, indented):
-        names = read_baseline(path).names.to_pylist()
+        names = recorded_names(read_baseline(path))
         assert sorted(names) == sorted(expected) and len(names) == len(expected) > 1000
+
+
+def recorded_names(baseline) -> list[str]:  # noqa: ANN001 - a validator.gate.Baseline
+    return [name for chunk in baseline.names.chunks() for name in chunk.to_pylist()]
+
+
+def test_a_baseline_is_read_a_block_of_lines_at_a_time_wherever_the_blocks_end(baseline, monkeypatch):
+    """At 16M findings the file is 2.6 GB: read whole, its bytes and lines took 10 GB. Blocks that end inside a
+    finding's line, or inside the lines around the list, read to the same names, still a line each (not by the
+    JSON module, whose objects would take more still)."""
+    from validator import gate
+
+    document = json.loads(baseline.read_text(encoding="utf-8"))
+    expected = sorted(f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"])
+    monkeypatch.setattr(gate.json, "loads", lambda text: pytest.fail("read by the JSON module") if len(text) > 10_000
+                        else json.JSONDecoder().decode(text))
+    for size in (7, 1000, 1 << 20):
+        monkeypatch.setattr(gate, "READ_BYTES", size)
+        assert sorted(recorded_names(gate.read_baseline(baseline))) == expected
+
+
+def test_a_baseline_past_the_memory_it_may_take_is_held_in_a_temporary_file(baseline):
+    from validator.gate import read_baseline
+
+    document = json.loads(baseline.read_text(encoding="utf-8"))
+    held, whole = read_baseline(baseline, held=4096), read_baseline(baseline)
+    assert held.names.on_disk and not whole.names.on_disk
+    assert recorded_names(held) == recorded_names(whole) and len(recorded_names(held)) == len(document["findings"])
+
+
+def test_the_findings_are_matched_to_the_baseline_by_duckdb_within_half_the_memory_limit(baseline, cli, monkeypatch,
+                                                                                         tmp_path):
+    """Python holds the report beside it; DuckDB spills past half the limit into its own folder, removed after."""
+    import duckdb
+
+    from validator.engines.duckdb import recorded as engine_recorded
+
+    def shown(limit: str) -> str:  # a limit as DuckDB shows it
+        return duckdb.connect(config={"memory_limit": limit}).execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    seen = []
+    matched = engine_recorded.recorded
+
+    def recorded(con, recorded_names, names):
+        seen.append((con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
+                     Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])))
+        return matched(con, recorded_names, names)
+
+    monkeypatch.setattr(engine_recorded, "recorded", recorded)
+    out = tmp_path / "out.json"
+    code, _, _ = cli("check", DEMO, "--baseline", baseline, "--memory-limit", "3GB", "--format", "json", "--output", out)
+    ((limit, spill),) = seen
+    assert code == 0 and limit == shown("1500MB") and not spill.exists()
+    assert json.loads(out.read_text(encoding="utf-8"))["summary"]["baseline"]["new"] == 0
 
 
 @pytest.mark.parametrize("edit", ["a comma dropped", "a line cut in two", "an entry outside the list"])

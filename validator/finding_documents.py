@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 import numpy
@@ -79,6 +79,11 @@ class Documents:
         if self._last is None or self._last[0] != index:
             self._last = (index, self._chunk(index))
         return self._last[1]
+
+    def chunks(self) -> Iterator[pa.Array]:
+        """Every document, a chunk at a time, in their order."""
+        for index in range(len(self._ends)):
+            yield self._read(index)
 
     def take(self, rows: pa.Array | pa.ChunkedArray) -> pa.Array:
         """The documents at these positions (ascending, as filters of the findings keep them), as one array: the

@@ -108,10 +108,13 @@ def _int64s(values: Sequence[int]) -> pa.Array:
     return _arrow_values(pa.int64(), struct.pack(f"={len(values)}q", *values))
 
 
-def among_rows(count: int, rows: Sequence[int] | pa.Array) -> pa.Array:
-    """Whether each of `count` rows (0, 1, ...) is one of `rows`: an Arrow mask, made without a conversion of Python
-    values (_arrow_values)."""
-    return pc.is_in(in_order(count), value_set=rows if isinstance(rows, pa.Array) else _int64s(rows))
+def among_rows(count: int, rows: Sequence[int] | numpy.ndarray | pa.Array) -> pa.Array:
+    """Whether each of `count` rows (0, 1, ...) is one of `rows`: an Arrow mask made from numpy's bits (no set of
+    the rows is built: a gate marks 16M findings at 50M job lines), without a conversion of Python values
+    (_arrow_values)."""
+    mask = numpy.zeros(count, bool)
+    mask[positions(rows) if isinstance(rows, pa.Array) else numpy.asarray(rows, numpy.int64)] = True
+    return pa.Array.from_buffers(pa.bool_(), count, [None, pa.py_buffer(numpy.packbits(mask, bitorder="little"))])
 
 
 def encoded_values(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:

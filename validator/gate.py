@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +20,7 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
-from validator.finding_documents import DOCUMENT, Documents, in_order
+from validator.finding_documents import DOCUMENT, Documents, DocumentSpool, in_order
 from validator.findings import (
     BLOCK,
     IF_ENABLED_OUTCOME,
@@ -43,7 +44,7 @@ BASELINE_FORMAT = "backflush-baseline/1"
 @dataclass(frozen=True)
 class Baseline:
     file: str
-    names: pa.Array  # each finding's "RULE fingerprint", its name across runs, once
+    names: Documents  # each finding's "RULE fingerprint", its name across runs: in memory, or past a size in a file
 
 
 def _name(rule_id: pa.Array | str, fingerprint: pa.Array | str) -> Any:
@@ -82,8 +83,17 @@ def _recorded(findings: Findings, separator: str) -> Iterator[pa.Buffer]:
 
 def baseline_of(findings: Findings, name: str) -> Baseline:
     """The baseline an earlier run's findings make (`backflush diff OLD NEW`): what-if findings left out."""
-    table = findings.selected().table
-    return Baseline(name, pc.unique(_name(table.column("rule_id"), table.column("fingerprint")).combine_chunks()))
+    spool = findings.documents.spool()
+    for names in _names(findings.selected().table):
+        spool.add(names)
+    return Baseline(name, spool.done())
+
+
+def _names(table: pa.Table) -> Iterator[pa.Array]:
+    """The findings' names, in their order, a block at a time."""
+    for start in range(0, table.num_rows, BLOCK):
+        rows = table.slice(start, BLOCK)
+        yield _name(rows.column("rule_id").combine_chunks(), rows.column("fingerprint").combine_chunks())
 
 
 def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
@@ -99,14 +109,16 @@ def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
                                           str(d["part_num"])))
 
 
-def read_baseline(path: Path) -> Baseline:
+def read_baseline(path: Path, held: int | None = None) -> Baseline:
+    """The baseline in a file: its names held in memory up to `held` bytes (None: no bound), the rest in a
+    temporary file."""
     try:
+        names = _recorded_names(path, held)
+        if names is not None:
+            return Baseline(str(path), names)
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read the baseline: {exc}", location=str(path)) from None
-    names = _recorded_names(data)
-    if names is not None:
-        return Baseline(str(path), names)
     try:
         document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -122,7 +134,7 @@ def read_baseline(path: Path) -> Baseline:
     except (KeyError, TypeError):
         raise DataError("a baseline finding lacks rule_id or fingerprint; write it again with 'backflush baseline'",
                         location=str(path)) from None
-    return Baseline(str(path), text_array(list(listed)))
+    return Baseline(str(path), Documents.in_memory(text_array(list(listed))))
 
 
 def _frame(document: Any) -> bool:
@@ -136,33 +148,72 @@ _ENTRY = (r'^    \{"rule_id":"(?P<rule>[A-Za-z0-9_.-]+)","table":' + JSON_STRING
           + r',"fingerprint":"(?P<fingerprint>[0-9a-f]+)"\}(?P<comma>,?)$')
 
 
-def _recorded_names(data: bytes) -> pa.Array | None:
-    """The names of a baseline as `backflush baseline` writes it, read by Arrow a line each (at 3M findings the JSON
-    module's objects take gigabytes); None for any other file, which the JSON module reads. The findings' lines must
-    follow each other between the list's brackets, each but the last with its comma, and the rest of the file must be
-    a baseline whose list is empty."""
-    text = whole_text(data)
-    if text is None:
-        return None
-    lines = pc.list_flatten(pc.split_pattern(text, "\n"))  # an option, not a value: no conversion
-    entries = pc.extract_regex(lines, _ENTRY)
-    listed = pc.indices_nonzero(pc.is_valid(entries))
-    if not len(listed):
-        return None
-    first, last = listed[0].as_py(), listed[-1].as_py()
-    commas = pc.equal(pc.struct_field(entries, "comma").filter(pc.is_valid(entries)), text_scalar(","))
-    if (len(listed) != last - first + 1 or pc.sum(commas).as_py() != len(listed) - 1 or commas[-1].as_py()
-            or lines[first - 1].as_py() != '  "findings": [' or lines[last + 1].as_py() != "  ]"):
+READ_BYTES = 1 << 25  # of a baseline file, read at a time
+FRAME_LINES = 64  # lines outside the list of findings a baseline `backflush baseline` wrote may have (it has 7)
+
+
+def _recorded_names(path: Path, held: int | None) -> Documents | None:
+    """The names of a baseline as `backflush baseline` writes it, read by Arrow a line each and a block of lines at a
+    time (at 16M findings the file is 2.6 GB; the JSON module's objects would take ten times that); None for any
+    other file, which the JSON module reads. The findings' lines must follow each other between the list's brackets,
+    each but the last with its comma, and the rest of the file must be a baseline whose list is empty."""
+    spool = DocumentSpool(held)
+    head: list[str] = []  # the lines before the first finding's, then those after the last one's
+    tail: list[str] = []
+    listed = without_comma = 0
+    last_comma = ""
+    for lines in _line_blocks(path):
+        if lines is None:  # not UTF-8
+            return None
+        entries = pc.extract_regex(lines, _ENTRY)
+        found = pc.indices_nonzero(pc.is_valid(entries))
+        if not len(found):
+            (tail if listed else head).extend(lines.to_pylist())
+        else:
+            first, last = found[0].as_py(), found[-1].as_py()
+            if tail or len(found) != last - first + 1 or (listed and first):  # the findings' lines apart
+                return None
+            head.extend(lines.slice(0, first).to_pylist())
+            tail.extend(lines.slice(last + 1).to_pylist())
+            named = entries.take(found)
+            commas = pc.struct_field(named, "comma")
+            without_comma += len(found) - pc.sum(pc.equal(commas, text_scalar(","))).as_py()
+            last_comma = commas[-1].as_py()
+            listed += len(found)
+            spool.add(_name(pc.struct_field(named, "rule").cast(pa.string()),
+                            pc.struct_field(named, "fingerprint").cast(pa.string())))
+        if len(head) + len(tail) > FRAME_LINES:
+            return None
+    if (not listed or without_comma != 1 or last_comma or head[-1:] != ['  "findings": ['] or tail[:1] != ["  ]"]):
         return None
     try:
-        frame = json.loads("\n".join([*lines.slice(0, first).to_pylist(), *lines.slice(last + 1).to_pylist()]))
+        frame = json.loads("\n".join([*head, *tail]))
     except json.JSONDecodeError:
         return None
     if not _frame(frame) or frame["findings"]:
         return None
-    named = entries.filter(pc.is_valid(entries))
-    return pc.unique(_name(pc.struct_field(named, "rule").cast(pa.string()),
-                           pc.struct_field(named, "fingerprint").cast(pa.string())))
+    return spool.done()
+
+
+def _line_blocks(path: Path) -> Iterator[pa.Array | None]:
+    """A file's lines, as Arrow texts a block of whole lines at a time; None for a block that is not UTF-8."""
+    with path.open("rb") as file:
+        rest = b""
+        while data := file.read(READ_BYTES):
+            data = rest + data
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            rest = data[cut + 1:]
+            yield _lines(data[:cut])
+        if rest:
+            yield _lines(rest)
+
+
+def _lines(data: bytes) -> pa.Array | None:
+    text = whole_text(data)
+    return None if text is None else pc.list_flatten(pc.split_pattern(text, "\n"))  # an option: no conversion
 
 
 @dataclass
@@ -205,7 +256,16 @@ def _marked(findings: Findings, suffix: pa.Array | pa.ChunkedArray) -> Documents
     return spool.done()
 
 
-def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver], today: dt.date) -> tuple[Findings, Triage]:
+# which findings a baseline records: given the baseline's names and the findings' (each a chunk at a time, the
+# findings' in their order), the positions of the recorded findings, ascending, and how many distinct names the
+# baseline holds (an engine's, out of core: DuckDBEngine.recorded)
+Recorded = Callable[[Iterable[pa.Array], Iterable[pa.Array]], tuple[numpy.ndarray, int]]
+
+
+def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver], today: dt.date,
+           recorded: Recorded) -> tuple[Findings, Triage]:
+    """The findings marked against the baseline (matched by `recorded`) and the waivers, and what they made of
+    them."""
     table = findings.table
     result = Triage()
     if not table.num_rows and baseline is None and not waivers:
@@ -213,15 +273,15 @@ def triage(findings: Findings, baseline: Baseline | None, waivers: list[Waiver],
     what_if = pc.equal(table.column("outcome"), text_scalar(IF_ENABLED_OUTCOME))
     added: list[Any] = []  # what each document gains, in the order it gains them: its baseline state, its waiver
     if baseline is not None:
-        names = _name(table.column("rule_id"), table.column("fingerprint"))
-        known = pc.is_in(names, value_set=baseline.names)
+        rows, distinct = recorded(baseline.names.chunks(), _names(table))
+        known = among_rows(table.num_rows, rows)
         state = pc.if_else(known, text_scalar("persisting"), text_scalar("new"))
         judged = pc.invert(what_if)
         result.baseline = baseline.file
         result.new = int(pc.sum(pc.and_(judged, pc.invert(known))).as_py() or 0)
         result.persisting = int(pc.sum(pc.and_(judged, known)).as_py() or 0)
         # a finding's name is its own (one finding per rule and key): the baseline's others were fixed
-        result.fixed = len(baseline.names) - result.persisting
+        result.fixed = distinct - result.persisting
         added.append(pc.if_else(judged, pc.binary_join_element_wise(text_scalar(',"baseline":"'), state, text_scalar('"'),
                                                                     text_scalar("")), text_scalar("")))
         table = table.append_column("baseline", pc.if_else(judged, state, pa.nulls(1, pa.string())[0]))

@@ -277,16 +277,20 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                       snapshot=source.snapshot(), descriptions=descriptions)
 
 
-def gated(report: Report, baseline: Path | Baseline | None, waivers: Path | None) -> Report:
+def gated(report: Report, baseline: Path | Baseline | None, waivers: Path | None,
+          memory_limit: str | None = None) -> Report:
     """The report with its findings marked against a baseline (a file, or an earlier run's) and waivers
-    (validator/gate.py); as it was without either."""
+    (validator/gate.py); as it was without either. DuckDB matches the findings to the baseline, within half of
+    `memory_limit` (the run's) beside the report, whichever engine made them."""
     if baseline is None and waivers is None:
         return report
     from validator.config.waivers import read_waivers
+    from validator.engines.duckdb import DuckDBEngine
     from validator.gate import read_baseline, triage
 
-    known = read_baseline(baseline) if isinstance(baseline, Path) else baseline
-    findings, result = triage(report.findings, known, read_waivers(waivers) if waivers else [], dt.date.today())
+    known = read_baseline(baseline, report.findings.documents.held) if isinstance(baseline, Path) else baseline
+    findings, result = triage(report.findings, known, read_waivers(waivers) if waivers else [], dt.date.today(),
+                              DuckDBEngine(memory_limit).recorded)
     return replace(report, findings=findings, triage=result)
 
 
@@ -315,7 +319,7 @@ def main(args: argparse.Namespace) -> int:
                            readiness_rules=readiness_in_force(rules), progress=progress,
                            descriptions=any(get_format(o.name).DESCRIBES_PARTS for o in chosen),
                            **reading_options(args, config, registry))
-        report = gated(report, args.baseline, args.waivers or config.waivers)
+        report = gated(report, args.baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
         progress.step("writing the reports")
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"

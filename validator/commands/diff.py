@@ -27,7 +27,8 @@ def main(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
         new = run_check(source, selected, registry, engine, **options)
-        report = gated(new, baseline_of(old.findings, str(args.old)), args.waivers or config.waivers)
+        report = gated(new, baseline_of(old.findings, str(args.old)), args.waivers or config.waivers,
+                        getattr(args, "memory_limit", None))
         report = replace(report, triage=replace(report.triage, verdict_changes=verdict_changes(old.verdicts, new.verdicts)))
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"

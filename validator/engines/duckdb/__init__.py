@@ -8,16 +8,18 @@ import errno
 import functools
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
+import numpy
 import pyarrow as pa
 
 from validator.config.settings import byte_size
 from validator.engines.duckdb import findings as engine_findings
+from validator.engines.duckdb import recorded as engine_recorded
 from validator.engines.duckdb import verdicts as engine_verdicts
 from validator.engines.duckdb.compile_cache import CompileCache, site_inputs
 from validator.engines.duckdb.contracts import check_site
@@ -215,6 +217,18 @@ class DuckDBEngine:
     @_within_memory
     def verdicts(self, site: DuckDBSite, basis: VerdictBasis) -> Verdicts:
         return engine_verdicts.verdicts(site.con, site, basis)
+
+    @_within_memory
+    def recorded(self, baseline: Iterable[pa.Array], names: Iterable[pa.Array]) -> tuple[numpy.ndarray, int]:
+        """Which findings a baseline records (recorded.py), in a connection of its own. Python holds the report
+        beside it, as during the fetch: DuckDB works within half the limit."""
+        con = self.connect()
+        try:
+            if self.fetch_limit is not None:
+                con.execute(f"SET memory_limit = '{self.fetch_limit}B'")
+            return engine_recorded.recorded(con, baseline, names)
+        finally:
+            self.disconnect(con)
 
     def count(self, site: DuckDBSite, table: str) -> int:
         return site.tables[table].rows
