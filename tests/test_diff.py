@@ -60,3 +60,27 @@ def test_two_sites_at_uris_are_each_opened_by_the_engine_that_judges_them(sites_
                           "--fail-on", "error")
     assert sites_at_uris["opened"] == ["s3a://acme/exports/2026-11", "s3a://acme/exports/2026-12"]
     assert code == 0 and document["summary"]["baseline"]["new"] == 0
+
+
+def verdicts_of(*rows: tuple[str | None, str, str, str]):  # noqa: ANN201 - validator.findings.Verdicts
+    import pyarrow as pa
+
+    from validator.findings import Verdicts
+
+    return Verdicts(pa.table({name: [row[i] for row in rows] for i, name in enumerate(("company", "plant", "part_num",
+                                                                                       "verdict"))}))
+
+
+def test_the_parts_whose_verdict_changed_are_listed_worst_new_verdict_first_and_unjudged_ones_last():
+    """A part is the same in both runs by company, site and part; one without a company (an export without
+    Company) is the same part in both; a part judged in one run only was not judged (None) in the other."""
+    from validator.gate import verdict_changes
+
+    old = verdicts_of(("EPIC06", "MfgSys", "SCR-0002", "ready"), ("EPIC06", "MfgSys", "GLUE-0001", "at risk"),
+                      (None, "MfgSys", "SHT-0005", "ready"), ("EPIC06", "Lyon", "SCR-0002", "not eligible"))
+    new = verdicts_of((None, "MfgSys", "SHT-0005", "ready"), ("EPIC06", "MfgSys", "SUB-009", "unknown"),
+                      ("EPIC06", "MfgSys", "GLUE-0001", "at risk"), ("EPIC06", "MfgSys", "SCR-0002", "not eligible"))
+    assert verdict_changes(old, new) == [
+        {"company": "EPIC06", "plant": "MfgSys", "part_num": "SCR-0002", "before": "ready", "after": "not eligible"},
+        {"company": "EPIC06", "plant": "MfgSys", "part_num": "SUB-009", "before": None, "after": "unknown"},
+        {"company": "EPIC06", "plant": "Lyon", "part_num": "SCR-0002", "before": "not eligible", "after": None}]

@@ -312,11 +312,17 @@ class EngineRows(Sequence[T]):
         dictionaries that decode it (_decoded). Arrow's group_by runs on Acero, whose import (with pyarrow.dataset)
         costs a run ~0.05 s, and any conversion between Arrow and Python or numpy values has pyarrow import pandas
         (~0.13 s): one integer per row instead, and only the dictionaries become Python."""
-        dictionaries: list[list[Any]] = []
+        encoded, codes = self.combined(columns)
+        return [values.to_pylist() for values in encoded], codes
+
+    def combined(self, columns: Sequence[str]) -> tuple[list[pa.Array], pa.Array]:
+        """Each row's combination of the columns' values as one integer, and each column's distinct values (a null
+        among them) that its codes index, as Arrow: rows with the same values, null as null, have the same integer."""
+        dictionaries: list[pa.Array] = []
         codes = None
         for column in columns:
             encoded = encoded_values(self.table.column(column))
-            dictionaries.append(encoded.dictionary.to_pylist())
+            dictionaries.append(encoded.dictionary)
             index = encoded.indices.cast(pa.int64())
             codes = index if codes is None else pc.add(pc.multiply(codes, pc.count(encoded.dictionary, mode="all")), index)
         assert codes is not None

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from validator import __version__
 from validator.config.waivers import Waiver
 from validator.errors import DataError
-from validator.finding_documents import DOCUMENT, Documents, DocumentSpool, in_order
+from validator.finding_documents import DOCUMENT, Documents, DocumentSpool, in_order, int64s, positions
 from validator.findings import (
     BLOCK,
     IF_ENABLED_OUTCOME,
@@ -97,15 +97,28 @@ def _names(table: pa.Table) -> Iterator[pa.Array]:
 
 
 def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
-    """The parts whose verdict differs between two runs (None: not judged in that run), worst new verdict first."""
-    def verdicts(items: Verdicts) -> dict[tuple[Any, Any, Any], str]:
-        columns = [items.table.column(c).to_pylist() for c in ("company", "plant", "part_num", "verdict")]
-        return {(c, p, n): v for c, p, n, v in zip(*columns, strict=True)}
-    before, after = verdicts(old), verdicts(new)
-    rank = {v: i for i, v in enumerate(VERDICTS)}
-    changed = [{"company": c, "plant": p, "part_num": n, "before": before.get((c, p, n)), "after": after.get((c, p, n))}
-               for c, p, n in before.keys() | after.keys() if before.get((c, p, n)) != after.get((c, p, n))]
-    return sorted(changed, key=lambda d: (rank.get(d["after"], len(rank)), str(d["company"]), str(d["plant"]),
+    """The parts whose verdict differs between two runs (None: not judged in that run), worst new verdict first. A
+    part is the same in both when its company, site and part are (a blank company as blank), matched by Arrow and
+    numpy: no Python key per part (5M judged parts at 50M job lines); Python values for the changed parts alone."""
+    columns = ("company", "plant", "part_num", "verdict")
+    both = Verdicts(pa.concat_tables([pa.table([plain_values(rows.table.column(c)).cast(pa.string()) for c in columns],
+                                               names=list(columns)) for rows in (old, new)]))
+    _, combined = both.combined(columns[:3])
+    parts, part = numpy.unique(positions(combined), return_inverse=True)
+    rank = positions(pc.index_in(both.table.column("verdict"), value_set=text_array(list(VERDICTS))).cast(pa.int64()))
+    judged = [numpy.full(len(parts), -1), numpy.full(len(parts), -1)]  # per part, its verdict's rank in each run
+    row = numpy.full(len(parts), -1)  # per part, its row in `both`: the new run's where it has one
+    for index, rows in enumerate((slice(0, len(old)), slice(len(old), len(both)))):
+        judged[index][part[rows]] = rank[rows]
+        row[part[rows]] = numpy.arange(len(both))[rows]
+    changed = numpy.flatnonzero(judged[0] != judged[1])
+    named = both.table.take(int64s(row[changed])).to_pylist()
+    verdict = [*VERDICTS, None]  # rank -1: not judged
+    changes = [{"company": r["company"], "plant": r["plant"], "part_num": r["part_num"],
+                "before": verdict[judged[0][k]], "after": verdict[judged[1][k]]}
+               for r, k in zip(named, changed.tolist(), strict=True)]
+    rank_of = {v: i for i, v in enumerate(VERDICTS)}
+    return sorted(changes, key=lambda d: (rank_of.get(d["after"], len(rank_of)), str(d["company"]), str(d["plant"]),
                                           str(d["part_num"])))
 
 

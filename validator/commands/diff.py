@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+import pyarrow
+
 from validator.commands.check import gated, run_check, write_reports
 from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.ruleset import select
@@ -24,12 +26,15 @@ def main(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     with source_of(args.old, engine) as source:
         old = run_check(source, selected, registry, engine, **options)
+    # of OLD's report only its findings' names (held as its documents were) and its verdicts are kept while NEW runs
+    baseline, verdicts = baseline_of(old.findings, str(args.old)), old.verdicts
+    del old
+    pyarrow.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed; DuckDB cannot reuse it
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
         new = run_check(source, selected, registry, engine, **options)
-        report = gated(new, baseline_of(old.findings, str(args.old)), args.waivers or config.waivers,
-                        getattr(args, "memory_limit", None))
-        report = replace(report, triage=replace(report.triage, verdict_changes=verdict_changes(old.verdicts, new.verdicts)))
+        report = gated(new, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
+        report = replace(report, triage=replace(report.triage, verdict_changes=verdict_changes(verdicts, new.verdicts)))
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK
