@@ -507,3 +507,27 @@ def test_the_same_typo_in_several_waivers_is_named_where_it_first_appears(cli, t
     waivers.write_text("waivers:\n" + "".join(entry.format(job=job) for job in ("0050", "0051", "0052")), encoding="utf-8")
     err = _refused(cli, "check", DEMO, "--waivers", waivers)
     assert "waivers.yaml:5 (at /waivers/0/approved_by): unknown key(s) 'approved_by'; allowed keys: " in err
+
+
+def test_before_duckdb_connects_arrow_returns_the_memory_it_freed(monkeypatch):
+    """Arrow's allocator keeps what Python's Arrow data freed (OLD's report while `diff` runs NEW, a fetch's batches
+    while the gate matches), which DuckDB's allocator cannot reuse: each connection returns it first."""
+    import pyarrow as pa
+
+    from validator.engines.duckdb import DuckDBEngine
+
+    pool, returned = pa.default_memory_pool(), []
+
+    class Watched:
+        def __getattr__(self, name):
+            return getattr(pool, name)
+
+        def release_unused(self):
+            returned.append(pool.bytes_allocated())
+            pool.release_unused()
+
+    monkeypatch.setattr(pa, "default_memory_pool", lambda: Watched())
+    engine = DuckDBEngine(memory_limit="1GB")
+    con = engine.connect()
+    engine.disconnect(con)
+    assert len(returned) == 1

@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-import pyarrow
-
 from validator.commands.check import gated, run_check, write_reports
 from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.ruleset import select
@@ -29,7 +27,6 @@ def main(args: argparse.Namespace) -> int:
     # of OLD's report only its findings' names (held as its documents were) and its verdicts are kept while NEW runs
     baseline, verdicts = baseline_of(old.findings, str(args.old)), old.verdicts
     del old
-    pyarrow.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed; DuckDB cannot reuse it
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
         new = run_check(source, selected, registry, engine, **options)

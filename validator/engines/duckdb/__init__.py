@@ -94,6 +94,9 @@ class DuckDBEngine:
         self._spills: dict[int, Path] = {}  # id(connection) -> its spill folder
 
     def connect(self) -> duckdb.DuckDBPyConnection:
+        # Arrow's allocator keeps the memory Python's Arrow data freed (an earlier run's report, a fetch's batches),
+        # which DuckDB's own allocator cannot reuse: it is returned first (docs/performance.md, diff)
+        pa.default_memory_pool().release_unused()
         config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         con = duckdb.connect(config=config)
         # spilled past the memory limit into a folder of its own in the temporary folder (TMPDIR), not DuckDB's
