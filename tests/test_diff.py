@@ -84,3 +84,19 @@ def test_the_parts_whose_verdict_changed_are_listed_worst_new_verdict_first_and_
         {"company": "EPIC06", "plant": "MfgSys", "part_num": "SCR-0002", "before": "ready", "after": "not eligible"},
         {"company": "EPIC06", "plant": "MfgSys", "part_num": "SUB-009", "before": None, "after": "unknown"},
         {"company": "EPIC06", "plant": "Lyon", "part_num": "SCR-0002", "before": "not eligible", "after": None}]
+
+
+def test_while_new_runs_the_names_of_old_findings_wait_in_a_temporary_file(tmp_path, monkeypatch):
+    """Of OLD's report `diff` keeps only its verdicts and its findings' names, these on disk (at 50M job lines 16M
+    names, which DuckDB reads back when it matches NEW's findings to them)."""
+    from validator.commands import diff as diff_command
+
+    kept = []
+    baseline_of = diff_command.baseline_of
+    monkeypatch.setattr(diff_command, "baseline_of", lambda findings, name: kept.append(baseline_of(findings, name))
+                        or kept[-1])
+    _, document = diff(DEMO, DEMO, tmp_path / "out.json")
+    ((baseline,),) = [kept]
+    assert baseline.names.on_disk
+    assert sorted(name for chunk in baseline.names.chunks() for name in chunk.to_pylist()) == sorted(
+        f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"] if f["outcome"] != "if_enabled")

@@ -122,6 +122,10 @@ def encoded_values(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     dictionary_encode with null_encoding "encode"), whether the column is plain or a dictionary already (the
     engine's findings hold their short columns as dictionaries shared by the whole run: entries this column may
     not use, in another order)."""
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks > 1 and not pa.types.is_dictionary(column.type):
+        # chunks (two runs' verdicts: gate.verdict_changes) encoded as they are, into one dictionary, not copied first
+        chunks = pc.dictionary_encode(column, null_encoding="encode").chunks
+        return pa.DictionaryArray.from_arrays(pa.concat_arrays([c.indices for c in chunks]), chunks[-1].dictionary)
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not pa.types.is_dictionary(array.type):
         return array.dictionary_encode(null_encoding="encode")

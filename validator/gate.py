@@ -82,8 +82,9 @@ def _recorded(findings: Findings, separator: str) -> Iterator[pa.Buffer]:
 
 
 def baseline_of(findings: Findings, name: str) -> Baseline:
-    """The baseline an earlier run's findings make (`backflush diff OLD NEW`): what-if findings left out."""
-    spool = findings.documents.spool()
+    """The baseline an earlier run's findings make (`backflush diff OLD NEW`): what-if findings left out. Their
+    names are read only once the other run is made: they wait in a temporary file."""
+    spool = DocumentSpool(0)
     for names in _names(findings.selected().table):
         spool.add(names)
     return Baseline(name, spool.done())
@@ -100,26 +101,36 @@ def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
     """The parts whose verdict differs between two runs (None: not judged in that run), worst new verdict first. A
     part is the same in both when its company, site and part are (a blank company as blank), matched by Arrow and
     numpy: no Python key per part (5M judged parts at 50M job lines); Python values for the changed parts alone."""
-    columns = ("company", "plant", "part_num", "verdict")
-    both = Verdicts(pa.concat_tables([pa.table([plain_values(rows.table.column(c)).cast(pa.string()) for c in columns],
-                                               names=list(columns)) for rows in (old, new)]))
-    _, combined = both.combined(columns[:3])
+    columns = ("company", "plant", "part_num")
+    # both runs' keys as chunks of one table (not copied), their values as text
+    both = Verdicts(pa.table([pa.chunked_array([chunk for rows in (old, new) for chunk in
+                                                _chunks(plain_values(rows.table.column(c)).cast(pa.string()))],
+                                               pa.string()) for c in columns], names=list(columns)))
+    _, combined = both.combined(columns)
     parts, part = numpy.unique(positions(combined), return_inverse=True)
-    rank = positions(pc.index_in(both.table.column("verdict"), value_set=text_array(list(VERDICTS))).cast(pa.int64()))
+    del both, combined
     judged = [numpy.full(len(parts), -1), numpy.full(len(parts), -1)]  # per part, its verdict's rank in each run
-    row = numpy.full(len(parts), -1)  # per part, its row in `both`: the new run's where it has one
-    for index, rows in enumerate((slice(0, len(old)), slice(len(old), len(both)))):
-        judged[index][part[rows]] = rank[rows]
-        row[part[rows]] = numpy.arange(len(both))[rows]
+    row = numpy.full(len(parts), -1)  # per part, its row: len(old) + the new run's where it has one, else the old's
+    for index, (rows, at) in enumerate(((old, slice(0, len(old))), (new, slice(len(old), len(old) + len(new))))):
+        ranks = pc.index_in(rows.table.column("verdict"), value_set=text_array(list(VERDICTS)))
+        judged[index][part[at]] = positions(ranks.cast(pa.int64()))
+        row[part[at]] = numpy.arange(at.start, at.stop)
     changed = numpy.flatnonzero(judged[0] != judged[1])
-    named = both.table.take(int64s(row[changed])).to_pylist()
-    verdict = [*VERDICTS, None]  # rank -1: not judged
+    at = row[changed]
+    named = [*old.table.select(columns).take(int64s(at[at < len(old)])).to_pylist(),
+             *new.table.select(columns).take(int64s(at[at >= len(old)] - len(old))).to_pylist()]
+    changed = numpy.concatenate([changed[at < len(old)], changed[at >= len(old)]])
+    shown = [*VERDICTS, None]  # rank -1: not judged
     changes = [{"company": r["company"], "plant": r["plant"], "part_num": r["part_num"],
-                "before": verdict[judged[0][k]], "after": verdict[judged[1][k]]}
+                "before": shown[judged[0][k]], "after": shown[judged[1][k]]}
                for r, k in zip(named, changed.tolist(), strict=True)]
     rank_of = {v: i for i, v in enumerate(VERDICTS)}
     return sorted(changes, key=lambda d: (rank_of.get(d["after"], len(rank_of)), str(d["company"]), str(d["plant"]),
                                           str(d["part_num"])))
+
+
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
 
 
 def read_baseline(path: Path, held: int | None = None) -> Baseline:

@@ -24,14 +24,15 @@ def main(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     with source_of(args.old, engine) as source:
         old = run_check(source, selected, registry, engine, **options)
-    # of OLD's report only its findings' names (held as its documents were) and its verdicts are kept while NEW runs
+    # of OLD's report only its findings' names (in a temporary file) and its verdicts are kept while NEW runs
     baseline, verdicts = baseline_of(old.findings, str(args.old)), old.verdicts
     del old
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
-        new = run_check(source, selected, registry, engine, **options)
-        report = gated(new, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
-        report = replace(report, triage=replace(report.triage, verdict_changes=verdict_changes(verdicts, new.verdicts)))
+        report = run_check(source, selected, registry, engine, **options)
+        report = gated(report, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
+        changes = verdict_changes(verdicts, report.verdicts)
+        report = replace(report, triage=replace(report.triage, verdict_changes=changes))
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"
     return EXIT_FINDINGS if report.worst_at_or_above(fail_on) else EXIT_OK
