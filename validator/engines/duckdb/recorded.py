@@ -16,10 +16,13 @@ NAME = pa.schema([("name", pa.string())])
 NUMBERED = pa.schema([("row", pa.int64()), ("name", pa.string())])
 
 
-def _batches(schema: pa.Schema, chunks: Iterator[list[pa.Array]]) -> pa.RecordBatchReader:
-    return pa.RecordBatchReader.from_batches(schema, (pa.record_batch([c.cast(f.type) for c, f in zip(columns, schema,
-                                                                                                      strict=True)],
-                                                                      schema=schema) for columns in chunks))
+def _batches(schema: pa.Schema, rows: Iterator[list[pa.Array]]) -> pa.RecordBatchReader:
+    """Columns a batch at a time (a large text as text), as a stream DuckDB scans once."""
+    def batches() -> Iterator[pa.RecordBatch]:
+        for columns in rows:
+            yield pa.record_batch([column.cast(field.type) for column, field in zip(columns, schema, strict=True)],
+                                  schema=schema)
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def recorded(con: duckdb.DuckDBPyConnection, baseline: Iterable[pa.Array],
