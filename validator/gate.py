@@ -97,11 +97,14 @@ def _names(table: pa.Table) -> Iterator[pa.Array]:
         yield _name(rows.column("rule_id").combine_chunks(), rows.column("fingerprint").combine_chunks())
 
 
+CHANGE_COLUMNS = ("company", "plant", "part_num", "verdict")  # what verdict_changes reads of a run's verdicts
+
+
 def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
     """The parts whose verdict differs between two runs (None: not judged in that run), worst new verdict first. A
     part is the same in both when its company, site and part are (a blank company as blank), matched by Arrow and
     numpy: no Python key per part (5M judged parts at 50M job lines); Python values for the changed parts alone."""
-    columns = ("company", "plant", "part_num")
+    columns = CHANGE_COLUMNS[:3]
     # both runs' keys as chunks of one table (not copied), their values as text
     both = Verdicts(pa.table([pa.chunked_array([chunk for rows in (old, new) for chunk in
                                                 _chunks(plain_values(rows.table.column(c)).cast(pa.string()))],

@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+import pyarrow
+
 from validator.commands.check import gated, run_check, write_reports
 from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.ruleset import select
 from validator.errors import EXIT_FINDINGS, EXIT_OK
+from validator.findings import Verdicts
 from validator.formats import outputs
-from validator.gate import baseline_of, verdict_changes
+from validator.gate import CHANGE_COLUMNS, baseline_of, verdict_changes
 
 
 def main(args: argparse.Namespace) -> int:
@@ -24,13 +27,16 @@ def main(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     with source_of(args.old, engine) as source:
         old = run_check(source, selected, registry, engine, **options)
-    # of OLD's report only its findings' names (in a temporary file) and its verdicts are kept while NEW runs
-    baseline, verdicts = baseline_of(old.findings, str(args.old)), old.verdicts
+    # of OLD's report only its findings' names (in a temporary file) and its verdicts' keys are kept while NEW runs
+    baseline = baseline_of(old.findings, str(args.old))
+    verdicts = Verdicts(old.verdicts.table.select(list(CHANGE_COLUMNS)))
     del old
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
         report = run_check(source, selected, registry, engine, **options)
         report = gated(report, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
+        # Arrow's allocator keeps what the gate freed (the documents before they were marked), which numpy cannot reuse
+        pyarrow.default_memory_pool().release_unused()
         changes = verdict_changes(verdicts, report.verdicts)
         report = replace(report, triage=replace(report.triage, verdict_changes=changes))
         write_reports(report, chosen, args.color)
