@@ -105,28 +105,27 @@ def verdict_changes(old: Verdicts, new: Verdicts) -> list[dict[str, Any]]:
     part is the same in both when its company, site and part are (a blank company as blank), matched by Arrow and
     numpy: no Python key per part (5M judged parts at 50M job lines); Python values for the changed parts alone."""
     columns = CHANGE_COLUMNS[:3]
-    # both runs' keys as chunks of one table (not copied), their values as text
+    # both runs' keys as chunks of one table (not copied), their values as text, one number per part
     both = Verdicts(pa.table([pa.chunked_array([chunk for rows in (old, new) for chunk in
                                                 _chunks(plain_values(rows.table.column(c)).cast(pa.string()))],
                                                pa.string()) for c in columns], names=list(columns)))
     _, combined = both.combined(columns)
-    parts, part = numpy.unique(positions(combined), return_inverse=True)
-    del both, combined
-    judged = [numpy.full(len(parts), -1), numpy.full(len(parts), -1)]  # per part, its verdict's rank in each run
-    row = numpy.full(len(parts), -1)  # per part, its row: len(old) + the new run's where it has one, else the old's
-    for index, (rows, at) in enumerate(((old, slice(0, len(old))), (new, slice(len(old), len(old) + len(new))))):
-        ranks = pc.index_in(rows.table.column("verdict"), value_set=text_array(list(VERDICTS)))
-        judged[index][part[at]] = positions(ranks.cast(pa.int64()))
-        row[part[at]] = numpy.arange(at.start, at.stop)
-    changed = numpy.flatnonzero(judged[0] != judged[1])
-    at = row[changed]
-    named = [*old.table.select(columns).take(int64s(at[at < len(old)])).to_pylist(),
-             *new.table.select(columns).take(int64s(at[at >= len(old)] - len(old))).to_pylist()]
-    changed = numpy.concatenate([changed[at < len(old)], changed[at >= len(old)]])
+    del both
+    before, after = combined.slice(0, len(old)), combined.slice(len(old))
+    rank = [positions(pc.index_in(rows.table.column("verdict"), value_set=text_array(list(VERDICTS))).cast(pa.int64()))
+            for rows in (old, new)]
+    # NEW's parts: the rank each had in OLD (-1: not judged there); OLD's parts NEW does not judge
+    was = positions(pc.fill_null(pc.index_in(after, value_set=before).cast(pa.int64()), int64s(numpy.array([-1]))[0]))
+    had = numpy.where(was >= 0, rank[0][numpy.maximum(was, 0)], -1)
+    moved = numpy.flatnonzero(had != rank[1])
+    gone = positions(pc.indices_nonzero(pc.invert(pc.is_in(before, value_set=after))).cast(pa.int64()))
+    named = [*new.table.select(columns).take(int64s(moved)).to_pylist(),
+             *old.table.select(columns).take(int64s(gone)).to_pylist()]
+    ranks = zip(numpy.concatenate([had[moved], rank[0][gone]]).tolist(),
+                numpy.concatenate([rank[1][moved], numpy.full(len(gone), -1)]).tolist(), strict=True)
     shown = [*VERDICTS, None]  # rank -1: not judged
-    changes = [{"company": r["company"], "plant": r["plant"], "part_num": r["part_num"],
-                "before": shown[judged[0][k]], "after": shown[judged[1][k]]}
-               for r, k in zip(named, changed.tolist(), strict=True)]
+    changes = [{"company": r["company"], "plant": r["plant"], "part_num": r["part_num"], "before": shown[a],
+                "after": shown[b]} for r, (a, b) in zip(named, ranks, strict=True)]
     rank_of = {v: i for i, v in enumerate(VERDICTS)}
     return sorted(changes, key=lambda d: (rank_of.get(d["after"], len(rank_of)), str(d["company"]), str(d["plant"]),
                                           str(d["part_num"])))
