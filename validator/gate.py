@@ -193,23 +193,27 @@ def _recorded_names(path: Path, held: int | None) -> Documents | None:
             return None
         entries = pc.extract_regex(lines, _ENTRY)
         found = pc.indices_nonzero(pc.is_valid(entries))
+        # the lines around the findings' are counted before they are made Python strings (a block of another
+        # file's would be 200k of them)
         if not len(found):
-            (tail if listed else head).extend(lines.to_pylist())
-        else:
-            first, last = found[0].as_py(), found[-1].as_py()
-            if tail or len(found) != last - first + 1 or (listed and first):  # the findings' lines apart
+            if len(head) + len(tail) + len(lines) > FRAME_LINES:
                 return None
-            head.extend(lines.slice(0, first).to_pylist())
-            tail.extend(lines.slice(last + 1).to_pylist())
-            named = entries.take(found)
-            commas = pc.struct_field(named, "comma")
-            without_comma += len(found) - pc.sum(pc.equal(commas, text_scalar(","))).as_py()
-            last_comma = commas[-1].as_py()
-            listed += len(found)
-            spool.add(_name(pc.struct_field(named, "rule").cast(pa.string()),
-                            pc.struct_field(named, "fingerprint").cast(pa.string())))
-        if len(head) + len(tail) > FRAME_LINES:
+            (tail if listed else head).extend(lines.to_pylist())
+            continue
+        first, last = found[0].as_py(), found[-1].as_py()
+        if tail or len(found) != last - first + 1 or (listed and first):  # the findings' lines apart
             return None
+        if len(head) + first + len(lines) - last - 1 > FRAME_LINES:
+            return None
+        head.extend(lines.slice(0, first).to_pylist())
+        tail.extend(lines.slice(last + 1).to_pylist())
+        named = entries.take(found)
+        commas = pc.struct_field(named, "comma")
+        without_comma += len(found) - pc.sum(pc.equal(commas, text_scalar(","))).as_py()
+        last_comma = commas[-1].as_py()
+        listed += len(found)
+        spool.add(_name(pc.struct_field(named, "rule").cast(pa.string()),
+                        pc.struct_field(named, "fingerprint").cast(pa.string())))
     if (not listed or without_comma != 1 or last_comma or head[-1:] != ['  "findings": ['] or tail[:1] != ["  ]"]):
         return None
     try:
