@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-import pyarrow
-
 from validator.commands.check import gated, run_check, write_reports
 from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.ruleset import select
@@ -35,8 +33,6 @@ def main(args: argparse.Namespace) -> int:
     with source_of(args.new, engine) as source:
         report = run_check(source, selected, registry, engine, **options)
         report = gated(report, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
-        # Arrow's allocator keeps what the gate freed (the documents before they were marked), which numpy cannot reuse
-        pyarrow.default_memory_pool().release_unused()
         changes = verdict_changes(verdicts, report.verdicts)
         report = replace(report, triage=replace(report.triage, verdict_changes=changes))
         write_reports(report, chosen, args.color)
