@@ -99,6 +99,13 @@ def finding_keys(document: dict) -> set[tuple[str, str, tuple]]:
     return {(f["rule_id"], f["table"], tuple(sorted(f["key"].items()))) for f in document["findings"]}
 
 
+def duckdb_shows(limit: str) -> str:
+    """A memory limit as DuckDB shows it (current_setting), to compare with a connection's."""
+    import duckdb
+
+    return duckdb.connect(config={"memory_limit": limit}).execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
 def export_rows(path: Path) -> list[dict[str, str]]:
     """An export's rows by Epicor column name (`Part_TrackLots`, `PartMtl.QtyPer` -> the bare name), read with the
     standard library's csv module only (UTF-8, else Windows-1252 as Excel saves), never through the validator's

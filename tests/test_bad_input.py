@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tests.conftest import CASES, DEMO, run_json
+from tests.conftest import CASES, DEMO, duckdb_shows, run_json
 
 
 def rewrite(path: Path, old: str, new: str, count: int = 1, encoding: str = "utf-8") -> None:
@@ -472,15 +472,9 @@ def test_the_engine_spills_into_a_folder_of_its_own_in_tmpdir_removed_after_the_
 def test_while_the_findings_are_fetched_the_engine_works_within_half_its_memory_limit(cli, monkeypatch):
     """Python holds the fetched findings' columns and documents beside DuckDB's sorted result: DuckDB sorts within
     half the limit then, and has the whole limit again after."""
-    import duckdb
 
     from validator.engines.duckdb import DuckDBEngine
     from validator.engines.duckdb import findings as engine_findings
-
-    def shown(limit: str) -> str:  # a limit as DuckDB shows it
-        con = duckdb.connect()
-        con.execute(f"SET memory_limit = '{limit}'")
-        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
     seen = []
     unique_findings, close = engine_findings.unique_findings, DuckDBEngine.close
@@ -497,7 +491,7 @@ def test_while_the_findings_are_fetched_the_engine_works_within_half_its_memory_
     monkeypatch.setattr(DuckDBEngine, "close", closed)
     code, _, _ = cli("check", DEMO, "--memory-limit", "3GB", "--fail-on", "never", "--quiet")
     assert code == 0
-    assert seen == [("fetch", shown("1500MB")), ("after", shown("3GB"))]
+    assert seen == [("fetch", duckdb_shows("1500MB")), ("after", duckdb_shows("3GB"))]
 
 
 def test_the_same_typo_in_several_waivers_is_named_where_it_first_appears(cli, tmp_path):

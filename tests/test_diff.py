@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, export_rows
+from tests.conftest import DEMO, duckdb_shows, export_rows
 from tests.test_gate import rewrite
 from validator.cli import main
 
@@ -74,13 +74,14 @@ def verdicts_of(*rows: tuple[str | None, str, str, str]):  # noqa: ANN201 - vali
 def test_the_parts_whose_verdict_changed_are_listed_worst_new_verdict_first_and_unjudged_ones_last():
     """A part is the same in both runs by company, site and part; one without a company (an export without
     Company) is the same part in both; a part judged in one run only was not judged (None) in the other."""
+    from validator.engines.duckdb import DuckDBEngine
     from validator.gate import verdict_changes
 
     old = verdicts_of(("EPIC06", "MfgSys", "SCR-0002", "ready"), ("EPIC06", "MfgSys", "GLUE-0001", "at risk"),
                       (None, "MfgSys", "SHT-0005", "ready"), ("EPIC06", "Lyon", "SCR-0002", "not eligible"))
     new = verdicts_of((None, "MfgSys", "SHT-0005", "ready"), ("EPIC06", "MfgSys", "SUB-009", "unknown"),
                       ("EPIC06", "MfgSys", "GLUE-0001", "at risk"), ("EPIC06", "MfgSys", "SCR-0002", "not eligible"))
-    assert verdict_changes(old, new) == [
+    assert verdict_changes(old, new, DuckDBEngine().changed_verdicts) == [
         {"company": "EPIC06", "plant": "MfgSys", "part_num": "SCR-0002", "before": "ready", "after": "not eligible"},
         {"company": "EPIC06", "plant": "MfgSys", "part_num": "SUB-009", "before": None, "after": "unknown"},
         {"company": "EPIC06", "plant": "Lyon", "part_num": "SCR-0002", "before": "not eligible", "after": None}]
@@ -100,3 +101,36 @@ def test_while_new_runs_the_names_of_old_findings_wait_in_a_temporary_file(tmp_p
     assert baseline.names.on_disk
     assert sorted(name for chunk in baseline.names.chunks() for name in chunk.to_pylist()) == sorted(
         f"{f['rule_id']} {f['fingerprint']}" for f in document["findings"] if f["outcome"] != "if_enabled")
+
+
+def test_an_export_without_company_judges_the_same_parts_in_both_runs():
+    """Without a Company column every verdict's company is missing (a column of nulls): the parts are matched by
+    site and part alone, and only the part whose verdict changed is listed."""
+    from validator.engines.duckdb import DuckDBEngine
+    from validator.gate import verdict_changes
+
+    old = verdicts_of((None, "MfgSys", "SCR-0002", "ready"), (None, "MfgSys", "GLUE-0001", "at risk"))
+    new = verdicts_of((None, "MfgSys", "GLUE-0001", "at risk"), (None, "MfgSys", "SCR-0002", "not eligible"))
+    assert old.table.schema.field("company").type == "null"
+    assert verdict_changes(old, new, DuckDBEngine().changed_verdicts) == [
+        {"company": None, "plant": "MfgSys", "part_num": "SCR-0002", "before": "ready", "after": "not eligible"}]
+
+
+def test_the_two_runs_parts_are_matched_by_duckdb_within_half_the_memory_limit(tmp_path, lot_tracked, monkeypatch):
+    """Python holds NEW's report beside it: DuckDB works within half of --memory-limit and spills into a folder of
+    its own, removed after (at 50M job lines each run judges 5M parts)."""
+    from validator.engines.duckdb import changed_verdicts as engine_changed
+
+    seen = []
+    matched = engine_changed.changed_verdicts
+
+    def changed_verdicts(con, old, new):
+        seen.append((con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
+                     Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])))
+        return matched(con, old, new)
+
+    monkeypatch.setattr(engine_changed, "changed_verdicts", changed_verdicts)
+    _, document = diff(DEMO, lot_tracked, tmp_path / "out.json", "--memory-limit", "3GB")
+    ((limit, spill),) = seen
+    assert limit == duckdb_shows("1500MB") and not spill.exists()
+    assert {(c["plant"], c["part_num"]) for c in document["summary"]["verdict_changes"]} == {("MfgSys", "SCR-0002")}

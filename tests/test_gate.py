@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, export_rows, run_json
+from tests.conftest import DEMO, duckdb_shows, export_rows, run_json
 from tests.site_formats import to_parquet, to_workbook
 from validator.tables import builtin_registry
 
@@ -253,12 +253,8 @@ def test_a_baseline_past_the_memory_it_may_take_is_held_in_a_temporary_file(base
 def test_the_findings_are_matched_to_the_baseline_by_duckdb_within_half_the_memory_limit(baseline, cli, monkeypatch,
                                                                                          tmp_path):
     """Python holds the report beside it; DuckDB spills past half the limit into its own folder, removed after."""
-    import duckdb
 
     from validator.engines.duckdb import recorded as engine_recorded
-
-    def shown(limit: str) -> str:  # a limit as DuckDB shows it
-        return duckdb.connect(config={"memory_limit": limit}).execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
     seen = []
     matched = engine_recorded.recorded
@@ -272,7 +268,7 @@ def test_the_findings_are_matched_to_the_baseline_by_duckdb_within_half_the_memo
     out = tmp_path / "out.json"
     code, _, _ = cli("check", DEMO, "--baseline", baseline, "--memory-limit", "3GB", "--format", "json", "--output", out)
     ((limit, spill),) = seen
-    assert code == 0 and limit == shown("1500MB") and not spill.exists()
+    assert code == 0 and limit == duckdb_shows("1500MB") and not spill.exists()
     assert json.loads(out.read_text(encoding="utf-8"))["summary"]["baseline"]["new"] == 0
 
 

@@ -122,10 +122,6 @@ def encoded_values(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     dictionary_encode with null_encoding "encode"), whether the column is plain or a dictionary already (the
     engine's findings hold their short columns as dictionaries shared by the whole run: entries this column may
     not use, in another order)."""
-    if isinstance(column, pa.ChunkedArray) and column.num_chunks > 1 and not pa.types.is_dictionary(column.type):
-        # chunks (two runs' verdicts: gate.verdict_changes) encoded as they are, into one dictionary, not copied first
-        chunks = pc.dictionary_encode(column, null_encoding="encode").chunks
-        return pa.DictionaryArray.from_arrays(pa.concat_arrays([c.indices for c in chunks]), chunks[-1].dictionary)
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not pa.types.is_dictionary(array.type):
         return array.dictionary_encode(null_encoding="encode")
@@ -316,17 +312,11 @@ class EngineRows(Sequence[T]):
         dictionaries that decode it (_decoded). Arrow's group_by runs on Acero, whose import (with pyarrow.dataset)
         costs a run ~0.05 s, and any conversion between Arrow and Python or numpy values has pyarrow import pandas
         (~0.13 s): one integer per row instead, and only the dictionaries become Python."""
-        encoded, codes = self.combined(columns)
-        return [values.to_pylist() for values in encoded], codes
-
-    def combined(self, columns: Sequence[str]) -> tuple[list[pa.Array], pa.Array]:
-        """Each row's combination of the columns' values as one integer, and each column's distinct values (a null
-        among them) that its codes index, as Arrow: rows with the same values, null as null, have the same integer."""
-        dictionaries: list[pa.Array] = []
+        dictionaries: list[list[Any]] = []
         codes = None
         for column in columns:
             encoded = encoded_values(self.table.column(column))
-            dictionaries.append(encoded.dictionary)
+            dictionaries.append(encoded.dictionary.to_pylist())
             index = encoded.indices.cast(pa.int64())
             codes = index if codes is None else pc.add(pc.multiply(codes, pc.count(encoded.dictionary, mode="all")), index)
         assert codes is not None

@@ -10,6 +10,7 @@ from dataclasses import replace
 from validator.commands.check import gated, run_check, write_reports
 from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.ruleset import select
+from validator.engines.duckdb import DuckDBEngine
 from validator.errors import EXIT_FINDINGS, EXIT_OK
 from validator.findings import Verdicts
 from validator.formats import outputs
@@ -33,7 +34,9 @@ def main(args: argparse.Namespace) -> int:
     with source_of(args.new, engine) as source:
         report = run_check(source, selected, registry, engine, **options)
         report = gated(report, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
-        changes = verdict_changes(verdicts, report.verdicts)
+        # DuckDB matches the two runs' parts within half of the run's memory limit, whichever engine judged them
+        changes = verdict_changes(verdicts, report.verdicts,
+                                  DuckDBEngine(getattr(args, "memory_limit", None)).changed_verdicts)
         report = replace(report, triage=replace(report.triage, verdict_changes=changes))
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"

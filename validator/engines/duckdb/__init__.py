@@ -3,12 +3,13 @@ only one that imports duckdb (tests/test_layering.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import functools
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +19,7 @@ import numpy
 import pyarrow as pa
 
 from validator.config.settings import byte_size
+from validator.engines.duckdb import changed_verdicts as engine_changed_verdicts
 from validator.engines.duckdb import findings as engine_findings
 from validator.engines.duckdb import recorded as engine_recorded
 from validator.engines.duckdb import verdicts as engine_verdicts
@@ -223,13 +225,25 @@ class DuckDBEngine:
 
     @_within_memory
     def recorded(self, baseline: Iterable[pa.Array], names: Iterable[pa.Array]) -> tuple[numpy.ndarray, int]:
-        """Which findings a baseline records (recorded.py), in a connection of its own. Python holds the report
-        beside it, as during the fetch: DuckDB works within half the limit."""
+        """Which findings a baseline records (recorded.py)."""
+        with self._beside_report() as con:
+            return engine_recorded.recorded(con, baseline, names)
+
+    @_within_memory
+    def changed_verdicts(self, old: pa.Table, new: pa.Table) -> pa.Table:
+        """The parts whose verdict differs between two runs' verdicts (changed_verdicts.py)."""
+        with self._beside_report() as con:
+            return engine_changed_verdicts.changed_verdicts(con, old, new)
+
+    @contextlib.contextmanager
+    def _beside_report(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection of its own for work on a run's report. Python holds the report beside it, as during the
+        fetch: DuckDB works within half the limit."""
         con = self.connect()
         try:
             if self.fetch_limit is not None:
                 con.execute(f"SET memory_limit = '{self.fetch_limit}B'")
-            return engine_recorded.recorded(con, baseline, names)
+            yield con
         finally:
             self.disconnect(con)
 
