@@ -99,6 +99,22 @@ def test_a_file_that_is_not_a_baseline_stops_the_run_naming_it(tmp_path, cli):
     assert code == 2 and f"{bad}: is not a baseline" in err
 
 
+@pytest.mark.parametrize("command, option", [(["check", DEMO], "--baseline"), (["check", DEMO], "--waivers"),
+                                             (["diff", DEMO, DEMO], "--waivers")])
+def test_a_broken_baseline_or_waivers_file_is_refused_before_any_site_is_read(tmp_path, cli, monkeypatch, command,
+                                                                              option):
+    """A gate's files are read before the run: a wrong one costs a CI job a second, not a whole check at scale."""
+    from validator.engines.duckdb import DuckDBEngine
+
+    read = []
+    load = DuckDBEngine.load
+    monkeypatch.setattr(DuckDBEngine, "load", lambda self, *a, **k: read.append(a) or load(self, *a, **k))
+    bad = tmp_path / "gate.json"
+    bad.write_text('{"findings": 3}', encoding="utf-8")
+    code, _, err = cli(*command, option, bad)
+    assert code == 2 and str(bad) in err and read == []
+
+
 def waivers(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "waivers.yaml"
     path.write_text(text, encoding="utf-8")

@@ -24,6 +24,7 @@ from validator.config.attestations import DEFAULT_NAME as ATTESTATIONS
 from validator.config.attestations import read_attestations
 from validator.config.profile import Profile
 from validator.config.ruleset import select
+from validator.config.waivers import Waiver, read_waivers
 from validator.engines import VERDICT_COLUMNS, Engine
 from validator.errors import EXIT_FINDINGS, EXIT_OK, ContractError, DataError
 from validator.findings import (
@@ -38,7 +39,7 @@ from validator.findings import (
     rule_status,
 )
 from validator.formats import Output, get_format, outputs
-from validator.gate import Baseline
+from validator.gate import Baseline, read_baseline, triage
 from validator.progress import SILENT, Progress
 from validator.report import Report
 from validator.rules.analysis import check_needs
@@ -277,19 +278,23 @@ def run_check(source: Source, rules: list[Rule], registry: Registry, engine: Eng
                       snapshot=source.snapshot(), descriptions=descriptions)
 
 
-def gated(report: Report, baseline: Path | Baseline | None, waivers: Path | None,
+def gate_inputs(baseline: Path | None, waivers: Path | None) -> tuple[Baseline | None, list[Waiver] | None]:
+    """The baseline and waivers a gate reads, read before the run: a wrong or broken file is refused at once, not
+    after minutes of checking. The baseline's names wait in a temporary file while the site is checked (at 50M job
+    lines 16M names): they take none of the run's memory."""
+    return (read_baseline(baseline, held=0) if baseline else None), (read_waivers(waivers) if waivers else None)
+
+
+def gated(report: Report, baseline: Baseline | None, waivers: list[Waiver] | None,
           memory_limit: str | None = None) -> Report:
-    """The report with its findings marked against a baseline (a file, or an earlier run's) and waivers
+    """The report with its findings marked against a baseline (a file's, or an earlier run's) and waivers
     (validator/gate.py); as it was without either. DuckDB matches the findings to the baseline, within half of
     `memory_limit` (the run's) beside the report, whichever engine made them."""
     if baseline is None and waivers is None:
         return report
-    from validator.config.waivers import read_waivers
     from validator.engines.duckdb import DuckDBEngine
-    from validator.gate import read_baseline, triage
 
-    known = read_baseline(baseline, report.findings.documents.held) if isinstance(baseline, Path) else baseline
-    findings, result = triage(report.findings, known, read_waivers(waivers) if waivers else [], dt.date.today(),
+    findings, result = triage(report.findings, baseline, waivers or [], dt.date.today(),
                               DuckDBEngine(memory_limit).recorded)
     return replace(report, findings=findings, triage=result)
 
@@ -312,6 +317,7 @@ def write_reports(report: Report, chosen: list[Output], color: bool) -> None:
 def main(args: argparse.Namespace) -> int:
     chosen = outputs(args.formats, args.output)
     registry, config, profile, rules = setup(args)
+    baseline, waivers = gate_inputs(args.baseline, args.waivers or config.waivers)
     engine = engine_for(args)
     with source_of(args.path, engine) as source, progress_for(args) as progress:
         report = run_check(source, select(rules, args.ids, args.tags), registry, engine,
@@ -319,7 +325,7 @@ def main(args: argparse.Namespace) -> int:
                            readiness_rules=readiness_in_force(rules), progress=progress,
                            descriptions=any(get_format(o.name).DESCRIBES_PARTS for o in chosen),
                            **reading_options(args, config, registry))
-        report = gated(report, args.baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
+        report = gated(report, baseline, waivers, getattr(args, "memory_limit", None))
         progress.step("writing the reports")
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"

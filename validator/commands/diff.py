@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from validator.commands.check import gated, run_check, write_reports
+from validator.commands.check import gate_inputs, gated, run_check, write_reports
 from validator.commands.setup import engine_for, readiness_in_force, reading_options, setup, source_of
 from validator.config.ruleset import select
 from validator.engines.duckdb import DuckDBEngine
@@ -23,6 +23,7 @@ def main(args: argparse.Namespace) -> int:
     selected = select(rules, args.ids, args.tags)
     options = {"keep_going": args.keep_going, "profile": profile, "attestations": args.attestations,
                "readiness_rules": readiness_in_force(rules), **reading_options(args, config, registry)}
+    _, waivers = gate_inputs(None, args.waivers or config.waivers)
     engine = engine_for(args)
     with source_of(args.old, engine) as source:
         old = run_check(source, selected, registry, engine, **options)
@@ -33,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
         report = run_check(source, selected, registry, engine, **options)
-        report = gated(report, baseline, args.waivers or config.waivers, getattr(args, "memory_limit", None))
+        report = gated(report, baseline, waivers, getattr(args, "memory_limit", None))
         # DuckDB matches the two runs' parts within half of the run's memory limit, whichever engine judged them
         changes = verdict_changes(verdicts, report.verdicts,
                                   DuckDBEngine(getattr(args, "memory_limit", None)).changed_verdicts)
