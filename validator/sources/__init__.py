@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,6 +33,38 @@ SOURCES = ("validator.sources.zip_archive", "validator.sources.workbook", "valid
 def header_text(header: str) -> str:
     """A header as headers compare: any case, surrounding spaces and a byte order mark left out."""
     return header.strip().lstrip("\ufeff").lower()
+
+
+@dataclass(frozen=True)
+class TextBatches:
+    """An export's columns as text and ROW, a block of rows at a time: an engine stores them as they come, so a large
+    export is never whole in memory as Arrow. Rows blank in every column of the export are no data: the batches may
+    hold some, whose ROW `blank_rows` gives once they are read (a reader of some columns knows them only then)."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    blank_rows: Callable[[], Collection[int]] = field(default=lambda: ())
+
+    @classmethod
+    def of_table(cls, data: pa.Table) -> TextBatches:
+        """A table of text read whole (a sheet, rows in memory), numbered 1, 2, ... when it has no ROW."""
+        if ROW not in data.column_names:
+            import numpy
+            import pyarrow as pa
+
+            data = data.append_column(ROW, pa.array(numpy.arange(1, data.num_rows + 1, dtype=numpy.int64)))
+        return cls(data.schema, iter(data.to_batches()))
+
+    def table(self) -> pa.Table:
+        """The rows whole, blank ones left out."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = pa.Table.from_batches(list(self.batches), self.schema)
+        blank = list(self.blank_rows())
+        if not blank:
+            return data
+        return data.filter(pc.invert(pc.is_in(data.column(ROW), value_set=pa.array(blank, pa.int64()))))
 
 
 @dataclass(frozen=True)
@@ -66,21 +98,38 @@ class Export:
         name = self.label or str(self.path)
         return f"{name} (sheet {self.sheet})" if self.sheet else name
 
-    def text(self, columns: Columns) -> pa.Table:
-        """The export's columns `columns` chooses from its header, as text, with ROW (CSV, XLSX, RECORDS)."""
-        from validator.sources.csv_reader import read_csv
+    def text(self, columns: Columns) -> TextBatches:
+        """The export's columns `columns` chooses from its header, as text, with ROW (CSV, XLSX, RECORDS): a CSV
+        file a block of rows at a time, as it is read."""
+        from validator.sources.csv_reader import csv_batches
         from validator.sources.xlsx_reader import read_xlsx
 
         try:
             if self.format == RECORDS:
                 assert self.data is not None
                 chosen = set(columns(self.data.column_names))
-                return self.data.select([c for c in self.data.column_names if c in chosen or c == ROW])
+                return TextBatches.of_table(self.data.select([c for c in self.data.column_names
+                                                              if c in chosen or c == ROW]))
             if self.format == "csv":
-                return read_csv(self.path, columns)
-            return read_xlsx(self.path, self.sheet or self.table, columns)
+                return self._relabelling(csv_batches(self.path, columns))
+            return TextBatches.of_table(read_xlsx(self.path, self.sheet or self.table, columns))
         except DataError as exc:
             raise self._relabelled(exc) from None
+
+    def _relabelling(self, text: TextBatches) -> TextBatches:
+        """The batches, whose errors (a line that does not parse, met as it is read) name the export as messages do."""
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from text.batches
+            except DataError as exc:
+                raise self._relabelled(exc) from None
+
+        def blank_rows() -> Collection[int]:
+            try:
+                return text.blank_rows()
+            except DataError as exc:
+                raise self._relabelled(exc) from None
+        return TextBatches(text.schema, batches(), blank_rows)
 
     def parquet_files(self) -> list[Path]:
         """The data files of a Parquet export, in name order (a table Spark wrote is a folder of them)."""

@@ -10,15 +10,17 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
+import numpy
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from validator.errors import DataError
 from validator.findings import whole_text
-from validator.sources import ROW, Columns
+from validator.sources import ROW, Columns, TextBatches
 
 
 def _encoding(path: Path) -> str:
@@ -70,7 +72,15 @@ TEXT = pa.dictionary(pa.int32(), pa.string())
 
 def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
     """Every column as text (dictionary-encoded: TEXT), or those `columns` names (an Epicor Part export has some
-    250 columns and a run reads eight)."""
+    250 columns and a run reads eight), whole, with ROW; rows blank in every column left out."""
+    return csv_batches(path, columns).table()
+
+
+def csv_batches(path: Path, columns: Columns | None = None) -> TextBatches:
+    """As read_csv, a block of rows at a time as pyarrow parses them (a 10M-line JobMtl export is 1.3 GB of text):
+    a line that does not parse stops the batches with a DataError. Rows blank in the columns read are left out
+    when every column is read; otherwise they are kept, and blank_rows() reads the file again, every column, for
+    those blank in all (an Excel-saved CSV's trailing ",,,," rows): only when some are blank in the columns read."""
     if path.stat().st_size == 0:
         raise DataError("the file is empty (0 bytes): export the table again with its header row", location=str(path))
     encoding = _encoding(path)
@@ -83,9 +93,15 @@ def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
     if not any(h.strip() for h in header):
         raise DataError(f"the {'line after sep=' if hint else 'first line'} holds no column names", location=str(path))
 
-    def read(names: list[str] | None) -> pa.Table:  # None: every column
+    def unreadable(exc: Exception) -> DataError:
+        detail = _bad_csv_line(path, encoding, delimiter, bool(hint))
+        return DataError(f"cannot read as CSV ({encoding}, {_separator_name(delimiter)}-separated): {detail} ({exc})",
+                         location=str(path))
+
+    def opened(names: list[str] | None) -> pacsv.CSVStreamingReader:
+        """A reader of those columns (None: every column), which parses its first block now."""
         try:
-            return pacsv.read_csv(
+            return pacsv.open_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding, column_names=header,
                                                skip_rows=2 if hint else 1),
@@ -97,26 +113,48 @@ def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            detail = _bad_csv_line(path, encoding, delimiter, bool(hint))
-            raise DataError(f"cannot read as CSV ({encoding}, {_separator_name(delimiter)}-separated): {detail} ({exc})",
-                            location=str(path)) from None
+            raise unreadable(exc) from None
+
+    def numbered(reader: pacsv.CSVStreamingReader) -> Iterator[tuple[pa.RecordBatch, pa.Array]]:
+        """Each block of rows the reader parses, and its rows' ROW."""
+        start = 1
+        try:
+            for batch in reader:
+                yield batch, pa.array(numpy.arange(start, start + batch.num_rows, dtype=numpy.int64))
+                start += batch.num_rows
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise unreadable(exc) from None
 
     wanted = (list(columns(header)) or header[:1]) if columns else None  # one column at least: the rows are counted
-    data = read(wanted)
-    numbered = data.append_column(ROW, pa.array(range(1, data.num_rows + 1), pa.int64()))
-    blank = _blank_rows(data)
-    if not pc.any(blank).as_py():
-        return numbered
-    if wanted is not None:  # rows blank in every column read: left out only when blank in every column of the file
-        blank = _blank_rows(read(None))
-    return numbered.filter(pc.invert(blank))  # an Excel-saved CSV's trailing ",,,," rows
+    reader = opened(wanted)
+    schema = reader.schema.append(pa.field(ROW, pa.int64()))
+    some_blank = []  # whether rows were blank in the columns read, perhaps not in the others
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch, rows in numbered(reader):
+            batch = pa.RecordBatch.from_arrays([*batch.columns, rows], schema=schema)
+            blank = _blank_rows(batch.columns[:-1])
+            if not pc.any(blank).as_py():
+                yield batch
+            elif wanted is None:
+                yield batch.filter(pc.invert(blank))
+            else:
+                some_blank.append(True)
+                yield batch
+
+    def blank_rows() -> Collection[int]:
+        if not some_blank:
+            return ()
+        return [row for batch, rows in numbered(opened(None)) for row in rows.filter(_blank_rows(batch.columns)).to_pylist()]
+
+    return TextBatches(schema, batches(), blank_rows)
 
 
-def _blank_rows(data: pa.Table) -> pa.ChunkedArray:
+def _blank_rows(columns: Sequence[pa.Array]) -> pa.Array:
     """Per row: whether every value is null or spaces (column by column, until no row is left blank: most exports
     need one column for that)."""
     blank = None
-    for column in data.columns:
+    for column in columns:
         text = column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
         empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
         blank = empty if blank is None else pc.and_(blank, empty)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from validator.engines.duckdb.sql_text import literal, quote
 from validator.engines.duckdb.text_facts import scan_text
 from validator.errors import DataError
 from validator.site import NULL_WORDS, LoadedTable, Site, join_columns
-from validator.sources import ROW, Export, Naming, Source
+from validator.sources import ROW, Export, Naming, Source, TextBatches
 from validator.sources.headers import wanted_columns
 from validator.tables import Registry, Table
 from validator.told import AUTO, MIXED, MONTH_FIRST, POINT, decide, site_choice
@@ -35,7 +35,7 @@ TRUE_WORDS = ("TRUE", "T", "YES", "Y", "1", "-1")
 FALSE_WORDS = ("FALSE", "F", "NO", "N", "0")
 
 
-def _text_table(source: Export, table: Table, wanted: set[str]) -> tuple[pa.Table, list[str]]:
+def _text_table(source: Export, table: Table, wanted: set[str]) -> tuple[TextBatches, list[str]]:
     """The export's wanted columns as text (a wanted column exported twice is an error, from the whole header),
     and the whole header."""
     header: list[str] = []
@@ -201,19 +201,41 @@ def _register_raw(con: duckdb.DuckDBPyConnection, source: Export, table: Table,
         con.execute(f"CREATE OR REPLACE VIEW {raw} AS SELECT {columns} FROM {scan}")
         rows = con.execute(f"SELECT COUNT(*) FROM {scan}").fetchone()[0]
         return mapping, rows, headers
-    data, headers = _text_table(source, table, wanted)
-    return _register_text(con, table, data, wanted, source), data.num_rows, headers
+    text, headers = _text_table(source, table, wanted)
+    mapping = _store_text(con, table, text, wanted, source)
+    return mapping, con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0], headers
 
 
-def _register_text(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, wanted: set[str],
-                   source: Export) -> dict[str, str]:
-    """Register an Arrow table of text as `raw_<Table>` with Epicor's column names and `__row` (the export's data row
-    when the reader numbered them, else the row of `data`)."""
-    mapping = wanted_columns(table, data.column_names, wanted, source)
-    rows = data.column(ROW) if ROW in data.column_names else pa.array(range(1, data.num_rows + 1), pa.int64())
-    arrays = {"__row": rows}
-    arrays.update({c: data.column(h) for c, h in mapping.items()})
-    con.register(f"raw_{table.name}", pa.table(arrays))
+def _store_text(con: duckdb.DuckDBPyConnection, table: Table, text: TextBatches, wanted: set[str],
+                source: Export) -> dict[str, str]:
+    """Store an export's text as the table `raw_<Table>` with Epicor's column names and `__row` (the export's data
+    row), a batch at a time as it is read: DuckDB holds it within its memory limit, spilling past it, and the
+    export is never whole in memory as Arrow. Its rows keep the export's order (the key's order is read from it:
+    text_facts.in_key_order)."""
+    mapping = wanted_columns(table, text.schema.names, wanted, source)
+    raw, stream = quote(f"raw_{table.name}"), f"text_{table.name}"
+    failed: list[BaseException] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:  # an error of the reader (a line that does not parse) kept for after
+        try:
+            yield from text.batches
+        except BaseException as exc:  # noqa: BLE001 - raised again below, once DuckDB has stopped reading
+            failed.append(exc)
+    con.register(stream, pa.RecordBatchReader.from_batches(text.schema, batches()))
+    columns = ", ".join([f"{quote(ROW)} AS __row", *(f"{quote(h)} AS {quote(c)}" for c, h in mapping.items())])
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT {columns} FROM {quote(stream)}")
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+        con.unregister(stream)
+    if failed:
+        raise failed[0]
+    blank = list(text.blank_rows())
+    if blank:  # rows blank in every column of the export: no data
+        con.register("blank_rows", pa.table({"row": pa.array(blank, pa.int64())}))
+        con.execute(f"DELETE FROM {raw} WHERE __row IN (SELECT row FROM blank_rows)")
+        con.unregister("blank_rows")
     return mapping
 
 
@@ -259,7 +281,7 @@ def materialize_text_tables(site: DuckDBSite) -> None:
         typed = quote(f"typed_{name}")
         site.con.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT * FROM {quote(name)}")
         site.con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT * FROM {typed}")
-        site.con.unregister(f"raw_{name}")  # the text is read no more: its memory goes
+        site.con.execute(f"DROP TABLE {quote('raw_' + name)}")  # the text is read no more: its memory goes
 
 
 def load_site(source: Source, registry: Registry, needs: dict[str, set[str]], con: duckdb.DuckDBPyConnection,
