@@ -151,6 +151,37 @@ def test_a_ragged_line_after_a_separator_hint_is_named_by_its_line_in_the_file(t
         load(tmp_path, "Part", {"PartNum", "PartDescription"})
 
 
+def part_lines(count: int) -> bytes:
+    return b"".join(b"C-%07d,Screw M4 zinc plated,RAW\n" % i for i in range(count))
+
+
+def test_a_ragged_line_far_into_a_large_export_is_named_by_its_line_while_the_export_is_stored(tmp_path):
+    """The export is read a block at a time as it is stored: the line is met after many blocks, and the run stops
+    with its number, not with the rows before it taken as the whole export."""
+    write(tmp_path, "Part.csv", b"PartNum,PartDescription,ClassID\n" + part_lines(100_000) + b"C-X,y,RAW,z\n")
+    with pytest.raises(DataError, match=r"Part.csv: cannot read as CSV .*line 100002 has 4 field\(s\), the header has 3"):
+        load(tmp_path, "Part", {"PartNum", "PartDescription"})
+
+
+def test_a_large_export_is_never_whole_in_memory_as_arrow(tmp_path):
+    """A CSV export goes into DuckDB a block of rows at a time: while a 140 MB export is loaded, Arrow's peak stays a
+    fraction of what the export takes as one Arrow table (pyarrow's reader works in a few dozen blocks whatever the
+    size). Counted in a memory pool of its own."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    write(tmp_path, "Part.csv", b"PartNum,PartDescription,ClassID\n" + part_lines(3_200_000))
+    whole = pacsv.read_csv(tmp_path / "Part.csv").nbytes
+    pool, default = pa.proxy_memory_pool(pa.default_memory_pool()), pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        site = load_site(tmp_path, REGISTRY, {"Part": {"PartNum", "PartDescription"}})
+    finally:
+        pa.set_memory_pool(default)
+    assert site.tables["Part"].rows == 3_200_000
+    assert pool.max_memory() < whole / 3
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
 def test_utf16_with_a_byte_order_mark_as_excel_saves_unicode_text(tmp_path, encoding):
     text = "PartNum\tPartDescription\r\nC-1\tÉcrou 2½\r\n"

@@ -77,8 +77,8 @@ def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
 
 
 def csv_batches(path: Path, columns: Columns | None = None) -> TextBatches:
-    """As read_csv, a block of rows at a time as pyarrow parses them (a 10M-line JobMtl export is 1.3 GB of text):
-    a line that does not parse stops the batches with a DataError. Rows blank in the columns read are left out
+    """As read_csv, a block of rows at a time as pyarrow parses them, so that no export is ever whole in memory: a
+    line that does not parse stops the batches with a DataError. Rows blank in the columns read are left out
     when every column is read; otherwise they are kept, and blank_rows() reads the file again, every column, for
     those blank in all (an Excel-saved CSV's trailing ",,,," rows): only when some are blank in the columns read."""
     if path.stat().st_size == 0:
