@@ -106,6 +106,21 @@ def duckdb_shows(limit: str) -> str:
     return duckdb.connect(config={"memory_limit": limit}).execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
 
+def connection_settings(monkeypatch, module, name: str) -> list[tuple[str, Path]]:
+    """Each call of `module.name` (a function taking a DuckDB connection first) records the connection's memory
+    limit and spill folder, as it was given them."""
+    seen: list[tuple[str, Path]] = []
+    function = getattr(module, name)
+
+    def watched(con, *args, **kwargs):
+        seen.append((con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
+                     Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])))
+        return function(con, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, watched)
+    return seen
+
+
 def export_rows(path: Path) -> list[dict[str, str]]:
     """An export's rows by Epicor column name (`Part_TrackLots`, `PartMtl.QtyPer` -> the bare name), read with the
     standard library's csv module only (UTF-8, else Windows-1252 as Excel saves), never through the validator's

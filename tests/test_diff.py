@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, duckdb_shows, export_rows
+from tests.conftest import DEMO, connection_settings, duckdb_shows, export_rows
 from tests.test_gate import rewrite
 from validator.cli import main
 
@@ -121,15 +121,7 @@ def test_the_two_runs_parts_are_matched_by_duckdb_within_half_the_memory_limit(t
     its own, removed after (at 50M job lines each run judges 5M parts)."""
     from validator.engines.duckdb import changed_verdicts as engine_changed
 
-    seen = []
-    matched = engine_changed.changed_verdicts
-
-    def changed_verdicts(con, old, new):
-        seen.append((con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
-                     Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])))
-        return matched(con, old, new)
-
-    monkeypatch.setattr(engine_changed, "changed_verdicts", changed_verdicts)
+    seen = connection_settings(monkeypatch, engine_changed, "changed_verdicts")
     _, document = diff(DEMO, lot_tracked, tmp_path / "out.json", "--memory-limit", "3GB")
     ((limit, spill),) = seen
     assert limit == duckdb_shows("1500MB") and not spill.exists()

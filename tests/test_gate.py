@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, duckdb_shows, export_rows, run_json
+from tests.conftest import DEMO, connection_settings, duckdb_shows, export_rows, run_json
 from tests.site_formats import to_parquet, to_workbook
 from validator.tables import builtin_registry
 
@@ -269,18 +269,9 @@ def test_a_baseline_past_the_memory_it_may_take_is_held_in_a_temporary_file(base
 def test_the_findings_are_matched_to_the_baseline_by_duckdb_within_half_the_memory_limit(baseline, cli, monkeypatch,
                                                                                          tmp_path):
     """Python holds the report beside it; DuckDB spills past half the limit into its own folder, removed after."""
-
     from validator.engines.duckdb import recorded as engine_recorded
 
-    seen = []
-    matched = engine_recorded.recorded
-
-    def recorded(con, recorded_names, names):
-        seen.append((con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
-                     Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])))
-        return matched(con, recorded_names, names)
-
-    monkeypatch.setattr(engine_recorded, "recorded", recorded)
+    seen = connection_settings(monkeypatch, engine_recorded, "recorded")
     out = tmp_path / "out.json"
     code, _, _ = cli("check", DEMO, "--baseline", baseline, "--memory-limit", "3GB", "--format", "json", "--output", out)
     ((limit, spill),) = seen
