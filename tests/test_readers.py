@@ -87,6 +87,21 @@ def test_a_file_is_utf8_only_when_every_byte_decodes_as_python_decodes_it(tmp_pa
     assert _encoding(path) == expected and (expected == "utf-8") == (tail == b"")
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 8, 64])
+def test_a_file_is_checked_as_utf8_a_block_at_a_time_wherever_a_character_is_cut(tmp_path, monkeypatch, block):
+    """Characters of two, three and four bytes fall across every block boundary; a cp1252 byte, a cut sequence at
+    the end or a lone continuation byte anywhere makes the file Windows-1252."""
+    from validator.sources import csv_reader
+
+    monkeypatch.setattr(csv_reader, "ENCODING_BLOCK", block)
+    text = "PartNum,PartDescription\nC-1,Écrou – 2½ € 𝄞 kg\nC-2,Ω\n".encode()
+    path = tmp_path / "Part.csv"
+    for data, expected in [(text, "utf-8"), (text + "é".encode("cp1252"), "cp1252"), (text + "€".encode()[:2], "cp1252"),
+                           (text[:30] + b"\x80" + text[30:], "cp1252"), (b"\x80\x80\x80\x80" + text, "cp1252")]:
+        path.write_bytes(data)
+        assert csv_reader._encoding(path) == expected, data
+
+
 def test_quoted_fields_with_commas_quotes_and_newlines(tmp_path):
     write(tmp_path, "Part.csv", b'PartNum,PartDescription\nC-1,"Screw, M4 ""pan""\nzinc"\nC-2,plain\n')
     rows, _ = load(tmp_path, "Part", {"PartNum", "PartDescription"})

@@ -22,15 +22,28 @@ from validator.errors import DataError
 from validator.findings import whole_text
 from validator.sources import ROW, Columns, TextBatches
 
+ENCODING_BLOCK = 1 << 24  # bytes of a file checked as UTF-8 at a time
+
 
 def _encoding(path: Path) -> str:
     """UTF-16 when the file starts with its byte order mark (Excel's "Unicode Text", SSMS's Unicode save), else
-    UTF-8 (with or without BOM) when every byte decodes, else Windows-1252."""
+    UTF-8 (with or without BOM) when every byte decodes, else Windows-1252. The file is checked by Arrow a block
+    at a time (a mapped file would count whole in the run's memory): each block up to its last character that may
+    be cut, whose bytes begin the next."""
     with path.open("rb") as handle:
         if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             return "utf-16"
-    with pa.memory_map(str(path)) as mapped:  # the file checked as UTF-8 by Arrow, not copied, not decoded
-        return "utf-8" if whole_text(mapped.read_buffer()) is not None else "cp1252"
+        handle.seek(0)
+        carried = b""
+        while block := handle.read(ENCODING_BLOCK):
+            data = carried + block
+            # a character is at most 4 bytes: the last one may go on in the next block, from its first byte on (a
+            # byte that is not 10xxxxxx); four bytes of 10xxxxxx at the end are no UTF-8
+            last = next((i for i in range(len(data) - 1, max(len(data) - 4, 0) - 1, -1) if data[i] & 0xC0 != 0x80), None)
+            if last is None or whole_text(memoryview(data)[:last]) is None:
+                return "cp1252"
+            carried = data[last:]
+        return "utf-8" if whole_text(carried) is not None else "cp1252"
 
 
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}  # comma first: it wins a tie
