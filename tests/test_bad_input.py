@@ -525,3 +525,28 @@ def test_before_duckdb_connects_arrow_returns_the_memory_it_freed(monkeypatch):
     con = engine.connect()
     engine.disconnect(con)
     assert len(returned) == 1
+
+
+def test_a_run_told_to_stop_removes_its_spill_folder_and_says_it_was_terminated(tmp_path):
+    """A cancelled CI job sends SIGTERM: the run stops as an interrupted one does, with exit code 143, and its
+    spill folder (gigabytes at scale) does not stay behind in the temporary folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "validator", "check", str(DEMO), "--memory-limit", "1GB", "--quiet",
+                            "--format", "json", "--output", str(tmp_path / "out.json")],
+                           env={**os.environ, "TMPDIR": str(temp), "BACKFLUSH_CACHE_DIR": str(tmp_path / "cache")},
+                           stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    deadline = time.monotonic() + 60
+    while not list(temp.glob("backflush-spill-*")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert run.poll() is None, "the run ended before its spill folder was seen"
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143 and err.strip().endswith("backflush: terminated")
+    assert not list(temp.glob("backflush-spill-*"))

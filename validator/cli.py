@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import NoReturn
 
 from validator import __version__, told
 from validator.config.settings import byte_size
-from validator.errors import EXIT_BAD_INPUT, EXIT_OK, BackflushError
+from validator.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, BackflushError
 from validator.formats import FORMATS
 from validator.sources import site_location
 
@@ -291,18 +292,38 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"backflush: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("backflush: interrupted", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except KeyboardInterrupt as exc:
+        return _stopped(exc)
+    except RuntimeError as exc:  # a query DuckDB stopped for an interrupt says so as a RuntimeError of its own
+        if not isinstance(exc.__cause__, KeyboardInterrupt):
+            raise
+        return _stopped(exc.__cause__)
     except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so that it stops as an interrupted one does: files and folders closed and
+    removed on the way out."""
+
+
+def _terminated(signum: int, frame: object) -> NoReturn:
+    raise Terminated
+
+
+def _stopped(interrupt: KeyboardInterrupt) -> int:
+    terminated = isinstance(interrupt, Terminated)
+    print(f"backflush: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
 def run() -> NoReturn:
     """The `backflush` command: main(), then the process ends without tearing the interpreter down. Every file
     is written and closed and every connection closed by then; Python's teardown of the modules a check imports
-    (pandas, pyarrow, ibis) would only add time to every run (docs/performance.md)."""
+    (pandas, pyarrow, ibis) would only add time to every run (docs/performance.md). A run told to stop (SIGTERM:
+    a cancelled CI job, `kill`) stops as one interrupted, so that its spill folders go as when it ends."""
+    signal.signal(signal.SIGTERM, _terminated)
     code = main()
     try:
         sys.stdout.flush()

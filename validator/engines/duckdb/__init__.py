@@ -101,19 +101,22 @@ class DuckDBEngine:
         pa.default_memory_pool().release_unused()
         config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         con = duckdb.connect(config=config)
-        # spilled past the memory limit into a folder of its own in the temporary folder (TMPDIR), not DuckDB's
-        # default .tmp in the working directory (a CI checkout, a consultant's site folder); removed on close
-        spill = Path(tempfile.mkdtemp(prefix="backflush-spill-"))
-        self._spills[id(con)] = spill
-        con.execute(f"SET temp_directory = {literal(str(spill))}")
-        con.execute("SET enable_progress_bar = false")  # its bar would land in a report written to stdout
-        # every result the tool reads in an order says ORDER BY (findings, verdicts, example rows by __row): tables
-        # made on the way need not keep their rows' order
-        con.execute("SET preserve_insertion_order = false")
-        if self.memory_limit:
-            con.execute(f"SET memory_limit = '{self.memory_limit}'")
-        if self.threads:
-            con.execute(f"SET threads = {int(self.threads)}")
+        try:
+            # spilled past the memory limit into a folder of its own in the temporary folder (TMPDIR), not DuckDB's
+            # default .tmp in the working directory (a CI checkout, a consultant's site folder); removed on close
+            self._spills[id(con)] = Path(tempfile.mkdtemp(prefix="backflush-spill-"))
+            con.execute(f"SET temp_directory = {literal(str(self._spills[id(con)]))}")
+            con.execute("SET enable_progress_bar = false")  # its bar would land in a report written to stdout
+            # every result the tool reads in an order says ORDER BY (findings, verdicts, example rows by __row):
+            # tables made on the way need not keep their rows' order
+            con.execute("SET preserve_insertion_order = false")
+            if self.memory_limit:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            if self.threads:
+                con.execute(f"SET threads = {int(self.threads)}")
+        except BaseException:  # an error or an interrupt (SIGTERM) on the way: the folder goes with the connection
+            self.disconnect(con)
+            raise
         return con
 
     @_within_memory
