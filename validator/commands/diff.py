@@ -24,6 +24,7 @@ def main(args: argparse.Namespace) -> int:
     options = {"keep_going": args.keep_going, "profile": profile, "attestations": args.attestations,
                "readiness_rules": readiness_in_force(rules), **reading_options(args, config, registry)}
     _, waivers = gate_inputs(None, args.waivers or config.waivers)
+    memory_limit = getattr(args, "memory_limit", None)
     engine = engine_for(args)
     with source_of(args.old, engine) as source:
         old = run_check(source, selected, registry, engine, **options)
@@ -34,10 +35,9 @@ def main(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     with source_of(args.new, engine) as source:
         report = run_check(source, selected, registry, engine, **options)
-        report = gated(report, baseline, waivers, getattr(args, "memory_limit", None))
+        report = gated(report, baseline, waivers, memory_limit)
         # DuckDB matches the two runs' parts within half of the run's memory limit, whichever engine judged them
-        changes = verdict_changes(verdicts, report.verdicts,
-                                  DuckDBEngine(getattr(args, "memory_limit", None)).changed_verdicts)
+        changes = verdict_changes(verdicts, report.verdicts, DuckDBEngine(memory_limit).changed_verdicts)
         report = replace(report, triage=replace(report.triage, verdict_changes=changes))
         write_reports(report, chosen, args.color)
     fail_on = args.fail_on or config.fail_on or "error"

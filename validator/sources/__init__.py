@@ -55,17 +55,6 @@ class TextBatches:
             data = data.append_column(ROW, pa.array(numpy.arange(1, data.num_rows + 1, dtype=numpy.int64)))
         return cls(data.schema, iter(data.to_batches()))
 
-    def table(self) -> pa.Table:
-        """The rows whole, blank ones left out."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        data = pa.Table.from_batches(list(self.batches), self.schema)
-        blank = list(self.blank_rows())
-        if not blank:
-            return data
-        return data.filter(pc.invert(pc.is_in(data.column(ROW), value_set=pa.array(blank, pa.int64()))))
-
 
 @dataclass(frozen=True)
 class Naming:

@@ -83,17 +83,13 @@ def _bad_csv_line(path: Path, encoding: str, delimiter: str, hinted: bool) -> st
 TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
-def read_csv(path: Path, columns: Columns | None = None) -> pa.Table:
-    """Every column as text (dictionary-encoded: TEXT), or those `columns` names (an Epicor Part export has some
-    250 columns and a run reads eight), whole, with ROW; rows blank in every column left out."""
-    return csv_batches(path, columns).table()
-
-
 def csv_batches(path: Path, columns: Columns | None = None) -> TextBatches:
-    """As read_csv, a block of rows at a time as pyarrow parses them, so that no export is ever whole in memory: a
-    line that does not parse stops the batches with a DataError. Rows blank in the columns read are left out
-    when every column is read; otherwise they are kept, and blank_rows() reads the file again, every column, for
-    those blank in all (an Excel-saved CSV's trailing ",,,," rows): only when some are blank in the columns read."""
+    """Every column as text (dictionary-encoded: TEXT), or those `columns` names (an Epicor Part export has some
+    250 columns and a run reads eight), with ROW, a block of rows at a time as pyarrow parses them, so that no
+    export is ever whole in memory: a line that does not parse stops the batches with a DataError. Rows blank in
+    the columns read are left out when every column is read; otherwise they are kept, and blank_rows() reads the
+    file again, every column, for those blank in all (an Excel-saved CSV's trailing ",,,," rows): only when some
+    are blank in the columns read."""
     if path.stat().st_size == 0:
         raise DataError("the file is empty (0 bytes): export the table again with its header row", location=str(path))
     encoding = _encoding(path)
