@@ -81,7 +81,7 @@ def test_the_parts_whose_verdict_changed_are_listed_worst_new_verdict_first_and_
                       (None, "MfgSys", "SHT-0005", "ready"), ("EPIC06", "Lyon", "SCR-0002", "not eligible"))
     new = verdicts_of((None, "MfgSys", "SHT-0005", "ready"), ("EPIC06", "MfgSys", "SUB-009", "unknown"),
                       ("EPIC06", "MfgSys", "GLUE-0001", "at risk"), ("EPIC06", "MfgSys", "SCR-0002", "not eligible"))
-    assert verdict_changes(old, new, DuckDBEngine().changed_verdicts) == [
+    assert list(verdict_changes(old, new, DuckDBEngine().changed_verdicts)) == [
         {"company": "EPIC06", "plant": "MfgSys", "part_num": "SCR-0002", "before": "ready", "after": "not eligible"},
         {"company": "EPIC06", "plant": "MfgSys", "part_num": "SUB-009", "before": None, "after": "unknown"},
         {"company": "EPIC06", "plant": "Lyon", "part_num": "SCR-0002", "before": "not eligible", "after": None}]
@@ -112,7 +112,7 @@ def test_an_export_without_company_judges_the_same_parts_in_both_runs():
     old = verdicts_of((None, "MfgSys", "SCR-0002", "ready"), (None, "MfgSys", "GLUE-0001", "at risk"))
     new = verdicts_of((None, "MfgSys", "GLUE-0001", "at risk"), (None, "MfgSys", "SCR-0002", "not eligible"))
     assert old.table.schema.field("company").type == "null"
-    assert verdict_changes(old, new, DuckDBEngine().changed_verdicts) == [
+    assert list(verdict_changes(old, new, DuckDBEngine().changed_verdicts)) == [
         {"company": None, "plant": "MfgSys", "part_num": "SCR-0002", "before": "ready", "after": "not eligible"}]
 
 
@@ -126,3 +126,60 @@ def test_the_two_runs_parts_are_matched_by_duckdb_within_half_the_memory_limit(t
     ((limit, spill),) = seen
     assert limit == duckdb_shows("1500MB") and not spill.exists()
     assert {(c["plant"], c["part_num"]) for c in document["summary"]["verdict_changes"]} == {("MfgSys", "SCR-0002")}
+
+
+def test_every_report_of_a_diff_names_the_parts_whose_verdict_changed(lot_tracked, tmp_path, capsys):
+    """The JSON summary lists them, the SARIF log carries the same summary and stays valid against SARIF 2.1.0, the
+    Markdown summary and the console show them."""
+    import jsonschema
+
+    from tests.test_report_formats import CONTRACTS
+
+    sarif, markdown = tmp_path / "out.sarif", tmp_path / "out.md"
+    _, document = diff(DEMO, lot_tracked, tmp_path / "out.json", "--format", f"sarif:{sarif}",
+                       "--format", f"markdown:{markdown}", "--format", "console")
+    backflushed = sorted({r["Plant"] for r in export_rows(DEMO / "PartPlant.csv")
+                          if r["PartNum"] == "SCR-0002" and r["BackFlush"] == "1"})
+    changes = document["summary"]["verdict_changes"]
+    assert backflushed and [(c["plant"], c["part_num"], c["after"]) for c in changes] == [
+        (plant, "SCR-0002", "not eligible") for plant in backflushed]
+    log = json.loads(sarif.read_text(encoding="utf-8"))
+    schema = json.loads((CONTRACTS / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    assert not list(jsonschema.Draft4Validator(schema).iter_errors(log))
+    assert log["runs"][0]["properties"]["summary"]["verdict_changes"] == changes
+    printed = capsys.readouterr().out
+    for change in changes:
+        assert f"| {change['company']} | {change['plant']} | SCR-0002 | {change['before']} | not eligible |" in (
+            markdown.read_text(encoding="utf-8"))
+        assert f"{change['company']} {change['plant']} SCR-0002: {change['before']} -> not eligible" in printed
+
+
+def test_a_change_to_every_part_is_written_without_a_python_object_per_part(tmp_path):
+    """Switching backflush on across a site changes every part's verdict (5M parts at 50M job lines): the changes
+    stay one Arrow table, written a block at a time, each part's text escaped as JSON (quotes, backslashes, accents)."""
+    import tracemalloc
+
+    import pyarrow as pa
+
+    from validator.engines.duckdb import DuckDBEngine
+    from validator.findings import Verdicts
+    from validator.formats.json import write_document
+    from validator.gate import verdict_changes
+
+    parts = [f"P{i:07d}" for i in range(200_000)] + ['BOLT "M8"', "C:\\BIN", "ÉCROU-ß"]
+    old = Verdicts(pa.table({"company": ["EPIC06"] * len(parts), "plant": ["MfgSys"] * len(parts),
+                             "part_num": parts, "verdict": ["not eligible"] * len(parts)}))
+    new = Verdicts(old.table.set_column(3, "verdict", pa.array(["ready"] * len(parts))))
+    out = tmp_path / "summary.json"
+    tracemalloc.start()
+    try:
+        changes = verdict_changes(old, new, DuckDBEngine().changed_verdicts)
+        with out.open("w", encoding="utf-8") as sink:
+            write_document({"summary": {"findings": 0, "verdict_changes": changes}}, sink)
+        _, python_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    written = json.loads(out.read_text(encoding="utf-8"))["summary"]["verdict_changes"]
+    assert written == [{"company": "EPIC06", "plant": "MfgSys", "part_num": p, "before": "not eligible",
+                        "after": "ready"} for p in sorted(parts)]
+    assert python_peak < 16 * 2**20, f"{python_peak / 2**20:.0f} MiB of Python objects"

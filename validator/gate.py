@@ -26,7 +26,7 @@ from validator.findings import (
     IF_ENABLED_OUTCOME,
     JSON_OBJECT,
     JSON_STRING,
-    VERDICTS,
+    EngineRows,
     Findings,
     Verdicts,
     among_rows,
@@ -101,19 +101,34 @@ CHANGE_COLUMNS = ("company", "plant", "part_num", "verdict")  # what verdict_cha
 
 
 # the parts whose verdict differs between two runs' verdicts (their CHANGE_COLUMNS): company, plant, part_num, before
-# and after, matched where the run's memory allows (DuckDBEngine.changed_verdicts)
+# and after, sorted as VerdictChanges lists them, matched where the run's memory allows (DuckDBEngine.changed_verdicts)
 ChangedVerdicts = Callable[[pa.Table, pa.Table], pa.Table]
+CHANGE_FIELDS = ("company", "plant", "part_num", "before", "after")
 
 
-def verdict_changes(old: Verdicts, new: Verdicts, changed: ChangedVerdicts) -> list[dict[str, Any]]:
+class VerdictChanges(EngineRows[dict[str, Any]]):
+    """The parts whose verdict changed between two runs (`diff`), the worst new verdict first and the parts NEW did
+    not judge last: held as one Arrow table, their JSON documents made from its columns a block at a time, and a
+    dict made only for a part a reader shows. Switching backflush on across a site changes every part's verdict:
+    at 50M job lines 5M parts, which as dicts took 3 GB (docs/performance.md)."""
+
+    def _make(self, row: dict[str, Any]) -> dict[str, Any]:
+        return row
+
+    def lines(self, rows: pa.Table) -> pa.Array:
+        pieces: list[Any] = []
+        for index, name in enumerate(CHANGE_FIELDS):
+            pieces += [text_scalar(("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"),
+                       json_strings(rows.column(name).combine_chunks())]
+        return pc.binary_join_element_wise(*pieces, text_scalar("}"), text_scalar(""))
+
+
+def verdict_changes(old: Verdicts, new: Verdicts, changed: ChangedVerdicts) -> VerdictChanges:
     """The parts whose verdict differs between two runs (None: not judged in that run), worst new verdict first. A
     part is the same in both when its company, site and part are (a missing company as missing); `changed` matches
-    them (5M judged parts a run at 50M job lines), Python sees the changed parts alone."""
+    and sorts them (5M judged parts a run at 50M job lines), Python sees the changed parts alone."""
     columns = list(CHANGE_COLUMNS)
-    changes = changed(old.table.select(columns), new.table.select(columns)).to_pylist()
-    rank_of = {v: i for i, v in enumerate(VERDICTS)}
-    return sorted(changes, key=lambda d: (rank_of.get(d["after"], len(rank_of)), str(d["company"]), str(d["plant"]),
-                                          str(d["part_num"])))
+    return VerdictChanges(changed(old.table.select(columns), new.table.select(columns)).select(list(CHANGE_FIELDS)))
 
 
 def read_baseline(path: Path, held: int | None = None) -> Baseline:
@@ -238,7 +253,7 @@ class Triage:
     applied: list[tuple[Waiver, int]] = field(default_factory=list)  # active waivers and the findings each waived
     expired: list[tuple[Waiver, int]] = field(default_factory=list)  # and the findings each would waive
     unmatched: list[Waiver] = field(default_factory=list)  # active waivers that waive nothing
-    verdict_changes: list[dict[str, Any]] | None = None  # `diff`: parts whose verdict changed between the runs
+    verdict_changes: VerdictChanges | None = None  # `diff`: parts whose verdict changed between the runs
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -30,7 +30,7 @@ from validator.findings import (
     text_array,
     text_scalar,
 )
-from validator.formats.json import byte_sink
+from validator.formats.json import byte_sink, json_members
 from validator.report import Report
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -183,9 +183,11 @@ def write(report: Report, out: TextIO, *, color: bool = False) -> None:
            "artifacts": artifacts,
            "properties": {"site": report.site, "profile": report.profile, "summary": report.summary()}}
     head = orjson.dumps({"$schema": SCHEMA, "version": "2.1.0"}).decode()[:-1]
-    body = orjson.dumps(run).decode()[:-1]
     put = byte_sink(out)
-    put(f'{head},"runs":[{body},"results":['.encode())
+    put(f'{head},"runs":[{{'.encode())
+    for chunk in json_members(run):  # diff's summary streams the parts whose verdict changed
+        put(chunk)
+    put(b',"results":[')
     findings = report.findings
     for start in range(0, len(findings), BLOCK):
         put(b",\n" if start else b"\n")
