@@ -152,3 +152,47 @@ def test_a_plant_filter_reads_only_those_sites_rows(tmp_path, cli, secrets):
     assert code == 0, err
     assert plants == {"Plant2"} and len(served) > 1
     assert json.loads((target / "manifest.json").read_text())["plants"] == ["Plant2"]
+
+
+def test_a_table_of_many_pages_is_written_as_it_comes_not_held_as_python_values(tmp_path, monkeypatch):
+    """A large site's JobMtl is millions of rows over thousands of pages: each page goes to the snapshot's Parquet
+    file as it arrives (Python holds about a page, not the table), every value as the text an export holds."""
+    import tracemalloc
+
+    import pyarrow.parquet as pq
+
+    from validator.sources import epicor_rest
+
+    columns = ["Company", "JobNum", "AssemblySeq", "MtlSeq", "PartNum", "QtyPer", "BackFlush", "Plant"]
+    rows, page_size = 250_000, 1000
+
+    def pages(self, table, names, key, filters):  # noqa: ANN001, ANN202 - Client.pages, as a BAQ's pages come
+        for start in range(0, self.rows, page_size):
+            yield [{"JobMtl_Company": "EPIC06", "JobMtl_JobNum": f"J{i // 10:06d}", "JobMtl_AssemblySeq": 0,
+                    "JobMtl_MtlSeq": (i % 10 + 1) * 10, "JobMtl_PartNum": f"RM-{i % 4999:04d}",
+                    "JobMtl_QtyPer": 2.5 if i % 7 else 3.0, "JobMtl_BackFlush": i % 3 == 0, "JobMtl_Plant": "MfgSys"}
+                   for i in range(start, min(start + page_size, self.rows))]
+
+    def pull_rows(count: int, target: Path) -> dict:
+        monkeypatch.setattr(epicor_rest.Client, "rows", count, raising=False)
+        return epicor_rest.pull(settings, epicor_rest.Credentials(USER, PASSWORD, API_KEY), {"JobMtl": columns},
+                                {"JobMtl": ["JobNum"]}, {"JobMtl": True}, target)
+
+    monkeypatch.setattr(epicor_rest.Client, "pages", pages)
+    settings = epicor_rest.RestSettings("http://127.0.0.1:9/EpicorTest", "EPIC06", page_size=page_size,
+                                        tables={"JobMtl": {"baq": "BF_JobMtl"}})
+    pull_rows(page_size, tmp_path / "first")  # what a pull imports (HTTP, retries, Parquet) is not its rows
+    tracemalloc.start()
+    try:
+        manifest = pull_rows(rows, tmp_path / "snap")
+        _, python_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    written = pq.read_table(tmp_path / "snap" / "JobMtl.parquet")
+    assert manifest["tables"]["JobMtl"]["rows"] == written.num_rows == rows
+    assert manifest["tables"]["JobMtl"]["pages"] == rows // page_size
+    assert written.slice(123_457, 1).to_pylist() == [{
+        "JobMtl_Company": "EPIC06", "JobMtl_JobNum": "J012345", "JobMtl_AssemblySeq": "0", "JobMtl_MtlSeq": "80",
+        "JobMtl_PartNum": "RM-3481", "JobMtl_QtyPer": "2.5", "JobMtl_BackFlush": "False", "JobMtl_Plant": "MfgSys"}]
+    assert written.slice(123_452, 1).column("JobMtl_QtyPer").to_pylist() == ["3"]  # a whole number without '.0'
+    assert python_peak < 16 * 2**20, f"{python_peak / 2**20:.0f} MiB of Python values"

@@ -13,6 +13,7 @@ to fix. No secret is written anywhere: not in the manifest, a message or the fil
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -32,6 +33,9 @@ from validator.errors import DataError
 from validator.sources.xlsx_reader import cell_text
 
 MANIFEST = "manifest.json"
+# rows of a pulled table written to its Parquet file at a time: DuckDB's own row group size (its scans run in parallel
+# over row groups)
+ROW_GROUP = 122_880
 SNAPSHOT_FORMAT = "backflush-snapshot/1"
 # the business-object entity sets the domain reference confirms (3.1); any other table is read from the BAQ or
 # entity set backflush.yaml names for it (sources: epicor: tables:)
@@ -224,6 +228,30 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_pages(path: Path, names: list[str], pages: Iterator[list[dict]],
+                 progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+    """A table's pages written to one Parquet file as they come, every value as the text an export writes (True,
+    12, ...): each page becomes Arrow at once and a row group is written every ROW_GROUP rows, so a table of millions
+    of rows is never held as Python values. The rows and pages read."""
+    schema = pa.schema([(name, pa.string()) for name in names])
+    held: list[pa.RecordBatch] = []
+    rows = pages_read = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for page in pages:
+            held.append(pa.record_batch([pa.array([cell_text(row.get(name)) for row in page], pa.string())
+                                         for name in names], schema=schema))
+            pages_read += 1
+            rows += len(page)
+            if sum(batch.num_rows for batch in held) >= ROW_GROUP:
+                writer.write_table(pa.Table.from_batches(held, schema), row_group_size=ROW_GROUP)
+                held = []
+            if progress:
+                progress(rows, pages_read)
+        if held or not rows:  # a table without rows is a file with its columns
+            writer.write_table(pa.Table.from_batches(held, schema), row_group_size=ROW_GROUP)
+    return rows, pages_read
+
+
 def pull(settings: RestSettings, credentials: Credentials, wanted: dict[str, list[str]], keys: dict[str, list[str]],
          plants: dict[str, bool], target: Path, *, force: bool = False,
          progress: Callable[[str, int, int], None] | None = None,
@@ -250,18 +278,9 @@ def pull(settings: RestSettings, credentials: Credentials, wanted: dict[str, lis
             if settings.plants and plants.get(table):
                 filters.append("(" + " or ".join(f"{plant} eq '{p.replace(chr(39), chr(39) * 2)}'"
                                                  for p in settings.plants) + ")")
-            data: dict[str, list[str | None]] = {name: [] for name in names}
-            pages = rows = 0
-            for page in client.pages(table, names, order, filters):
-                pages += 1
-                for row in page:
-                    for name in names:
-                        data[name].append(cell_text(row.get(name)))  # as an export writes it: True, 12, ...
-                rows += len(page)
-                if progress:
-                    progress(table, rows, pages)
             path = work / f"{table}.parquet"
-            pq.write_table(pa.table({name: pa.array(values, pa.string()) for name, values in data.items()}), path)
+            rows, pages = _write_pages(path, names, client.pages(table, names, order, filters),
+                                       functools.partial(progress, table) if progress else None)
             manifest["tables"][table] = {"file": path.name, "url": public_url(settings.url(table)), "rows": rows,
                                          "pages": pages, "columns": names, "sha256": _sha256(path)}
         manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
