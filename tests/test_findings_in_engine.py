@@ -192,6 +192,22 @@ def test_verdict_documents_are_the_json_the_engine_writes(con, lists):
     assert written == by_engine
 
 
+def test_verdicts_of_many_blocks_made_on_several_threads_are_written_once_each_in_their_order():
+    """Blocks of verdict documents are made on threads while one is written: a site's million verdicts come out
+    each once, in the verdicts' order (company, site, part), whichever block is made first."""
+    from validator.findings import BLOCK, Verdicts
+
+    rows = 5 * BLOCK + 7
+    parts = [f"RM-{i:07d}" for i in range(rows)]
+    table = pa.table({"company": ["EPIC06"] * rows, "plant": ["MfgSys"] * rows, "part_num": parts,
+                      "verdict": ["ready" if i % 3 else "at_risk" for i in range(rows)], "rules": [[]] * rows,
+                      "backflushed": [i % 2 == 0 for i in range(rows)], "not_judged": [[]] * rows})
+    blocks = [bytes(block) for block in Verdicts(table).json_blocks("\n")]
+    written = [json.loads(line) for line in b"\n".join(blocks).decode().split("\n")]
+    assert len(blocks) == 6 and [v["part_num"] for v in written] == parts
+    assert [v["verdict"] for v in written[BLOCK - 1:BLOCK + 2]] == ["ready", "ready", "at_risk"]
+
+
 # A user's rule with two checks on PartOpr: labour backflush (B), and a second condition that is either another
 # column of the row (both checks then share one pass) or the method's last operation (an aggregate: the checks then
 # run in passes of their own). A method operation both flag is one finding, with the message of the rule's first check.

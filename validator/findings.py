@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import struct
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self, TypeVar, overload
 
@@ -28,6 +30,7 @@ NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY = "not eligible", "misconfi
 VERDICTS = (NOT_ELIGIBLE, MISCONFIGURED, AT_RISK, UNKNOWN, READY)
 T = TypeVar("T")
 BLOCK = 20_000  # rows of JSON text joined at a time
+WRITERS = 2  # threads making blocks of JSON text from columns at once (Arrow's compute releases the GIL)
 
 
 @dataclass(frozen=True)
@@ -248,11 +251,29 @@ class EngineRows(Sequence[T]):
             for row in self._pylist(self.table.slice(start, 10_000)):
                 yield self._make(row)
 
+    # whether `lines` reads the table's columns alone, so that blocks may be made on several threads at once
+    # (the findings read their documents, held apart, maybe from a file: one block at a time)
+    LINES_FROM_COLUMNS = False
+
     def json_blocks(self, separator: str) -> Iterator[pa.Buffer]:
         """The rows' JSON documents, joined with `separator` a block of rows at a time by Arrow: UTF-8 bytes, no
-        Python string per row nor per block."""
-        for start in range(0, len(self), BLOCK):
-            yield joined(self.lines(self.table.slice(start, BLOCK)), separator)
+        Python string per row nor per block. Made from columns, the next blocks are made on WRITERS threads while
+        one is written, never more than WRITERS ahead (at 1M verdicts: docs/performance.md)."""
+        def block(start: int) -> pa.Buffer:
+            return joined(self.lines(self.table.slice(start, BLOCK)), separator)
+
+        starts = range(0, len(self), BLOCK)
+        if not self.LINES_FROM_COLUMNS or len(starts) < 2:
+            yield from map(block, starts)
+            return
+        with ThreadPoolExecutor(WRITERS, thread_name_prefix="json-blocks") as pool:
+            ahead: deque = deque()
+            for start in starts:
+                ahead.append(pool.submit(block, start))
+                if len(ahead) > WRITERS:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
 
     def block(self, start: int, size: int) -> Self:
         """The rows from `start`, at most `size` of them."""
@@ -588,6 +609,8 @@ class Verdicts(EngineRows[Verdict]):
     """One verdict per component at a site of a company, sorted by company, site and part as SQL Server compares
     them (README "Verdicts"). Their JSON documents are written from the columns a block at a time, not held
     beside them: at 5M judged parts the documents would be 600 MiB more at the run's peak (docs/performance.md)."""
+
+    LINES_FROM_COLUMNS = True
 
     def _make(self, row: dict[str, Any]) -> Verdict:
         return Verdict(row["company"], row["plant"], row["part_num"], row["verdict"], tuple(row["rules"]),

@@ -112,6 +112,8 @@ class VerdictChanges(EngineRows[dict[str, Any]]):
     dict made only for a part a reader shows. Switching backflush on across a site changes every part's verdict:
     at 50M job lines 5M parts, which as dicts took 3 GB (docs/performance.md)."""
 
+    LINES_FROM_COLUMNS = True
+
     def _make(self, row: dict[str, Any]) -> dict[str, Any]:
         return row
 
