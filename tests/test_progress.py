@@ -28,3 +28,22 @@ def test_quiet_turns_it_off_on_a_terminal_too(cli, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     _, _, err = cli("check", DEMO, "--fail-on", "never", "--format", "markdown", "--quiet")
     assert err == ""
+
+
+def test_a_long_diff_shows_both_runs_each_line_saying_which(cli, monkeypatch):
+    import validator.commands.progress_display as display
+
+    monkeypatch.setattr(display, "DELAY", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    _, _, err = cli("diff", DEMO, DEMO, "--fail-on", "never", "--format", "markdown")
+    assert "OLD: JobMtl:" in err and "NEW: JobMtl:" in err and "rows" in err
+    assert "OLD: " in err.split("NEW: ")[0]  # OLD's lines come first
+
+
+def test_quiet_turns_off_the_progress_of_a_diff_on_a_terminal(cli, monkeypatch):
+    import validator.commands.progress_display as display
+
+    monkeypatch.setattr(display, "DELAY", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    _, _, err = cli("diff", DEMO, DEMO, "--fail-on", "never", "--format", "markdown", "--quiet")
+    assert err == ""

@@ -30,3 +30,19 @@ class Silent:
 
 
 SILENT = Silent()
+
+
+class Labelled:
+    """Another display's lines, each begun with a label: which of two runs (`diff`'s OLD and NEW) a line is about."""
+
+    def __init__(self, shown: Progress, label: str) -> None:
+        self.shown, self.label = shown, label
+
+    def step(self, what: str) -> None:
+        self.shown.step(f"{self.label}: {what}")
+
+    def note(self, what: str) -> None:
+        self.shown.note(f"{self.label}: {what}")
+
+    def close(self) -> None:
+        pass  # the display goes with the command, not with one of its runs
