@@ -28,6 +28,24 @@ def rows(book: openpyxl.Workbook, name: str) -> list[tuple]:
     return list(book[name].iter_rows(values_only=True))
 
 
+
+def describe_from(descriptions: pa.Table):  # noqa: ANN201 - (company, part) -> description, as the test reads them
+    """A part's description read straight from the Part rows given, the last row listed first: the row of the same
+    company and part (case aside); else a row of the part without a company; else, asked without a company, any
+    row of the part; else ''."""
+    rows = [(str(r["Company"] or "").upper(), str(r["PartNum"] or "").upper(), r["PartDescription"] or "")
+            for r in reversed(descriptions.to_pylist())]
+
+    def describe(company: str | None, part: str | None) -> str:
+        asked, wanted = str(company or "").upper(), str(part or "").upper()
+        for fits in (lambda c: c == asked, lambda c: c == "", lambda c: asked == ""):
+            found = [text for c, p, text in rows if p == wanted and fits(c)]
+            if found:
+                return found[0]
+        return ""
+    return describe
+
+
 def test_the_verdict_sheet_has_a_row_per_judged_part_with_its_description(worklist):
     path, document = worklist
     book = openpyxl.load_workbook(path)
@@ -143,7 +161,7 @@ def test_verdict_rows_are_written_as_xlsxwriter_writes_them_a_cell_at_a_time(tmp
     with written.open("wb") as out:
         xlsx.write(report, out)
 
-    describe = report.description()
+    describe = describe_from(descriptions)
     oracle = tmp_path / "oracle.xlsx"
     book = xlsxwriter.Workbook(str(oracle), {"constant_memory": True, "strings_to_formulas": False,
                                              "strings_to_urls": False})
@@ -216,7 +234,7 @@ def test_finding_rows_are_written_as_xlsxwriter_writes_them_a_cell_at_a_time(tmp
 
     keys = list(dict.fromkeys(c for d in documents for c in d["key"]))
     evidence = [c for c in dict.fromkeys(c for d in documents for c in d["evidence"]) if c not in keys]
-    describe = report.description()
+    describe = describe_from(descriptions)
     oracle = tmp_path / "oracle.xlsx"
     book = xlsxwriter.Workbook(str(oracle), {"constant_memory": True, "strings_to_formulas": False,
                                              "strings_to_urls": False})
@@ -260,3 +278,23 @@ def test_every_key_and_evidence_value_of_a_finding_to_fix_has_its_column(tmp_pat
             for name, value in {**finding["evidence"], **finding["key"]}.items():
                 assert cells[name] == ("" if value is None else str(value) if isinstance(value, bool) else value)
     assert tables  # some rule has findings on two tables
+
+
+def test_a_part_is_described_by_its_own_companys_part_never_by_another_companys():
+    """Keys compared case aside; a part of a company without that part gets no description, though another company
+    has one; a Part row exported without a company describes the part for any company, and a part asked without a
+    company (a job export without Company) takes any company's; the last row listed wins."""
+    from validator.findings import Findings, Verdicts
+    from validator.report import Report
+
+    descriptions = pa.table({"Company": ["EPIC06", "EPIC07", None, "EPIC06"],
+                             "PartNum": ["scr-0002", "GLUE-0001", "BRK-100", "SCR-0002"],
+                             "PartDescription": ["Screw M3 (old)", "Glue, EPIC07's", "Bracket", "Screw M3"]})
+    no_rows = pa.table({c: pa.array([], pa.string()) for c in ("rule_id", "severity", "outcome", "site_plant",
+                                                                "component", "line", "company", "part_num")})
+    report = Report("site", {}, [], Findings(no_rows), Verdicts(no_rows), descriptions=descriptions)
+    asked = [("EPIC06", "SCR-0002"), ("epic06", "scr-0002"), ("EPIC06", "GLUE-0001"), ("EPIC07", "glue-0001"),
+             ("EPIC06", "BRK-100"), (None, "GLUE-0001"), ("", "SCR-0002"), ("EPIC06", "NONE-1"), ("EPIC06", None)]
+    described = report.described(pa.array([c for c, _ in asked], pa.string()), pa.array([p for _, p in asked], pa.string()))
+    assert described.to_pylist() == ["Screw M3", "Screw M3", "", "Glue, EPIC07's", "Bracket", "Glue, EPIC07's",
+                                     "Screw M3", "", ""]

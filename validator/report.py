@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from validator import __version__
-from validator.findings import ERROR, STATUSES, Findings, RuleResult, Verdicts, Violation, site_scores
+from validator.finding_documents import int64s
+from validator.findings import ERROR, STATUSES, Findings, RuleResult, Verdicts, Violation, site_scores, text_scalar
 from validator.gate import Triage
 from validator.rules.model import SEVERITY_RANK, Rule
 
@@ -39,16 +42,35 @@ class Report:
     descriptions: pa.Table | None = None  # Company, PartNum, PartDescription of the parts read, when a format
     # written shows them (formats DESCRIBES_PARTS: the worklist)
 
-    def description(self) -> Callable[[Any, Any], str]:
-        """(company, part) -> the part's description ('' when unknown), compared as SQL Server compares keys."""
-        found: dict[tuple[str, str], str] = {}
-        if self.descriptions is not None:
-            rows = zip(*(self.descriptions.column(c).to_pylist() for c in ("Company", "PartNum", "PartDescription")),
-                       strict=True)
-            found = {(str(c or "").upper(), str(p or "").upper()): d or "" for c, p, d in rows}
-        parts = {part: d for (_, part), d in found.items()}  # an export without Company: by part alone
-        return lambda company, part: found.get((str(company or "").upper(), str(part or "").upper()),
-                                               parts.get(str(part or "").upper(), ""))
+    def described(self, company: pa.Array, part: pa.Array) -> pa.Array:
+        """Each (company, part)'s description, '' when unknown: the part of that company, keys compared as SQL
+        Server compares them (case aside). A part exported without a company (a Part export without Company) is
+        found by the part alone, and so is every part asked without one (a job export without Company); another
+        company's part is never taken for it. The last listed wins. All of it lookups by Arrow: at 50M job lines,
+        with 5M parts, a Python dict of the descriptions took some 1.7 GB (docs/performance.md)."""
+        if self.descriptions is None or not len(part):
+            return pa.repeat(text_scalar(""), len(part))
+        known_company, known_part, known, text = self._known_parts
+        asked_company, asked_part = _upper(company), _upper(part)
+        found = _looked_up(pc.binary_join_element_wise(asked_company, asked_part, text_scalar("\x1f")), known, text)
+        without = pc.equal(known_company, text_scalar(""))
+        if pc.any(without).as_py():  # Part rows exported without a company
+            found = pc.coalesce(found, _looked_up(asked_part, pc.filter(known_part, without), pc.filter(text, without)))
+        blank = pc.equal(asked_company, text_scalar(""))
+        if pc.any(blank).as_py():  # parts asked without a company
+            found = pc.coalesce(found, pc.if_else(blank, _looked_up(asked_part, known_part, text),
+                                                  pa.scalar(None, pa.string())))
+        return pc.fill_null(found, text_scalar(""))
+
+    @functools.cached_property
+    def _known_parts(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        """The descriptions' companies and parts as compared, both as one key, and their texts: the last listed
+        first, made once for every lookup."""
+        assert self.descriptions is not None
+        listed = self.descriptions.take(int64s(numpy.arange(self.descriptions.num_rows - 1, -1, -1)))
+        company, part = _upper(listed.column("Company")), _upper(listed.column("PartNum"))
+        text = pc.fill_null(listed.column("PartDescription").combine_chunks().cast(pa.string()), text_scalar(""))
+        return company, part, pc.binary_join_element_wise(company, part, text_scalar("\x1f")), text
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
@@ -90,3 +112,16 @@ class Report:
                 "profile": self.profile, "jobs": self.jobs, "date_orders": self.date_orders,
                 "decimal_commas": self.decimal_commas, "column_headers": self.column_headers,
                 **({"snapshot": self.snapshot} if self.snapshot is not None else {})}
+
+
+def _looked_up(asked: pa.Array, known: pa.Array, text: pa.Array) -> pa.Array:
+    """The `text` of the first `known` value equal to each `asked` one (null where none): the hash is made of the
+    few known values asked for, not of every known one (a rule sheet asks for some parts of a million)."""
+    near = pc.is_in(known, value_set=asked)
+    return pc.take(pc.filter(text, near), pc.index_in(asked, value_set=pc.filter(known, near)))
+
+
+def _upper(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Key text as compared case aside: upper case, a blank (or none) as ''."""
+    column = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return pc.utf8_upper(pc.fill_null(column.cast(pa.string()), text_scalar("")))

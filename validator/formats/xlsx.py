@@ -163,8 +163,9 @@ def _summary(book: Any, report: Report, formats: dict[str, Any]) -> None:
 VERDICT_HEADER = ["Company", "Site", "Part", "Description", "Verdict", "Backflushed now", "Rules", "Not judged"]
 
 
-def _verdict_columns(rows: pa.Table, describe: Any) -> list[pa.Array]:
-    """The verdict sheet's columns as text: blank for none, a part's description, the lists joined by spaces."""
+def _verdict_columns(rows: pa.Table, described: pa.Array) -> list[pa.Array]:
+    """The verdict sheet's columns as text: blank for none, the parts' descriptions (`described`), the lists joined
+    by spaces."""
     def text(name: str) -> pa.Array:
         return pc.fill_null(rows.column(name).combine_chunks(), "")
 
@@ -172,19 +173,20 @@ def _verdict_columns(rows: pa.Table, describe: Any) -> list[pa.Array]:
         return pc.fill_null(pc.binary_join(rows.column(name).combine_chunks(), " "), "")
 
     company, part = text("company"), text("part_num")
-    described = text_array([describe(c, p) for c, p in zip(company.to_pylist(), part.to_pylist(), strict=True)])
     flags = rows.column("backflushed").combine_chunks()
     backflushed = pc.fill_null(pc.if_else(flags, "True", "False"), "")
     return [company, text("plant"), part, described, text("verdict"), backflushed, joined("rules"), joined("not_judged")]
 
 
-def _verdicts(book: Any, report: Report, formats: dict[str, Any], describe: Any, added: dict[str, SheetRows]) -> None:
-    """The verdict sheet: its rows made from the verdicts' columns by Arrow, a block at a time (sheet_rows)."""
+def _verdicts(book: Any, report: Report, formats: dict[str, Any], added: dict[str, SheetRows]) -> None:
+    """The verdict sheet: its rows made from the verdicts' columns by Arrow, a block at a time (sheet_rows); the
+    parts' descriptions looked up once for them all."""
     sheets = _Bulk(book, "Verdicts", VERDICT_HEADER, formats, added)
     table, start = report.verdicts.table, 0
+    described = report.described(table.column("company").combine_chunks(), table.column("part_num").combine_chunks())
     while start < table.num_rows:
         rows = table.slice(start, sheets.room())
-        sheets.add([_Column(c) for c in _verdict_columns(rows, describe)])
+        sheets.add([_Column(c) for c in _verdict_columns(rows, described.slice(start, rows.num_rows))])
         start += rows.num_rows
     sheets.close()
 
@@ -237,19 +239,23 @@ def _field(texts: pa.Array, name: str) -> pa.Array:
                            "value")
 
 
+def _parts(findings: Findings, report: Report) -> tuple[pa.Array, pa.Array]:
+    """The part each finding is about (its component's, '' for none) and its description ('' without a part): each
+    distinct component read once, their descriptions looked up at once."""
+    components = plain_values(findings.table.column("component").combine_chunks()).dictionary_encode()
+    part = _token_cells(_field(components.dictionary, "PartNum")).text
+    company = _token_cells(_field(components.dictionary, "Company")).text
+    described = pc.if_else(pc.equal(part, text_scalar("")), text_scalar(""), report.described(company, part))
+    return pc.take(part, components.indices), pc.take(described, components.indices)
+
+
 def _rule_columns(findings: Findings, key: pa.Array, found: pa.Array, keys: list[str], evidence: list[str],
-                  describe: Any, remediation: str) -> list[_Column]:
+                  part: pa.Array, described: pa.Array, remediation: str) -> list[_Column]:
     """A rule sheet's columns for some of its findings, from the engine's JSON documents and their key and evidence
     objects (`key`, `found`): the table, the key (a value the key lacks from the evidence), the part and its
-    description, the evidence, outcome, message, remediation."""
+    description (`part`, `described`: _parts), the evidence, outcome, message, remediation."""
     table = findings.table
     lines = findings.lines(table)
-    component = plain_values(table.column("component").combine_chunks())
-    part = _token_cells(_field(component, "PartNum")).text
-    company = _token_cells(_field(component, "Company")).text
-    pairs = pc.binary_join_element_wise(company, part, text_scalar("\x1f")).dictionary_encode()
-    described = [describe(*pair.split("\x1f", 1)) if pair.split("\x1f", 1)[1] else ""
-                 for pair in pairs.dictionary.to_pylist()]
     message = pc.struct_field(pc.extract_regex(lines, f'"message":\\s*(?P<text>{JSON_STRING})'), "text")
 
     def key_value(name: str) -> pa.Array:  # the evidence is read only where the key lacks the name
@@ -257,19 +263,19 @@ def _rule_columns(findings: Findings, key: pa.Array, found: pa.Array, keys: list
         return pc.coalesce(value, _field(found, name)) if pc.any(pc.is_null(value)).as_py() else value
 
     return [_token_cells(_field(lines, "table")), *(_token_cells(key_value(c)) for c in keys),
-            _Column(part), _Column(pc.take(text_array(described), pairs.indices)),
+            _Column(part), _Column(described),
             *(_token_cells(_field(found, c)) for c in evidence), _Column(plain_values(table.column("outcome").combine_chunks())),
             _Column(_token_cells(message).text), _Column(pa.repeat(text_scalar(remediation), len(findings)))]
 
 
-def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: Any,
-                 added: dict[str, SheetRows]) -> None:
+def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], added: dict[str, SheetRows]) -> None:
     """A sheet per rule with findings to fix, a row per finding, made by Arrow a block at a time from the engine's
     JSON documents; a column for every key and evidence value any of its findings has."""
     to_fix = report.findings.selected(waived=False)  # on the configuration as it is, not waived
     for rule_id, findings in to_fix.split("rule_id").items():
         rule = report.rules.get(rule_id)
         key, found = _objects(findings, "key"), _objects(findings, "evidence")  # read once, for columns and cells
+        part, described = _parts(findings, report)
         keys = _names(key)
         evidence = [name for name in _names(found) if name not in keys]
         header = ["Table", *keys, "Part", "Description", *evidence, "Outcome", "Message", "Remediation"]
@@ -278,7 +284,7 @@ def _rule_sheets(book: Any, report: Report, formats: dict[str, Any], describe: A
         while start < len(findings):
             size = sheets.room()
             sheets.add(_rule_columns(findings.block(start, size), key.slice(start, size), found.slice(start, size),
-                                     keys, evidence, describe, remediation))
+                                     keys, evidence, part.slice(start, size), described.slice(start, size), remediation))
             start += size
         sheets.close()
 
@@ -290,11 +296,10 @@ def write(report: Report, out: IO[bytes], *, color: bool = False) -> None:
         book = xlsxwriter.Workbook(package, {"constant_memory": True, "strings_to_formulas": False,
                                              "strings_to_urls": False, "in_memory": False})
         formats = {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1})}
-        describe = report.description()
         added: dict[str, SheetRows] = {}
         _summary(book, report, formats)
-        _verdicts(book, report, formats, describe, added)
-        _rule_sheets(book, report, formats, describe, added)
+        _verdicts(book, report, formats, added)
+        _rule_sheets(book, report, formats, added)
         book.close()
         package.seek(0)
         inject(package, out, added)
