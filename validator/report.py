@@ -50,12 +50,11 @@ class Report:
         with 5M parts, a Python dict of the descriptions took some 1.7 GB (docs/performance.md)."""
         if self.descriptions is None or not len(part):
             return pa.repeat(text_scalar(""), len(part))
-        known_company, known_part, known, text = self._known_parts
+        known_part, known, text, unowned = self._known_parts
         asked_company, asked_part = _upper(company), _upper(part)
         found = _looked_up(pc.binary_join_element_wise(asked_company, asked_part, text_scalar("\x1f")), known, text)
-        without = pc.equal(known_company, text_scalar(""))
-        if pc.any(without).as_py():  # Part rows exported without a company
-            found = pc.coalesce(found, _looked_up(asked_part, pc.filter(known_part, without), pc.filter(text, without)))
+        if unowned is not None:  # Part rows exported without a company
+            found = pc.coalesce(found, _looked_up(asked_part, *unowned))
         blank = pc.equal(asked_company, text_scalar(""))
         if pc.any(blank).as_py():  # parts asked without a company
             found = pc.coalesce(found, pc.if_else(blank, _looked_up(asked_part, known_part, text),
@@ -63,14 +62,17 @@ class Report:
         return pc.fill_null(found, text_scalar(""))
 
     @functools.cached_property
-    def _known_parts(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-        """The descriptions' companies and parts as compared, both as one key, and their texts: the last listed
-        first, made once for every lookup."""
+    def _known_parts(self) -> tuple[pa.Array, pa.Array, pa.Array, tuple[pa.Array, pa.Array] | None]:
+        """The descriptions' parts as compared, their company and part as one key, their texts, and the parts and
+        texts of the rows without a company (None: every row has one): the last listed first, made once for every
+        lookup."""
         assert self.descriptions is not None
         listed = self.descriptions.take(int64s(numpy.arange(self.descriptions.num_rows - 1, -1, -1)))
         company, part = _upper(listed.column("Company")), _upper(listed.column("PartNum"))
         text = pc.fill_null(listed.column("PartDescription").combine_chunks().cast(pa.string()), text_scalar(""))
-        return company, part, pc.binary_join_element_wise(company, part, text_scalar("\x1f")), text
+        without = pc.equal(company, text_scalar(""))
+        unowned = (pc.filter(part, without), pc.filter(text, without)) if pc.any(without).as_py() else None
+        return part, pc.binary_join_element_wise(company, part, text_scalar("\x1f")), text, unowned
 
     def counts(self) -> dict[str, int]:
         return self.findings.counts()
