@@ -7,13 +7,19 @@ import csv
 import io
 import json
 import shutil
+import threading
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from validator.cli import main
 from validator.rules.loader import BUILTIN_RULES, load_rules
 from validator.tables import builtin_registry
+
+T = TypeVar("T")
 
 
 def load_site(path: Path, registry, needs: dict[str, set[str]], con=None, documents: dict | None = None, **options):
@@ -152,3 +158,18 @@ def sites_at_uris(monkeypatch):
     for command in ("check", "recommend", "baseline", "diff"):
         monkeypatch.setattr(f"validator.commands.{command}.engine_for", reading_uris)
     return sites
+
+
+def python_peak(run: Callable[[], T]) -> tuple[T, int]:
+    """What `run` returns, and the peak of Python's allocations while it ran (tracemalloc). The contracts' modules,
+    imported in a thread of their own by a run that read a text export (an earlier test's in this process), are
+    imported first: their allocations are no part of `run`'s."""
+    for thread in threading.enumerate():
+        if thread.name == "preload-contract-modules":
+            thread.join()
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, connection_settings, duckdb_shows, export_rows
+from tests.conftest import DEMO, connection_settings, duckdb_shows, export_rows, python_peak
 from tests.test_gate import rewrite
 from validator.cli import main
 
@@ -157,8 +157,6 @@ def test_every_report_of_a_diff_names_the_parts_whose_verdict_changed(lot_tracke
 def test_a_change_to_every_part_is_written_without_a_python_object_per_part(tmp_path):
     """Switching backflush on across a site changes every part's verdict (5M parts at 50M job lines): the changes
     stay one Arrow table, written a block at a time, each part's text escaped as JSON (quotes, backslashes, accents)."""
-    import tracemalloc
-
     import pyarrow as pa
 
     from validator.engines.duckdb import DuckDBEngine
@@ -171,15 +169,13 @@ def test_a_change_to_every_part_is_written_without_a_python_object_per_part(tmp_
                              "part_num": parts, "verdict": ["not eligible"] * len(parts)}))
     new = Verdicts(old.table.set_column(3, "verdict", pa.array(["ready"] * len(parts))))
     out = tmp_path / "summary.json"
-    tracemalloc.start()
-    try:
+    def written_changes() -> None:
         changes = verdict_changes(old, new, DuckDBEngine().changed_verdicts)
         with out.open("w", encoding="utf-8") as sink:
             write_document({"summary": {"findings": 0, "verdict_changes": changes}}, sink)
-        _, python_peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+
+    _, peak = python_peak(written_changes)
     written = json.loads(out.read_text(encoding="utf-8"))["summary"]["verdict_changes"]
     assert written == [{"company": "EPIC06", "plant": "MfgSys", "part_num": p, "before": "not eligible",
                         "after": "ready"} for p in sorted(parts)]
-    assert python_peak < 16 * 2**20, f"{python_peak / 2**20:.0f} MiB of Python objects"
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB of Python objects"

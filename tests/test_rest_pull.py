@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import DEMO, export_rows, run_json
+from tests.conftest import DEMO, export_rows, python_peak, run_json
 from tests.epicor_server import API_KEY, BAQ_PREFIX, BO_SETS, PASSWORD, USER, Site, load, serving
 from validator.cli import main
 
@@ -157,8 +157,6 @@ def test_a_plant_filter_reads_only_those_sites_rows(tmp_path, cli, secrets):
 def test_a_table_of_many_pages_is_written_as_it_comes_not_held_as_python_values(tmp_path, monkeypatch):
     """A large site's JobMtl is millions of rows over thousands of pages: each page goes to the snapshot's Parquet
     file as it arrives (Python holds about a page, not the table), every value as the text an export holds."""
-    import tracemalloc
-
     import pyarrow.parquet as pq
 
     from validator.sources import epicor_rest
@@ -182,12 +180,7 @@ def test_a_table_of_many_pages_is_written_as_it_comes_not_held_as_python_values(
     settings = epicor_rest.RestSettings("http://127.0.0.1:9/EpicorTest", "EPIC06", page_size=page_size,
                                         tables={"JobMtl": {"baq": "BF_JobMtl"}})
     pull_rows(page_size, tmp_path / "first")  # what a pull imports (HTTP, retries, Parquet) is not its rows
-    tracemalloc.start()
-    try:
-        manifest = pull_rows(rows, tmp_path / "snap")
-        _, python_peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    manifest, peak = python_peak(lambda: pull_rows(rows, tmp_path / "snap"))
     written = pq.read_table(tmp_path / "snap" / "JobMtl.parquet")
     assert manifest["tables"]["JobMtl"]["rows"] == written.num_rows == rows
     assert manifest["tables"]["JobMtl"]["pages"] == rows // page_size
@@ -195,4 +188,4 @@ def test_a_table_of_many_pages_is_written_as_it_comes_not_held_as_python_values(
         "JobMtl_Company": "EPIC06", "JobMtl_JobNum": "J012345", "JobMtl_AssemblySeq": "0", "JobMtl_MtlSeq": "80",
         "JobMtl_PartNum": "RM-3481", "JobMtl_QtyPer": "2.5", "JobMtl_BackFlush": "False", "JobMtl_Plant": "MfgSys"}]
     assert written.slice(123_452, 1).column("JobMtl_QtyPer").to_pylist() == ["3"]  # a whole number without '.0'
-    assert python_peak < 16 * 2**20, f"{python_peak / 2**20:.0f} MiB of Python values"
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB of Python values"
